@@ -1,0 +1,84 @@
+"""The one architecture description: a network is stages of typed blocks.
+
+``BlockSpec`` holds a registered block type and its frozen argument dataclass;
+``NetSpec`` holds the input size and the stages. YAML and the block-string DSL
+are only parsers and printers for these classes; the builder, the op-key list,
+the counters and the exporter consume them (through ``nas.arch.resolve``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from nas.errors import SpecError
+from nas.ops import REGISTRY
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """One block (repeated ``repeats`` times; only the first repeat keeps the stride)."""
+
+    type: str
+    args: Any
+    repeats: int = 1
+
+    def __post_init__(self) -> None:
+        bt = REGISTRY.get(self.type)
+        if not isinstance(self.args, bt.args):
+            raise SpecError(f"args of a {self.type!r} block must be {bt.args.__name__}", field="args")
+        if self.repeats < 1:
+            raise SpecError(f"repeats must be >= 1, got {self.repeats}", field="r")
+        if self.repeats > 1 and not hasattr(self.args, "stride"):
+            raise SpecError(f"block {self.type!r} has no stride and cannot repeat", field="r")
+
+    @staticmethod
+    def make(type: str, repeats: int = 1, **kwargs: Any) -> "BlockSpec":
+        """Build a block from field names: ``BlockSpec.make("ir", out=24, kernel=(3,), expand=6)``."""
+        bt = REGISTRY.get(type)
+        try:
+            args = bt.args(**kwargs)
+        except TypeError as e:
+            raise SpecError(f"bad arguments for {type!r}: {e}", field="args") from None
+        return BlockSpec(type, args, repeats)
+
+    def with_args(self, **changes: Any) -> "BlockSpec":
+        return BlockSpec(self.type, dataclasses.replace(self.args, **changes), self.repeats)
+
+    def single(self, first: bool) -> "BlockSpec":
+        """One repeat of this block: later repeats run at stride 1."""
+        args = self.args
+        if not first and getattr(args, "stride", 1) != 1:
+            args = dataclasses.replace(args, stride=1)
+        return BlockSpec(self.type, args, 1)
+
+    def __str__(self) -> str:
+        from nas.arch.dsl import format_block
+        return format_block(self)
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """A network: name, input size (H, W), input channels and stages of blocks."""
+
+    name: str
+    input_size: tuple[int, int]
+    stages: tuple[tuple[BlockSpec, ...], ...]
+    in_channels: int = 3
+
+    def __post_init__(self) -> None:
+        h, w = self.input_size
+        if h < 1 or w < 1 or self.in_channels < 1:
+            raise SpecError(f"input size must be positive, got {self.in_channels}x{h}x{w}",
+                            field="input_size")
+        if not self.stages or any(not s for s in self.stages):
+            raise SpecError("a network needs at least one stage and no empty stage", field="stages")
+
+    @property
+    def blocks(self) -> tuple[BlockSpec, ...]:
+        return tuple(b for stage in self.stages for b in stage)
+
+    def __str__(self) -> str:
+        from nas.arch.dsl import format_net
+        return format_net(self)

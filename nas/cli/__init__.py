@@ -1,0 +1,46 @@
+"""The ``nas`` command line: the only place that parses arguments.
+
+Each command group is a module with ``register(subparsers)``; its handlers call
+into the library and print. User errors (``NasError``) exit with status 2 and
+one message naming the file/layer/field, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import import_module
+
+from nas import __version__
+from nas.errors import NasError
+
+COMMAND_MODULES = (
+    "nas.cli.zoo_cmd",
+    "nas.cli.arch_cmd",
+)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nas", description="Hardware-aware neural architecture "
+                                     "search for iPhones: profile ops, search, export to Core ML.")
+    parser.add_argument("--version", action="version", version=f"nas {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except NasError as e:
+        print(f"nas: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nas: interrupted; completed work was saved and --resume continues it", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

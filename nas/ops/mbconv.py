@@ -1,0 +1,127 @@
+"""MBConv / inverted residual (MobileNet v2, MnasNet, FBNet, EfficientNet, MixNet).
+
+1x1 expansion (grouped by ``g``, then a channel shuffle when g > 1, as FBNet's
+k3_e1_g2), a depthwise kxk -- or MixConv when several kernels are given
+(``k3.5.7``, Tan & Le 2019) -- optional squeeze-excite, a linear 1x1 projection
+and a residual when shapes allow. References: Sandler et al. 2018 (MobileNet v2),
+Tan et al. 2019 (MnasNet), Wu et al. 2019 (FBNet), Tan & Le 2019 (MixConv).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from nas.errors import SpecError
+from nas.ops.common import ChannelShuffle, ConvBNAct, SqueezeExcite, activation, se_channels
+from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, register, tok
+
+
+def split_channels(channels: int, parts: int, mode: str) -> tuple[int, ...]:
+    """MixConv channel split: ``equal`` (remainder to the first group) or ``exp`` (halving)."""
+    if mode == "exp":
+        sizes = [channels // 2 ** (i + 1) for i in range(parts - 1)]
+        sizes.append(channels - sum(sizes))
+    else:
+        sizes = [channels // parts] * parts
+        sizes[0] += channels - sum(sizes)
+    if min(sizes) < 1:
+        raise SpecError(f"cannot split {channels} channels into {parts} kernel groups", field="k")
+    return tuple(sizes)
+
+
+class MixConv(nn.Module):
+    """Depthwise conv with one kernel size per channel group, split and concatenated."""
+
+    def __init__(self, channels: int, kernels: tuple[int, ...], stride: int, split: str):
+        super().__init__()
+        self.sizes = split_channels(channels, len(kernels), split)
+        self.convs = nn.ModuleList(
+            nn.Conv2d(c, c, k, stride, k // 2, groups=c, bias=False) for c, k in zip(self.sizes, kernels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        parts = torch.split(x, list(self.sizes), dim=1)
+        return torch.cat([conv(p) for conv, p in zip(self.convs, parts)], dim=1)
+
+
+class InvertedResidualModule(nn.Module):
+    def __init__(self, a: "InvertedResidual", in_shape: Shape):
+        super().__init__()
+        cin, h, w = in_shape
+        mid = a.mid_channels(cin)
+        layers: list[nn.Module] = []
+        if mid != cin or a.expand_always:
+            layers.append(ConvBNAct(cin, mid, 1, groups=a.groups, act=a.act))
+            if a.groups > 1:
+                layers.append(ChannelShuffle(mid, a.groups, h, w))
+        if len(a.kernel) == 1:
+            layers.append(nn.Conv2d(mid, mid, a.kernel[0], a.stride, a.kernel[0] // 2, groups=mid,
+                                    bias=False))
+        else:
+            layers.append(MixConv(mid, a.kernel, a.stride, a.split))
+        layers += [nn.BatchNorm2d(mid), activation(a.act, mid)]
+        if a.se > 0:
+            base = mid if a.se_from_mid else cin
+            layers.append(SqueezeExcite(mid, se_channels(base, a.se, a.se_divisor), a.se_act or a.act,
+                                        a.se_gate))
+        layers += [nn.Conv2d(mid, a.out, 1, groups=a.groups, bias=False), nn.BatchNorm2d(a.out)]
+        self.body = nn.Sequential(*layers)
+        self.residual = a.stride == 1 and cin == a.out and not a.noskip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+def _ir_shape(a: "InvertedResidual", in_shape: Shape) -> Shape:
+    cin, h, w = in_shape
+    mid = a.mid_channels(cin)
+    if a.groups > 1 and (cin % a.groups or mid % a.groups or a.out % a.groups):
+        raise SpecError(f"groups {a.groups} must divide input {cin}, mid {mid} and output {a.out} "
+                        f"channels", field="g")
+    k = max(a.kernel)
+    return (a.out, conv_out(h, k, a.stride), conv_out(w, k, a.stride))
+
+
+@register("ir", out_shape=_ir_shape, doc=__doc__.strip().splitlines()[0] + " Tokens: c out, "
+          "s stride, k kernel(s), e expansion, m mid channels (overrides e), g pointwise groups, "
+          "a activation, se SE ratio, sem (SE ratio of mid channels, not input), sd SE divisor, sa "
+          "SE activation (default: a), sg SE gate, sp MixConv split, xa (expand even at e1), "
+          "noskip.")
+@dataclass(frozen=True, kw_only=True)
+class InvertedResidual:
+    kernel: tuple[int, ...] = tok("k", (3,), always=True)
+    stride: int = tok("s", 1, always=True)
+    expand: float = tok("e", 1.0, always=True)
+    out: int = tok("c")
+    mid: int = tok("m", 0)
+    groups: int = tok("g", 1)
+    act: str = tok("a", "relu", choices=ACTIVATIONS)
+    se: float = tok("se", 0.0)
+    se_from_mid: bool = tok("sem", False)
+    se_divisor: int = tok("sd", 1)
+    se_act: str = tok("sa", "", choices=ACTIVATIONS)
+    se_gate: str = tok("sg", "sigmoid", choices=("sigmoid", "hsigmoid"))
+    split: str = tok("sp", "equal", choices=("equal", "exp"))
+    expand_always: bool = tok("xa", False)
+    noskip: bool = tok("noskip", False)
+
+    def __post_init__(self):
+        check_positive("c", self.out)
+        check_positive("s", self.stride, (1, 2))
+        check_positive("g", self.groups)
+        if not self.kernel or any(k < 1 or k % 2 == 0 for k in self.kernel):
+            raise SpecError(f"kernels must be odd and positive, got {self.kernel}", field="k")
+        if self.expand <= 0:
+            raise SpecError(f"expansion must be positive, got {self.expand}", field="e")
+        if self.se < 0 or self.se > 1:
+            raise SpecError(f"SE ratio must be in [0, 1], got {self.se}", field="se")
+
+    def mid_channels(self, cin: int) -> int:
+        return self.mid if self.mid > 0 else int(round(cin * self.expand))
+
+    @staticmethod
+    def build(a: "InvertedResidual", in_shape: Shape) -> nn.Module:
+        return InvertedResidualModule(a, in_shape)

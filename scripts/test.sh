@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The project's test command: Python tests, then the Swift harness's tests.
+# Creates .venv (as the README's set-up command does) when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q -e '.[test]'
+fi
+.venv/bin/python -m pytest -q -rs "$@"
+if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
+  export PATH=/opt/swift/usr/bin:$PATH
+fi
+if [ -f ios_profiler/Package.swift ]; then
+  if command -v swift >/dev/null 2>&1; then
+    (cd ios_profiler && swift build && swift test)
+  else
+    echo "SKIPPED ios_profiler swift tests: no Swift toolchain on PATH (or /opt/swift/usr/bin)"
+  fi
+fi

@@ -1,0 +1,99 @@
+"""The description: DSL round trips, resolve, counts, builder, registry contract."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from nas.arch import format_block, format_net, parse_block, parse_net, resolve
+from nas.arch.build import build
+from nas.arch.counts import count
+from nas.errors import SpecError
+from nas.ops import BLOCK_MODULES, REGISTRY
+
+
+def test_block_roundtrip_and_canonical_order():
+    b = parse_block("ir_c24_se0.25_e6_s2_k3_r2")
+    assert b.repeats == 2 and b.args.kernel == (3,) and b.args.expand == 6.0 and b.args.se == 0.25
+    assert format_block(b) == "ir_r2_k3_s2_e6_c24_se0.25"
+    assert parse_block(format_block(b)) == b
+
+
+def test_mixconv_kernels_and_flags():
+    b = parse_block("ir_k3.5.7_s1_e3_c40_g2_ahswish_noskip")
+    assert b.args.kernel == (3, 5, 7) and b.args.groups == 2 and b.args.act == "hswish" and b.args.noskip
+    assert parse_block(str(b)) == b
+
+
+def test_token_letters_mean_one_field_everywhere():
+    meaning = {}
+    for code in REGISTRY.codes():
+        for t in REGISTRY.get(code).tokens:
+            assert meaning.setdefault(t.key, t.field) == t.field, (code, t.key)
+
+
+def test_every_block_module_registers_something():
+    import importlib
+    for name in BLOCK_MODULES:
+        mod = importlib.import_module(name)
+        classes = {v for v in vars(mod).values() if isinstance(v, type)}
+        assert any(REGISTRY.get(c).args in classes for c in REGISTRY.codes()), name
+
+
+@pytest.mark.parametrize("text,field", [
+    ("ir_k3_c24_zz9", "zz9"),          # unknown token
+    ("ir_k3_s2", "c"),                 # required token missing
+    ("ir_k4_c24", "k"),                # even kernel
+    ("ir_s9_c24", "s"),                # stride not allowed
+    ("nope_c3", "type"),               # unknown block
+    ("ir_c24_c32", "c32"),             # token twice
+])
+def test_bad_block_strings_name_the_field(text, field):
+    with pytest.raises(SpecError) as e:
+        parse_block(text)
+    assert e.value.field == field
+
+
+def test_bad_net_names_layer():
+    with pytest.raises(SpecError) as e:
+        parse_net("224:conv_k3_s2_c16|ir_k3_c24,ir_kx_c3")
+    assert e.value.layer == "1.1" and "kx" in str(e.value)
+
+
+def test_stride_that_breaks_shapes_names_layer():
+    net = parse_net("8:" + "|".join(["conv_k3_s2_c8"] * 5))
+    with pytest.raises(SpecError) as e:
+        resolve(net)
+    assert e.value.layer.startswith("3.0") and e.value.field == "s"
+
+
+def test_repeats_keep_stride_on_first_only():
+    layers = resolve(parse_net("32:ir_r3_k3_s2_e6_c8"))
+    assert [l.block.args.stride for l in layers] == [2, 1, 1]
+    assert [l.out_shape for l in layers] == [(8, 16, 16)] * 3
+    assert layers[1].key == "ir_k3_s1_e6_c8@8x16x16"
+
+
+def test_counts_match_built_module():
+    net = parse_net("64:conv_k3_s2_c16|ir_k3.5_s2_e3_c24_se0.25_g2|ir_k5_s1_e6_c24_ahswish|gap,fc_c10")
+    c = count(net)
+    model = build(net)
+    assert c.params == sum(p.numel() for p in model.parameters())
+    y = model(torch.randn(2, 3, 64, 64))
+    assert y.shape == (2, 10)
+    # MACs by hand for the first conv: 32x32 outputs * 16 filters * 3*3*3
+    first = resolve(net)[0]
+    from nas.ops.features import block_features
+    assert block_features(first.block, first.in_shape).macs == 32 * 32 * 16 * 27
+
+
+def test_net_roundtrip_text():
+    text = "256x192/1:conv_k3_s2_c16|ir_r2_k3_s2_e6_c24,skip_s1_c24|gap,fc_c1000"
+    net = parse_net(text)
+    assert format_net(net) == text and parse_net(format_net(net)) == net
+
+
+def test_specs_are_frozen():
+    b = parse_block("ir_k3_c8")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        b.args.out = 3
