@@ -3,8 +3,9 @@
 A zoo file is a network description (``nas.arch.yaml_io``) plus metadata:
 ``paper``, ``reference`` (the implementation its layers follow), ``article``
 (the figures the reference article quotes: ``params_m``, ``top1``, and
-``params_counted``: ``all`` | ``no_bn`` | ``backbone`` -- which convention the
-quoted count uses) and ``notes``. ``unavailable.yaml`` lists the article's
+``params_counted``: ``all`` | ``no_bn`` | ``backbone`` | ``backbone_no_bn`` -- which convention the
+quoted count uses; ``backbone`` counts only the first ``backbone_stages``
+stages, the feature extractor without its classifier) and ``notes``. ``unavailable.yaml`` lists the article's
 models whose published details are too thin to rebuild faithfully.
 """
 
@@ -60,3 +61,10 @@ def unavailable() -> list[dict]:
     """Models the article covers that are not rebuilt, each with the reason."""
     path = Path(__file__).parent / "unavailable.yaml"
     return list(read_yaml(path)) if path.exists() else []
+
+
+def backbone(model: ZooModel) -> NetSpec:
+    """The feature extractor: the first ``backbone_stages`` stages (all stages if unset)."""
+    n = model.meta.get("backbone_stages") or len(model.spec.stages)
+    return NetSpec(model.name + "_backbone", model.spec.input_size, model.spec.stages[:n],
+                   model.spec.in_channels)
