@@ -13,6 +13,7 @@ _BLOCK_MODULES = (
     "nas.ops.mbconv",
     "nas.ops.fire",
     "nas.ops.darknet",
+    "nas.ops.sqnxt",
 )
 
 for _name in _BLOCK_MODULES:
