@@ -14,6 +14,7 @@ _BLOCK_MODULES = (
     "nas.ops.fire",
     "nas.ops.darknet",
     "nas.ops.sqnxt",
+    "nas.ops.shuffle",
 )
 
 for _name in _BLOCK_MODULES:
