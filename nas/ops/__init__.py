@@ -15,6 +15,7 @@ _BLOCK_MODULES = (
     "nas.ops.darknet",
     "nas.ops.sqnxt",
     "nas.ops.shuffle",
+    "nas.ops.condense",
 )
 
 for _name in _BLOCK_MODULES:
