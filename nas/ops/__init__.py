@@ -16,6 +16,7 @@ _BLOCK_MODULES = (
     "nas.ops.sqnxt",
     "nas.ops.shuffle",
     "nas.ops.condense",
+    "nas.ops.eesp",
 )
 
 for _name in _BLOCK_MODULES:
