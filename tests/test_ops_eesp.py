@@ -1,10 +1,12 @@
 """ESPNetv2 EESP unit: shapes, DSL, hierarchical fusion, downsampling concat."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
 from nas.arch import format_block, parse_block
 from nas.arch.resolve import block_out_shape
+from nas.errors import SpecError
 from nas.ops import REGISTRY
 
 
@@ -36,8 +38,10 @@ def test_hierarchical_feature_fusion_accumulates_branches():
 
 
 def test_stride2_concatenates_average_pooled_input():
-    _, m = _build("eesp_s2_c32_dl1.2.3.4", (8, 8, 8))
+    _, m = _build("eesp_s2_c40_dl1.2.3.4", (8, 8, 8))
     m.act.weight.data.fill_(1.0)  # PReLU slope 1: the identity, so the pooled input shows through
     x = torch.randn(1, 8, 8, 8)
     with torch.no_grad():
         assert torch.allclose(m(x)[:, :8], F.avg_pool2d(x, 3, 2, 1))
+    with pytest.raises(SpecError):
+        block_out_shape(parse_block("eesp_s2_c32_dl1.2.3.4"), (8, 8, 8))  # 24 = 4 x 6: 6 not /4

@@ -66,9 +66,10 @@ def _eesp_shape(a: "EESP", in_shape: Shape) -> Shape:
     cin, h, w = in_shape
     k = len(a.dilations)
     made = a.out - cin if a.stride == 2 else a.out
-    if made < k or made % k:
+    if made < k * k or made % (k * k):
         raise SpecError(f"EESP: the {made} channels its branches make must be a positive multiple of "
-                        f"K = {k} (input {cin}, output {a.out}, stride {a.stride})", field="c")
+                        f"K*K = {k * k} (K branches of a K-group conv; input {cin}, output {a.out}, "
+                        f"stride {a.stride})", field="c")
     if cin % k:
         raise SpecError(f"EESP: input channels {cin} must divide into K = {k} groups", field="dl")
     return (a.out, conv_out(h, 3, a.stride), conv_out(w, 3, a.stride))
