@@ -17,6 +17,7 @@ _BLOCK_MODULES = (
     "nas.ops.shuffle",
     "nas.ops.condense",
     "nas.ops.eesp",
+    "nas.ops.bottleneck",
 )
 
 for _name in _BLOCK_MODULES:
