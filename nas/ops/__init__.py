@@ -18,6 +18,7 @@ _BLOCK_MODULES = (
     "nas.ops.condense",
     "nas.ops.eesp",
     "nas.ops.bottleneck",
+    "nas.ops.blaze",
 )
 
 for _name in _BLOCK_MODULES:
