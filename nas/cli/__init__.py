@@ -17,6 +17,7 @@ from nas.errors import NasError
 COMMAND_MODULES = (
     "nas.cli.zoo_cmd",
     "nas.cli.arch_cmd",
+    "nas.cli.spaces_cmd",
 )
 
 

@@ -1,0 +1,236 @@
+"""Latency lookup tables: provenance header + per-op entries, checked on load.
+
+File format (YAML, one entry per line so diffs stay readable)::
+
+    schema: nas.latency_table/1
+    device: iphone11            # device name (nas.profiling.devices)
+    unit: ane                   # cpu | gpu | ane | cpu_and_ane | local CPU runtimes: ort_cpu, torch_cpu
+    method: measured            # measured | predicted
+    provenance:                 # where the numbers came from
+      hardware: iPhone12,1
+      os: iOS 17.5
+      runtime: Core ML
+      runtime_version: '7.2'
+      date: '2026-11-28'
+      protocol: {warmup_runs: 10, min_runs: 50, statistic: median, overhead: identity model subtracted}
+      # predicted tables add: model, model_version, calibration (files), loo_mape_pct, ...
+    time_unit: ms
+    overhead: {median_ms: 0.41, p10_ms: 0.39, p90_ms: 0.45, n: 200}
+    entry_count: 2
+    entries:
+      conv_k3_s2_c16@3x224x224: {median_ms: 0.113, p10_ms: 0.11, p90_ms: 0.12, n: 50}
+      ir_k3_s1_e1_c16@16x112x112: {median_ms: 0.084, p10_ms: 0.08, p90_ms: 0.09, n: 50, unit_used: ane}
+
+``network latency = overhead + sum of its layers' entries``. ``entry_count``
+guards against a truncated file; duplicate keys, NaN, negative times, missing
+fields and unknown units are refused with the file and field named.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nas.errors import NasError, SpecError
+from nas.fsutil import write_atomic
+
+SCHEMA = "nas.latency_table/1"
+UNITS = ("cpu", "gpu", "ane", "cpu_and_ane", "ort_cpu", "torch_cpu")
+METHODS = ("measured", "predicted")
+STAT_FIELDS = ("median_ms", "p10_ms", "p90_ms", "mad_ms", "n")
+
+
+class TableError(SpecError):
+    """A latency table that is malformed, or not for the device/unit asked."""
+
+
+class MissingEntry(NasError, KeyError):
+    """An op key the table does not have; says how to profile it."""
+
+    def __init__(self, key: str, table: "LatencyTable"):
+        self.key = key
+        super().__init__(
+            f"{table.source_name}: no entry for op {key!r}. Profile it with "
+            f"`nas profile-ops --device {table.device} --unit {table.unit} --ops {key!r}` "
+            f"(or the whole space/zoo model that needs it) and re-run.")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.args[0]
+
+
+@dataclass(frozen=True)
+class Stat:
+    """Robust summary of repeated timings of one op (milliseconds)."""
+
+    median_ms: float
+    p10_ms: float | None = None
+    p90_ms: float | None = None
+    mad_ms: float | None = None
+    n: int | None = None
+    extra: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"median_ms": _round(self.median_ms)}
+        for k in ("p10_ms", "p90_ms", "mad_ms"):
+            if getattr(self, k) is not None:
+                out[k] = _round(getattr(self, k))
+        if self.n is not None:
+            out["n"] = self.n
+        out.update(self.extra)
+        return out
+
+
+def _round(v: float) -> float:
+    return float(f"{v:.6g}")
+
+
+@dataclass
+class LatencyTable:
+    device: str
+    unit: str
+    method: str
+    provenance: dict
+    overhead: Stat
+    entries: dict[str, Stat]
+    path: str | None = None
+
+    @property
+    def source_name(self) -> str:
+        return self.path or f"table {self.device}/{self.unit}"
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.entries
+
+    def ms(self, key: str) -> float:
+        try:
+            return self.entries[key].median_ms
+        except KeyError:
+            raise MissingEntry(key, self) from None
+
+    def summary(self) -> str:
+        p = self.provenance
+        bits = [f"{self.method} {self.device}/{self.unit}"]
+        if self.method == "predicted":
+            bits.append(f"model {p.get('model', '?')} {p.get('model_version', '')}".strip())
+            if "loo_mape_pct" in p:
+                bits.append(f"cross-validated error {p['loo_mape_pct']}% MAPE")
+        else:
+            bits += [str(p.get(k)) for k in ("hardware", "os", "runtime", "date") if p.get(k)]
+        return ", ".join(bits)
+
+    def to_dict(self) -> dict:
+        return {"schema": SCHEMA, "device": self.device, "unit": self.unit, "method": self.method,
+                "provenance": self.provenance, "time_unit": "ms", "overhead": self.overhead.to_dict(),
+                "entry_count": len(self.entries),
+                "entries": {k: self.entries[k].to_dict() for k in sorted(self.entries)}}
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last silently)."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}",
+                                                    key_node.start_mark)
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _stat(raw: Any, file: str, where: str) -> Stat:
+    if not isinstance(raw, dict) or "median_ms" not in raw:
+        raise TableError("an entry needs median_ms", file=file, layer=where, field="median_ms")
+    values = {}
+    for k in ("median_ms", "p10_ms", "p90_ms", "mad_ms"):
+        if k in raw:
+            v = raw[k]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v) or math.isinf(v):
+                raise TableError(f"{k} must be a finite number, got {v!r}", file=file, layer=where, field=k)
+            if v < 0:
+                raise TableError(f"{k} must not be negative, got {v}", file=file, layer=where, field=k)
+            values[k] = float(v)
+    bad = [k for k in raw if k.endswith(("_s", "_us", "_ns", "_sec"))]
+    if bad:
+        raise TableError(f"times must be in milliseconds (*_ms), got {bad[0]!r}", file=file, layer=where,
+                         field=bad[0])
+    n = raw.get("n")
+    if n is not None and (not isinstance(n, int) or n < 1):
+        raise TableError(f"n must be a positive integer, got {n!r}", file=file, layer=where, field="n")
+    extra = {k: v for k, v in raw.items() if k not in STAT_FIELDS}
+    return Stat(n=n, extra=extra, **values)
+
+
+def table_from_dict(data: Any, file: str) -> LatencyTable:
+    if not isinstance(data, dict):
+        raise TableError("a latency table is a mapping", file=file)
+    if data.get("schema") != SCHEMA:
+        raise TableError(f"schema must be {SCHEMA!r}, got {data.get('schema')!r}", file=file, field="schema")
+    for key in ("device", "unit", "method", "provenance", "time_unit", "overhead", "entry_count", "entries"):
+        if key not in data:
+            raise TableError(f"missing required field {key!r}", file=file, field=key)
+    if data["unit"] not in UNITS:
+        raise TableError(f"unit must be one of {', '.join(UNITS)}, got {data['unit']!r}", file=file,
+                         field="unit")
+    if data["method"] not in METHODS:
+        raise TableError(f"method must be measured or predicted, got {data['method']!r}", file=file,
+                         field="method")
+    if data["time_unit"] != "ms":
+        raise TableError(f"time_unit must be 'ms', got {data['time_unit']!r}", file=file, field="time_unit")
+    if not isinstance(data["provenance"], dict):
+        raise TableError("provenance must be a mapping", file=file, field="provenance")
+    entries_raw = data["entries"] or {}
+    if not isinstance(entries_raw, dict):
+        raise TableError("entries must be a mapping of op key to timings", file=file, field="entries")
+    if data["entry_count"] != len(entries_raw):
+        raise TableError(f"entry_count says {data['entry_count']} but {len(entries_raw)} entries were read "
+                         f"(truncated file?)", file=file, field="entry_count")
+    entries = {str(k): _stat(v, file, f"entry {k}") for k, v in entries_raw.items()}
+    return LatencyTable(str(data["device"]), data["unit"], data["method"], dict(data["provenance"]),
+                        _stat(data["overhead"], file, "overhead"), entries, file)
+
+
+def load_table(path: str | os.PathLike, *, device: str | None = None, unit: str | None = None,
+               allow_mismatch: bool = False) -> LatencyTable:
+    """Load and check a table; refuse one for another device/unit unless ``allow_mismatch``."""
+    file = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise TableError(f"cannot read: {e.strerror}", file=file) from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise TableError(f"malformed table{where}: {getattr(e, 'problem', e)}", file=file) from None
+    table = table_from_dict(data, file)
+    if not allow_mismatch:
+        if device is not None and table.device != device:
+            raise TableError(f"table is for device {table.device!r}, not {device!r} (pass "
+                             f"--allow-other-device to use it anyway)", file=file, field="device")
+        if unit is not None and table.unit != unit:
+            raise TableError(f"table is for unit {table.unit!r}, not {unit!r} (pass "
+                             f"--allow-other-device to use it anyway)", file=file, field="unit")
+    return table
+
+
+def save_table(table: LatencyTable, path: str | os.PathLike) -> None:
+    """Write atomically, entries one per line in key order."""
+    data = table.to_dict()
+    entries = data.pop("entries")
+    head = yaml.safe_dump(data, sort_keys=False, width=100)
+    lines = [head.rstrip("\n"), "entries:" if entries else "entries: {}"]
+    for key, value in entries.items():
+        lines.append("  " + yaml.safe_dump({key: value}, default_flow_style=True, width=10**6).strip()[1:-1])
+    write_atomic(path, "\n".join(lines) + "\n")
