@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from nas.errors import SpecError
-from nas.ops.common import ConvBNAct, SqueezeExcite, se_channels
+from nas.ops.common import make_divisible, ConvBNAct, SqueezeExcite, se_channels
 from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, register, tok
 
 GHOST_RATIO = 2      # intrinsic : total maps (GhostNet uses s = 2 throughout)
@@ -74,7 +74,7 @@ class GhostBottleneckModule(nn.Module):
     def __init__(self, a: "GhostBottleneck", in_shape: Shape):
         super().__init__()
         cin = in_shape[0]
-        k, s, mid = a.kernel, a.stride, a.mid
+        k, s, mid = a.kernel, a.stride, a.mid_channels(in_shape[0])
         layers: list[nn.Module] = [GhostModule(cin, mid, act=a.act)]
         if s > 1:
             layers += [nn.Conv2d(mid, mid, k, s, k // 2, groups=mid, bias=False), nn.BatchNorm2d(mid)]
@@ -102,12 +102,13 @@ def _gb_shape(a: "GhostBottleneck", in_shape: Shape) -> Shape:
 @register("gb", out_shape=_gb_shape, doc="Ghost bottleneck (Han et al. 2020): ghost expansion to m "
           "channels (activation a), depthwise kxk + BN when s=2, optional SE on m channels "
           "(reduce = make_divisible(m*se, sd), gate sg), linear ghost projection to c, identity or "
-          "depthwise kxk + 1x1 shortcut. Tokens: k, s, m mid (required), c, a, se, sd, sa, sg.")
+          "depthwise kxk + 1x1 shortcut. Tokens: k, s, m mid channels or e expansion ratio of the input (one of them), c, a, se, sd, sa, sg.")
 @dataclass(frozen=True, kw_only=True)
 class GhostBottleneck:
     kernel: int = tok("k", 3, always=True)
     stride: int = tok("s", 1, always=True)
-    mid: int = tok("m")
+    expand: float = tok("e", 0.0)
+    mid: int = tok("m", 0)
     out: int = tok("c")
     act: str = tok("a", "relu", choices=ACTIVATIONS)
     se: float = tok("se", 0.0)
@@ -117,12 +118,17 @@ class GhostBottleneck:
 
     def __post_init__(self):
         check_positive("c", self.out)
-        check_positive("m", self.mid)
+        if (self.mid > 0) == (self.expand > 0):
+            raise SpecError("give exactly one of m (mid channels) and e (expansion ratio)", field="m")
         check_positive("s", self.stride, (1, 2))
         if self.kernel < 1 or self.kernel % 2 == 0:
             raise SpecError(f"kernel must be odd and positive, got {self.kernel}", field="k")
         if self.se < 0 or self.se > 1:
             raise SpecError(f"SE ratio must be in [0, 1], got {self.se}", field="se")
+
+    def mid_channels(self, cin: int) -> int:
+        """GhostNet's tables give mid channels (m); search spaces use a ratio of the input (e)."""
+        return self.mid if self.mid > 0 else make_divisible(cin * self.expand, 4)
 
     @staticmethod
     def build(a: "GhostBottleneck", in_shape: Shape) -> nn.Module:
