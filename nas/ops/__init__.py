@@ -11,6 +11,8 @@ from nas.ops.registry import REGISTRY, BlockType, Registry, Shape, tok
 _BLOCK_MODULES = (
     "nas.ops.conv",
     "nas.ops.mbconv",
+    "nas.ops.edge",
+    "nas.ops.ghost",
 )
 
 for _name in _BLOCK_MODULES:
