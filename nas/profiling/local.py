@@ -60,7 +60,8 @@ class OrtRuntime:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(module.eval(), torch.zeros(1, *in_shape), buf, opset_version=17,
-                              dynamo=False, input_names=["x"], output_names=["y"])
+                              dynamo=False, do_constant_folding=False, input_names=["x"],
+                              output_names=["y"])  # ORT folds constants (BN into conv) itself
         return buf.getvalue()
 
     def prepare(self, module, in_shape, seed: int = 0) -> Callable[[], object]:
