@@ -18,6 +18,9 @@ COMMAND_MODULES = (
     "nas.cli.zoo_cmd",
     "nas.cli.arch_cmd",
     "nas.cli.spaces_cmd",
+    "nas.cli.profile_cmd",
+    "nas.cli.latency_cmd",
+    "nas.cli.tables_cmd",
 )
 
 

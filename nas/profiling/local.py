@@ -97,7 +97,7 @@ class TorchRuntime:
         import torch
         torch.set_num_threads(1)
         self.torch = torch
-        self.name, self.version = "torch", torch.__version__
+        self.name, self.version = "torch", str(torch.__version__)
 
     def prepare(self, module, in_shape, seed: int = 0) -> Callable[[], object]:
         torch = self.torch

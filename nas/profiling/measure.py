@@ -35,7 +35,7 @@ CLOCKS = {"thread": time.thread_time_ns, "wall": time.perf_counter_ns}
 class Protocol:
     warmup_runs: int = 3
     min_runs: int = 100
-    min_time_s: float = 20.0
+    min_time_s: float = 30.0
     max_runs: int = 1000
     passes: int = 5
     clock: str = "thread"
