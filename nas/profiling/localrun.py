@@ -72,7 +72,8 @@ def profile_local(entries: Sequence[OpEntry], unit: str, out: str | os.PathLike,
         provenance["correction"] = None
     table = LatencyTable("local", unit, "measured", provenance, overhead, entry_stats)
     save_table(table, out)
-    progress.path.unlink()
+    # Keep the raw samples next to the table (not needed to use it; lets a correction be refitted).
+    os.replace(progress.path, out.with_name(out.name + ".samples.jsonl"))
     return table
 
 
