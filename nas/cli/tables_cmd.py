@@ -1,4 +1,4 @@
-"""``nas tables import|validate|show``: latency tables.
+"""``nas tables import|validate|show|calibrate``: latency tables.
 
 Each subcommand is a ``register_*(tables_subparsers)`` function in
 ``SUBCOMMANDS``; another command joins the group by adding its function there.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from nas.cli.calibrate_cmd import register_calibrate
 from nas.errors import NasError
 from nas.latency.store import find_table
 from nas.latency.table import load_table, save_table
@@ -46,11 +47,11 @@ def register_show(tsub) -> None:
     p.set_defaults(func=cmd_show)
 
 
-SUBCOMMANDS = (register_import, register_validate, register_show)
+SUBCOMMANDS = (register_import, register_validate, register_show, register_calibrate)
 
 
 def register(sub) -> None:
-    p = sub.add_parser("tables", help="latency tables: import, validate, show")
+    p = sub.add_parser("tables", help="latency tables: import, validate, show, calibrate")
     tsub = p.add_subparsers(dest="tables_command", required=True)
     for reg in SUBCOMMANDS:
         reg(tsub)
