@@ -83,7 +83,7 @@ def _tensor_type(vtype) -> tuple[str | None, tuple[int, ...] | None]:
     return dtype, tuple(dims)
 
 
-def _immediate(value) -> Any:
+def _immediate(value, dtype: str | None) -> Any:
     """Value of a const's immediate tensor; None for blobs (weights live in weight.bin)."""
     if not value.HasField("immediateValue"):
         return None
@@ -95,7 +95,7 @@ def _immediate(value) -> Any:
         if t.HasField(kind):
             vals = list(getattr(t, kind).values)
             return vals if len(vals) <= _VALUE_LIMIT else None
-    if t.HasField("bytes") and len(t.bytes.values) <= 2 * _VALUE_LIMIT:  # fp16 scalars and short vectors
+    if dtype == "FLOAT16" and t.HasField("bytes") and len(t.bytes.values) <= 2 * _VALUE_LIMIT:  # fp16 scalars and short vectors
         import numpy as np
         return [float(v) for v in np.frombuffer(t.bytes.values, dtype=np.float16)]
     return None
@@ -133,7 +133,7 @@ def read_program(path_or_spec: Any) -> MilProgram:
         for name, t in outs:
             types[name] = t
         if op.type == "const":
-            consts[outs[0][0]] = _immediate(op.attributes["val"])
+            consts[outs[0][0]] = _immediate(op.attributes["val"], outs[0][1][0])
             continue
         args = {k: tuple(a.name for a in v.arguments if a.name) for k, v in op.inputs.items()}
         attrs = {k: consts[n[0]] for k, n in args.items() if len(n) == 1 and consts.get(n[0]) is not None}
