@@ -184,8 +184,9 @@ class AneReport:
             out.append(f"     source: {rule.source}")
             out.append(f"     fix: {rule.fix}")
         if self.preprocessing:
-            out.append(f"  not judged: {len(self.preprocessing)} image-input preprocessing op(s) (ImageType "
-                       f"scale/bias, fp32 before the cast to fp16); no public source says where Core ML runs them")
+            out.append(f"  not judged: {len(self.preprocessing)} image-input preprocessing op(s) (the ImageType "
+                       f"scale and bias, typed fp32 ahead of the model's own ops); no public source says "
+                       f"where Core ML runs them")
         return out
 
     def to_json(self) -> dict:

@@ -15,7 +15,7 @@ from nas import __version__
 from nas.arch.counts import count
 from nas.arch.resolve import resolve
 from nas.arch.spec import NetSpec
-from nas.errors import NasError
+from nas.errors import NasError, SpecError
 
 if TYPE_CHECKING:
     from nas.export.package import ExportOptions
@@ -34,7 +34,8 @@ def latency_metadata(spec: NetSpec, device: str) -> dict[str, str]:
             table = find_table(device, unit)
             price = price_net(spec, table)
         except (NasError, KeyError) as e:
-            out[f"nas.latency.{device}.{unit}"] = f"unavailable: {str(e).splitlines()[0][:200]}"
+            why = e.reason if isinstance(e, SpecError) else str(e)
+            out[f"nas.latency.{device}.{unit}"] = f"unavailable: {why.splitlines()[0][:200]}"
             continue
         out[f"nas.latency.{device}.{unit}_ms"] = f"{price.total_ms:.3f}"
         out[f"nas.latency.{device}.{unit}_source"] = f"{table.summary()} ({Path(table.source_name).name})"

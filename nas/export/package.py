@@ -23,6 +23,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -67,6 +68,8 @@ class ExportResult:
     output_names: tuple[str, ...]
     normalize: str                    # folded | mul | none
     metadata: dict[str, str] = field(default_factory=dict)
+    labels: tuple[str, ...] | None = None
+    module: Any = field(default=None, repr=False, compare=False)  # the traced torch module
 
 
 @contextlib.contextmanager
@@ -128,10 +131,8 @@ def _save(mlmodel, out: Path) -> None:
         staged = tmp / out.name
         mlmodel.save(str(staged))
         _fix_manifest(staged)
-        old = None
         if out.exists():
-            old = tmp / "previous"
-            out.rename(old)
+            out.rename(tmp / "previous")
         staged.rename(out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -153,7 +154,7 @@ def export_package(net: NetSpec, out: str | Path, *, weights: str | Path | dict 
     outputs = ("classLabel", "classLabel_probs") if prep.classifier else \
         ("features" if opts.backbone_only else "logits",)
     return ExportResult(out, prep.spec, "input" if opts.tensor_input else "image", outputs,
-                        prep.normalize, meta)
+                        prep.normalize, meta, opts.labels, prep.module)
 
 
 def _describe(mlmodel, prep: Prepared, opts: ExportOptions, meta: dict[str, str]) -> None:
@@ -187,3 +188,8 @@ def _describe(mlmodel, prep: Prepared, opts: ExportOptions, meta: dict[str, str]
         mlmodel.output_description["features"] = f"last feature map, 1x{c}x{fh}x{fw}"
     else:
         mlmodel.output_description["logits"] = "class scores before softmax"
+
+
+def export_mlpackage(net: NetSpec, path: str | Path, precision: str = "fp16", **options: Any) -> ExportResult:
+    """Shorthand for ``export_package(net, path, options=ExportOptions(precision=..., **options))``."""
+    return export_package(net, path, options=ExportOptions(precision=precision, **options))
