@@ -4,7 +4,8 @@ The expectation comes from the description alone: ``block_features`` traces
 every resolved layer and counts its torch ops by kind; ``LOWERING`` says which
 MIL ops coremltools 9.0 turns each kind into (observed on this project's blocks:
 ReLU6 becomes ``clip``, h-swish becomes ``thresholded_relu`` + ``sigmoid_hard``
-+ ``mul``, global pooling ``reduce_mean``). Convolutions are told apart by their
++ ``mul``, global pooling ``reduce_mean``, PReLU ``prelu`` or
+``leaky_relu``). Convolutions are told apart by their
 ``groups`` attribute: conv (1), dwconv (groups == channels), gconv (others).
 BatchNorm is folded into convolutions and reshapes come and go with the
 converter's passes, so those are listed but not compared.
@@ -27,11 +28,14 @@ LOWERING: dict[str, dict[str, int]] = {
     "conv": {"conv": 1}, "dwconv": {"dwconv": 1}, "gconv": {"gconv": 1}, "linear": {"linear": 1},
     "relu": {"relu": 1}, "relu6": {"clip": 1}, "swish": {"silu": 1}, "sigmoid": {"sigmoid": 1},
     "hsigmoid": {"sigmoid_hard": 1}, "hswish": {"thresholded_relu": 1, "sigmoid_hard": 1, "mul": 1},
-    "prelu": {"prelu": 1}, "leaky": {"leaky_relu": 1},
+    "prelu": {"leaky_relu/prelu": 1}, "leaky": {"leaky_relu/prelu": 1},
     "maxpool": {"max_pool": 1}, "avgpool": {"avg_pool": 1}, "gap": {"reduce_mean": 1},
     "add": {"add": 1}, "mul": {"mul": 1}, "concat": {"concat": 1}, "split": {"split": 1},
     "transpose": {"transpose": 1}, "gather": {"gather": 1},
 }
+# MIL kinds counted together: coremltools turns a PReLU whose slopes are all equal (as at
+# initialization) into leaky_relu, so which one appears depends on the weights.
+MERGED = {"prelu": "leaky_relu/prelu", "leaky_relu": "leaky_relu/prelu"}
 COMPARED = frozenset(k for v in LOWERING.values() for k in v) | {"softmax"}
 NAMES = {"conv": "conv (dense)", "dwconv": "conv (depthwise)", "gconv": "conv (grouped)",
          "clip": "clip (ReLU6)", "reduce_mean": "reduce_mean (global pool, SE squeeze)",
@@ -100,7 +104,9 @@ def check_counts(program: MilProgram, spec: NetSpec | None = None) -> CountCheck
     image = meta.get("nas.input", "image" if "image" in program.input_kinds.values() else "tensor") == "image"
     expected = expected_counts(spec, image_input=image, normalize=meta.get("nas.normalize", "none"),
                                classifier=meta.get("nas.classifier") == "true")
-    found = program.counts()
+    found = Counter()
+    for k, n in program.counts().items():
+        found[MERGED.get(k, k)] += n
     kinds = sorted(set(expected) | {k for k in found if k in COMPARED})
     mismatches = tuple((k, expected.get(k, 0), found.get(k, 0)) for k in kinds
                        if expected.get(k, 0) != found.get(k, 0))

@@ -21,6 +21,7 @@ import json
 import shutil
 import tempfile
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,10 @@ def _convert(prep: Prepared, opts: ExportOptions):
     c, h, w = prep.spec.in_channels, *prep.spec.input_size
     shape = (1, c, h, w)
     example = torch.rand(shape, generator=torch.Generator().manual_seed(opts.seed))
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # jit.trace is deprecated in torch 2.13, but it is coremltools' tested path (torch.export
+        # fails on some blocks: shared/reference/coreml-conversion-notes.md).
+        warnings.simplefilter("ignore", DeprecationWarning)
         traced = torch.jit.trace(prep.module, example)
     if opts.tensor_input:
         inputs = [ct.TensorType(name="input", shape=shape)]
