@@ -12,6 +12,7 @@ _BLOCK_MODULES = (
     "nas.ops.conv",
     "nas.ops.mbconv",
     "nas.ops.edge",
+    "nas.ops.ghost",
 )
 
 for _name in _BLOCK_MODULES:
