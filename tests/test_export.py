@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -80,9 +82,14 @@ def test_crafted_flags_dilation_and_se(crafted):
 
 
 def test_export_is_deterministic(crafted, tmp_path):
-    again = export_package(parse_net(CRAFTED, name="crafted"), tmp_path / "again.mlpackage",
-                           options=ExportOptions(labels=LABELS))
-    first, second = digests(crafted.path), digests(again.path)
+    """Another process (another hash seed) writes the same bytes."""
+    out = tmp_path / "again.mlpackage"
+    root = Path(__file__).resolve().parents[1]
+    code = ("import sys; sys.path.insert(0, 'tests'); from test_export import *; "
+            f"export_package(parse_net(CRAFTED, name='crafted'), {str(out)!r}, options=ExportOptions(labels=LABELS))")
+    env = dict(os.environ, PYTHONHASHSEED="12345", PYTHONPATH=str(root))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=root, capture_output=True)
+    first, second = digests(crafted.path), digests(out)
     assert set(first) == {"Manifest.json", "Data/com.apple.CoreML/model.mlmodel",
                           "Data/com.apple.CoreML/weights/weight.bin"}
     assert first == second

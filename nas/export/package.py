@@ -7,11 +7,12 @@ RGB image input with ImageNet normalization built in (see
 pooling -- ``features``, and metadata describing the architecture and its
 predicted latency.
 
-Determinism: the same inputs give byte-identical packages. Two things would
-otherwise differ between runs and are fixed here: coremltools' conversion date
-in the metadata (dropped; versions are recorded instead) and the random item
-identifiers of the package's ``Manifest.json`` (replaced by UUIDs derived from
-each item's path).
+Determinism: the same inputs give byte-identical packages, also across
+processes. Three things would otherwise differ between runs and are fixed here:
+coremltools' conversion date in the metadata (dropped; versions are recorded
+instead), the random item identifiers of the package's ``Manifest.json``
+(replaced by UUIDs derived from each item's path), and the order in which Python
+protobuf writes map fields (re-serialized with ``deterministic=True``).
 """
 
 from __future__ import annotations
@@ -127,6 +128,17 @@ def _fix_manifest(package: Path) -> None:
     path.write_text(json.dumps(data, indent=4, sort_keys=True) + "\n")
 
 
+def _sort_spec(package: Path) -> None:
+    """Re-serialize model.mlmodel with sorted map fields (Python protobuf otherwise writes maps,
+    such as the metadata and op attributes, in an order that changes between processes)."""
+    from coremltools.proto import Model_pb2
+
+    path = package / "Data" / "com.apple.CoreML" / "model.mlmodel"
+    spec = Model_pb2.Model()
+    spec.ParseFromString(path.read_bytes())
+    path.write_bytes(spec.SerializeToString(deterministic=True))
+
+
 def _save(mlmodel, out: Path) -> None:
     """Save via a sibling temporary folder, then swap it in (readers never see half a package)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -135,6 +147,7 @@ def _save(mlmodel, out: Path) -> None:
         staged = tmp / out.name
         mlmodel.save(str(staged))
         _fix_manifest(staged)
+        _sort_spec(staged)
         if out.exists():
             out.rename(tmp / "previous")
         staged.rename(out)
