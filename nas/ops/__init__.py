@@ -13,6 +13,14 @@ _BLOCK_MODULES = (
     "nas.ops.mbconv",
     "nas.ops.edge",
     "nas.ops.ghost",
+    "nas.ops.fire",
+    "nas.ops.darknet",
+    "nas.ops.sqnxt",
+    "nas.ops.shuffle",
+    "nas.ops.condense",
+    "nas.ops.eesp",
+    "nas.ops.bottleneck",
+    "nas.ops.blaze",
 )
 
 for _name in _BLOCK_MODULES:
