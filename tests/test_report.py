@@ -54,10 +54,11 @@ def test_report_renders_and_matches_price_net(tables, tmp_path, capsys):
     data = json.loads((out / "report.json").read_text())
     md = (out / "report.md").read_text()
     assert len(data["rows"]) == len(MODELS) + 2
+    tables = {unit: find_table("iphone11", unit) for unit in ("cpu", "gpu", "ane")}
     for row in data["rows"]:
         spec = parse_net(row["dsl"])
-        for unit in ("cpu", "gpu", "ane"):
-            price = price_net(spec, find_table("iphone11", unit))
+        for unit, table in tables.items():
+            price = price_net(spec, table)
             assert row["predicted_ms"][unit] == price.total_ms
             assert sum(row["stage_ms"][unit]) + 0.3 + ("cpu", "gpu", "ane").index(unit) == pytest.approx(price.total_ms)
             assert f"{price.total_ms:.3f}" in md
@@ -104,9 +105,11 @@ def test_bad_search_dir(tmp_path, tables):
 def test_report_on_shipped_tables(tmp_path, monkeypatch):
     monkeypatch.delenv("NAS_TABLES_DIR", raising=False)
     cmp = build_comparison("iphone11", "ane")
+    tables = {unit: find_table("iphone11", unit) for unit in ("cpu", "gpu", "ane")}
+    assert sum(r.predicted_ms["ane"] is not None for r in cmp.rows) > len(cmp.rows) // 2
     for row in cmp.rows:
-        for unit in ("cpu", "gpu", "ane"):
+        for unit, table in tables.items():
             if row.predicted_ms[unit] is not None:
-                assert row.predicted_ms[unit] == price_net(row.spec, find_table("iphone11", unit)).total_ms
+                assert row.predicted_ms[unit] == price_net(row.spec, table).total_ms
     from nas.report.render import render
     assert render(cmp, tmp_path / "r").exists()

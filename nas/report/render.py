@@ -107,7 +107,7 @@ def _table(cmp: Comparison) -> list[str]:
         name = f"**{r.name}**" if r.kind == "searched" else r.name
         cells = [name, f"{h}x{w}" if h != w else str(h), f"{r.params / 1e6:.2f}", f"{r.macs / 1e6:.0f}", acc]
         cells += [_fmt(r.predicted_ms.get(u), 3) if r.predicted_ms.get(u) is not None
-                  else f"– ({r.predicted_note.get(u, '')})" for u in UNITS]
+                  else f"– ({r.predicted_note.get(u, '').split(' ')[0]})" for u in UNITS]
         cells += [_fmt(r.published_ms.get(u), 1) for u in UNITS]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -127,11 +127,18 @@ def render(cmp: Comparison, out: str | Path) -> Path:
            "networks show their search's own accuracy measure and its kind",
            f"- published: the article's Core ML measurements, mean of 100 predictions, batch 1 "
            f"({cmp.published_source or 'file not found'}); – where the article has none",
-           "- – (no table): no latency table for that unit; – (missing op KEY): the table lacks that op", ""]
+           "- – (no): no latency table for that unit; – (missing): the table lacks an op (listed below the table)",
+           ""]
     searched = [r for r in cmp.rows if r.kind == "searched"]
     for r in searched:
         md.append(f"- {r.name}: `{r.spec}`; latency reported by the search: {_fmt(r.search_latency_ms, 3)} ms")
-    md += ["", "## Models", ""] + _table(cmp) + ["", "## Latency vs top-1", ""]
+    md += ["", "## Models", ""] + _table(cmp) + [""]
+    gaps = [f"- {r.name} ({u}): {r.predicted_note[u]}" for r in cmp.rows for u in UNITS
+            if r.predicted_ms.get(u) is None and r.predicted_note.get(u, "").startswith("missing")]
+    if gaps:
+        md += ["Not priced -- the first op key each table lacks (profile it with `nas profile-ops`, or "
+               "refit the predicted tables with `nas tables calibrate`):", ""] + gaps + [""]
+    md += ["## Latency vs top-1", ""]
     for u in UNITS:
         if cmp.tables[u] is not None and plot_pareto(cmp, u, out / f"pareto_{u}.png"):
             md += [f"![latency vs top-1 on {u}](pareto_{u}.png)", ""]
