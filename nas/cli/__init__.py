@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "nas.cli.profile_cmd",
     "nas.cli.latency_cmd",
     "nas.cli.tables_cmd",
+    "nas.cli.export_cmd",
+    "nas.cli.report_cmd",
 )
 
 
