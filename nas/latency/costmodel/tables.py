@@ -19,7 +19,7 @@ from nas.latency.table import LatencyTable, Stat
 from nas.profiling.devices import get_device
 
 MODEL_NAME = "nas.latency.costmodel"
-MODEL_VERSION = "1.0"
+MODEL_VERSION = "1.1"
 
 
 def coverage(extra: list[NetSpec] = ()) -> dict[str, tuple]:
