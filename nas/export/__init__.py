@@ -1,0 +1,1 @@
+"""Export networks to Core ML."""
