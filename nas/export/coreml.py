@@ -36,6 +36,7 @@ def export_mlpackage(net: NetSpec, path: str | os.PathLike, precision: str = "fp
         traced = torch.jit.trace(model, example)
     mlmodel = ct.convert(
         traced, convert_to="mlprogram", inputs=[ct.TensorType(name="image", shape=tuple(example.shape))],
+        outputs=[ct.TensorType(name="output")],
         minimum_deployment_target=ct.target.iOS16,
         compute_precision=ct.precision.FLOAT16 if precision == "fp16" else ct.precision.FLOAT32)
     mlmodel.short_description = f"{net.name}: {net}"
