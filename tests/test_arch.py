@@ -25,6 +25,40 @@ def test_mixconv_kernels_and_flags():
     assert parse_block(str(b)) == b
 
 
+def test_mixnet_expansion_and_projection_groups():
+    from nas.ops.common import ChannelShuffle
+    b = parse_block("ir_k3.5_s1_e6_c40_gp2_ge2_aswish_se0.5")
+    assert (b.args.expand_groups, b.args.project_groups, b.args.groups) == (2, 2, 1)
+    assert str(b) == "ir_k3.5_s1_e6_c40_ge2_gp2_aswish_se0.5" and parse_block(str(b)) == b
+    assert str(parse_block("ir_k3_c8_ge1_gp1")) == "ir_k3_s1_e1_c8"   # 1 is the default
+    ir = REGISTRY.get("ir")
+    m = ir.build(b.args, (40, 8, 8))
+    convs = [c for c in m.modules()
+             if isinstance(c, torch.nn.Conv2d) and c.kernel_size == (1, 1) and c.bias is None]
+    assert [c.groups for c in convs] == [2, 2]                          # expansion, projection
+    assert not any(isinstance(c, ChannelShuffle) for c in m.modules())  # MixNet has no shuffle
+    only_p = ir.build(parse_block("ir_k3_s2_e6_c80_gp2").args, (40, 8, 8))
+    weights = [c.weight.shape for c in only_p.modules()
+               if isinstance(c, torch.nn.Conv2d) and c.kernel_size == (1, 1) and c.bias is None]
+    assert weights == [(240, 40, 1, 1), (80, 120, 1, 1)]               # dense expansion, 2-group projection
+    g2 = ir.build(parse_block("ir_k3_s1_e6_c40_g2").args, (40, 8, 8))
+    assert any(isinstance(c, ChannelShuffle) for c in g2.modules())     # g keeps FBNet's shuffle
+
+
+@pytest.mark.parametrize("text,in_ch,field", [
+    ("ir_k3_c24_g2_ge2", None, "ge"),      # g (with shuffle) and ge (without) together
+    ("ir_k3_c24_gp0", None, "gp"),
+    ("ir_k3_e1_c24_ge2", 24, "ge"),        # nothing to expand
+    ("ir_k3_e6_c24_ge5", 24, "ge"),        # 5 does not divide 24
+    ("ir_k3_e6_c25_gp2", 24, "gp"),        # 2 does not divide 25
+])
+def test_bad_ir_groups_name_the_field(text, in_ch, field):
+    with pytest.raises(SpecError) as e:
+        b = parse_block(text)
+        REGISTRY.get("ir").out_shape(b.args, (in_ch, 8, 8))
+    assert e.value.field == field
+
+
 def test_token_letters_mean_one_field_everywhere():
     meaning = {}
     for code in REGISTRY.codes():

@@ -46,6 +46,13 @@ def test_params_match_article(name):
         convention = convention.replace("backbone", "").strip("_") or "all"
     ours = {"all": c.params, "no_bn": c.params_no_bn}.get(convention)
     assert ours is not None, f"unknown params_counted {convention!r}"
+    gap = m.article.get("params_discrepancy")
+    if gap:
+        # A documented, explained mismatch with the quoted figure (the architecture follows the
+        # reference code): the gap must stay exactly what the zoo file says and stay small.
+        assert gap["reason"] and abs(gap["ours_vs_quoted_pct"]) < 15
+        assert abs((ours / 1e6 - quoted) / quoted * 100 - gap["ours_vs_quoted_pct"]) < 0.01, ours
+        return
     assert abs(ours / 1e6 - quoted) <= _rounding_halfwidth(quoted) + 1e-9, (ours, quoted)
 
 

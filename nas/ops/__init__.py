@@ -11,6 +11,16 @@ from nas.ops.registry import REGISTRY, BlockType, Registry, Shape, tok
 _BLOCK_MODULES = (
     "nas.ops.conv",
     "nas.ops.mbconv",
+    "nas.ops.edge",
+    "nas.ops.ghost",
+    "nas.ops.fire",
+    "nas.ops.darknet",
+    "nas.ops.sqnxt",
+    "nas.ops.shuffle",
+    "nas.ops.condense",
+    "nas.ops.eesp",
+    "nas.ops.bottleneck",
+    "nas.ops.blaze",
 )
 
 for _name in _BLOCK_MODULES:

@@ -3,8 +3,10 @@
 1x1 expansion (grouped by ``g``, then a channel shuffle when g > 1, as FBNet's
 k3_e1_g2), a depthwise kxk -- or MixConv when several kernels are given
 (``k3.5.7``, Tan & Le 2019) -- optional squeeze-excite, a linear 1x1 projection
-and a residual when shapes allow. References: Sandler et al. 2018 (MobileNet v2),
-Tan et al. 2019 (MnasNet), Wu et al. 2019 (FBNet), Tan & Le 2019 (MixConv).
+and a residual when shapes allow. MixNet groups its expansion and projection
+separately and without a shuffle (``ge2``/``gp2``: the reference's ``a1.1``/``p1.1``).
+References: Sandler et al. 2018 (MobileNet v2), Tan et al. 2019 (MnasNet), Wu et
+al. 2019 (FBNet), Tan & Le 2019 (MixConv; tensorflow/tpu mixnet_builder.py).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class InvertedResidualModule(nn.Module):
         mid = a.mid_channels(cin)
         layers: list[nn.Module] = []
         if mid != cin or a.expand_always:
-            layers.append(ConvBNAct(cin, mid, 1, groups=a.groups, act=a.act))
+            layers.append(ConvBNAct(cin, mid, 1, groups=a.expand_group_count, act=a.act))
             if a.groups > 1:
                 layers.append(ChannelShuffle(mid, a.groups, h, w))
         if len(a.kernel) == 1:
@@ -66,7 +68,8 @@ class InvertedResidualModule(nn.Module):
             base = mid if a.se_from_mid else cin
             layers.append(SqueezeExcite(mid, se_channels(base, a.se, a.se_divisor), a.se_act or a.act,
                                         a.se_gate))
-        layers += [nn.Conv2d(mid, a.out, 1, groups=a.groups, bias=False), nn.BatchNorm2d(a.out)]
+        layers += [nn.Conv2d(mid, a.out, 1, groups=a.project_group_count, bias=False),
+                   nn.BatchNorm2d(a.out)]
         self.body = nn.Sequential(*layers)
         self.residual = a.stride == 1 and cin == a.out and not a.noskip
 
@@ -78,15 +81,23 @@ class InvertedResidualModule(nn.Module):
 def _ir_shape(a: "InvertedResidual", in_shape: Shape) -> Shape:
     cin, h, w = in_shape
     mid = a.mid_channels(cin)
-    if a.groups > 1 and (cin % a.groups or mid % a.groups or a.out % a.groups):
-        raise SpecError(f"groups {a.groups} must divide input {cin}, mid {mid} and output {a.out} "
-                        f"channels", field="g")
+    ge, gp = a.expand_group_count, a.project_group_count
+    expands = mid != cin or a.expand_always
+    if a.expand_groups > 1 and not expands:
+        raise SpecError(f"ge{a.expand_groups} given but the block has no expansion (mid = input "
+                        f"= {cin} channels)", field="ge")
+    for groups, field, sizes in ((ge, "ge", (cin, mid) if expands else ()), (gp, "gp", (mid, a.out))):
+        if any(n % groups for n in sizes):
+            raise SpecError(f"{'pointwise' if a.groups > 1 else field} groups {groups} must divide "
+                            f"input {cin}, mid {mid} and output {a.out} channels",
+                            field="g" if a.groups > 1 else field)
     k = max(a.kernel)
     return (a.out, conv_out(h, k, a.stride), conv_out(w, k, a.stride))
 
 
 @register("ir", out_shape=_ir_shape, doc=__doc__.strip().splitlines()[0] + " Tokens: c out, "
-          "s stride, k kernel(s), e expansion, m mid channels (overrides e), g pointwise groups, "
+          "s stride, k kernel(s), e expansion, m mid channels (overrides e), g pointwise groups "
+          "(with a shuffle), ge/gp expansion/projection groups (no shuffle, MixNet), "
           "a activation, se SE ratio, sem (SE ratio of mid channels, not input), sd SE divisor, sa "
           "SE activation (default: a), sg SE gate, sp MixConv split, xa (expand even at e1), "
           "noskip.")
@@ -98,6 +109,8 @@ class InvertedResidual:
     out: int = tok("c")
     mid: int = tok("m", 0)
     groups: int = tok("g", 1)
+    expand_groups: int = tok("ge", 1)
+    project_groups: int = tok("gp", 1)
     act: str = tok("a", "relu", choices=ACTIVATIONS)
     se: float = tok("se", 0.0)
     se_from_mid: bool = tok("sem", False)
@@ -112,12 +125,25 @@ class InvertedResidual:
         check_positive("c", self.out)
         check_positive("s", self.stride, (1, 2))
         check_positive("g", self.groups)
+        for name, value in (("ge", self.expand_groups), ("gp", self.project_groups)):
+            check_positive(name, value)
+            if value > 1 and self.groups > 1:
+                raise SpecError(f"{name} (groups without a shuffle) cannot be combined with g "
+                                f"{self.groups} (groups with a shuffle)", field=name)
         if not self.kernel or any(k < 1 or k % 2 == 0 for k in self.kernel):
             raise SpecError(f"kernels must be odd and positive, got {self.kernel}", field="k")
         if self.expand <= 0:
             raise SpecError(f"expansion must be positive, got {self.expand}", field="e")
         if self.se < 0 or self.se > 1:
             raise SpecError(f"SE ratio must be in [0, 1], got {self.se}", field="se")
+
+    @property
+    def expand_group_count(self) -> int:
+        return self.groups if self.groups > 1 else self.expand_groups
+
+    @property
+    def project_group_count(self) -> int:
+        return self.groups if self.groups > 1 else self.project_groups
 
     def mid_channels(self, cin: int) -> int:
         return self.mid if self.mid > 0 else int(round(cin * self.expand))

@@ -1,0 +1,56 @@
+"""ResNet bottleneck, v1.5 (He et al. 2016, arXiv:1512.03385; torchvision resnet50).
+
+1x1 to ``m`` + BN + ReLU, 3x3 (carrying the stride: the "v1.5" placement) + BN +
+ReLU, 1x1 to ``c`` + BN; the shortcut is the identity, or a strided 1x1 conv + BN
+(projection) when the stride or width changes; add, then ReLU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from nas.ops.common import ConvBNAct, activation
+from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, register, tok
+
+
+class BottleneckModule(nn.Module):
+    def __init__(self, a: "Bottleneck", cin: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            ConvBNAct(cin, a.mid, 1, act=a.act),
+            ConvBNAct(a.mid, a.mid, 3, a.stride, act=a.act),
+            ConvBNAct(a.mid, a.out, 1, act="none"))
+        project = a.stride != 1 or cin != a.out
+        self.shortcut = ConvBNAct(cin, a.out, 1, a.stride, act="none") if project else None
+        self.act = activation(a.act, a.out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        short = x if self.shortcut is None else self.shortcut(x)
+        return self.act(short + self.body(x))
+
+
+def _shape(a: "Bottleneck", in_shape: Shape) -> Shape:
+    _, h, w = in_shape
+    return (a.out, conv_out(h, 3, a.stride), conv_out(w, 3, a.stride))
+
+
+@register("bottleneck", out_shape=_shape, doc=__doc__.strip().splitlines()[0] + " Tokens: c out, "
+          "m mid (bottleneck) channels, s stride, a activation.")
+@dataclass(frozen=True, kw_only=True)
+class Bottleneck:
+    stride: int = tok("s", 1, always=True)
+    out: int = tok("c")
+    mid: int = tok("m", always=True)
+    act: str = tok("a", "relu", choices=ACTIVATIONS)
+
+    def __post_init__(self):
+        check_positive("c", self.out)
+        check_positive("m", self.mid)
+        check_positive("s", self.stride, (1, 2))
+
+    @staticmethod
+    def build(a: "Bottleneck", in_shape: Shape) -> nn.Module:
+        return BottleneckModule(a, in_shape[0])

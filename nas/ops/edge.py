@@ -1,0 +1,86 @@
+"""Fused MBConv / edge residual (EfficientNet-EdgeTPU).
+
+A full kxk convolution expands the input (BN, activation), optional
+squeeze-excite follows, then a linear 1x1 projection (BN) and a residual when
+the stride is 1 and channels match. It replaces MBConv's 1x1 expansion plus
+depthwise kxk where a dense conv runs faster on an accelerator. References:
+Gupta & Tan 2019, EfficientNet-EdgeTPU (Google AI blog); tensorflow/tpu
+models/official/efficientnet (``MBConvBlockWithoutDepthwise``, conv_type 1);
+timm ``EdgeResidual``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from nas.errors import SpecError
+from nas.ops.common import ConvBNAct, SqueezeExcite, se_channels
+from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, register, tok
+
+
+class EdgeResidualModule(nn.Module):
+    def __init__(self, a: "EdgeResidual", in_shape: Shape):
+        super().__init__()
+        cin = in_shape[0]
+        mid = a.mid_channels(cin)
+        layers: list[nn.Module] = [ConvBNAct(cin, mid, a.kernel, a.stride, act=a.act)]
+        if a.se > 0:
+            base = mid if a.se_from_mid else cin
+            layers.append(SqueezeExcite(mid, se_channels(base, a.se, a.se_divisor), a.se_act or a.act,
+                                        a.se_gate))
+        layers.append(ConvBNAct(mid, a.out, 1, act="none"))
+        self.body = nn.Sequential(*layers)
+        self.residual = a.stride == 1 and cin == a.out and not a.noskip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+def _er_shape(a: "EdgeResidual", in_shape: Shape) -> Shape:
+    _, h, w = in_shape
+    return (a.out, conv_out(h, a.kernel, a.stride), conv_out(w, a.kernel, a.stride))
+
+
+@register("er", out_shape=_er_shape, doc=__doc__.strip().splitlines()[0] + " Tokens: c out, "
+          "s stride, k kernel, e expansion, m mid channels (overrides e), a activation, se SE "
+          "ratio, sem (SE ratio of mid channels, not input), sd SE divisor, sa SE activation "
+          "(default: a), sg SE gate, noskip.")
+@dataclass(frozen=True, kw_only=True)
+class EdgeResidual:
+    kernel: int = tok("k", 3, always=True)
+    stride: int = tok("s", 1, always=True)
+    expand: float = tok("e", 1.0, always=True)
+    out: int = tok("c")
+    mid: int = tok("m", 0)
+    act: str = tok("a", "relu", choices=ACTIVATIONS)
+    se: float = tok("se", 0.0)
+    se_from_mid: bool = tok("sem", False)
+    se_divisor: int = tok("sd", 1)
+    se_act: str = tok("sa", "", choices=ACTIVATIONS)
+    se_gate: str = tok("sg", "sigmoid", choices=("sigmoid", "hsigmoid"))
+    noskip: bool = tok("noskip", False)
+
+    def __post_init__(self):
+        check_positive("c", self.out)
+        check_positive("s", self.stride, (1, 2))
+        check_positive("sd", self.se_divisor)
+        if self.kernel < 1 or self.kernel % 2 == 0:
+            raise SpecError(f"kernel must be odd and positive, got {self.kernel}", field="k")
+        if self.expand <= 0:
+            raise SpecError(f"expansion must be positive, got {self.expand}", field="e")
+        if self.mid < 0:
+            raise SpecError(f"mid channels must be positive, got {self.mid}", field="m")
+        if self.se < 0 or self.se > 1:
+            raise SpecError(f"SE ratio must be in [0, 1], got {self.se}", field="se")
+
+    def mid_channels(self, cin: int) -> int:
+        """Expanded width: ``m`` when given, else ``round(cin * e)``."""
+        return self.mid if self.mid > 0 else int(round(cin * self.expand))
+
+    @staticmethod
+    def build(a: "EdgeResidual", in_shape: Shape) -> nn.Module:
+        return EdgeResidualModule(a, in_shape)
