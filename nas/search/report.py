@@ -81,12 +81,13 @@ def plot_png(trials: Sequence[Trial], baselines: Sequence[Baseline], target_ms: 
                    zorder=5, label="best")
     for b in baselines:
         ax.scatter([b.latency_ms], [b.accuracy], marker="s", s=30, c="#2ca02c", zorder=4)
-        ax.annotate(b.name, (b.latency_ms, b.accuracy), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.annotate(b.name, (b.latency_ms, b.accuracy), fontsize=6, alpha=0.8, xytext=(3, 3), textcoords="offset points")
     if baselines:
         ax.scatter([], [], marker="s", s=30, c="#2ca02c", label="article's models (same table, same estimator)")
+    ax.set_xscale("log")
     ax.axvline(target_ms, ls="--", c="gray", lw=1, label=f"target {target_ms:g} ms")
     kind = best.accuracy_kind if best else "accuracy"
-    ax.set_xlabel("latency (ms, from the table)")
+    ax.set_xlabel("latency (ms, from the table; log scale)")
     ax.set_ylabel(f"accuracy score ({kind})")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="lower right")

@@ -14,8 +14,10 @@ gets the same score:
   the cross-entropy on random labels.
 
 Each raw score is standardized against a fixed reference sample of the search
-space (``ProxyEstimator.calibrate``); the accuracy score is the normal CDF of
-the mean z-score, in (0, 1): a monotone ensemble that needs no population.
+space (the ``reference`` nets of ``ProxyEstimator``); the accuracy score is
+``Phi(mean z / 3)``, in (0, 1): 0.5 is a typical network of the space, and the
+division by 3 keeps networks far from that typical size (the zoo's largest)
+from saturating the scale. A monotone ensemble that needs no population.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from nas.arch.spec import NetSpec
 from nas.search.accuracy.base import Estimate
 
 PROXIES = ("naswot", "synflow", "grad_norm")
+Z_SCALE = 3.0
 _ACTS = (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU, nn.LeakyReLU, nn.PReLU)
 
 
@@ -126,7 +129,7 @@ class Reference:
         return Reference(mean, std)
 
     def score(self, raw: dict[str, float]) -> float:
-        z = np.mean([(raw[k] - self.mean[k]) / self.std[k] for k in PROXIES])
+        z = np.mean([(raw[k] - self.mean[k]) / self.std[k] for k in PROXIES]) / Z_SCALE
         return 0.5 * (1.0 + math.erf(float(z) / math.sqrt(2.0)))
 
 
