@@ -77,9 +77,10 @@ def main(argv=None) -> int:
     if args.trials:
         cmd += ["--trials", str(args.trials)]
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rc = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"default search ({' '.join(cmd[3:])}): {time.perf_counter() - t0:.0f} s wall, peak RSS {peak_mb:,.0f} MB")
+    print(f"default search ({' '.join(cmd[3:])}): exit {rc} (1 = nothing within the target), "
+          f"{time.perf_counter() - t0:.0f} s wall, peak RSS {peak_mb:,.0f} MB")
     return 0
 
 

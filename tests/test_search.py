@@ -184,3 +184,26 @@ def test_export_best_mlpackage(setup):
     model = ct.models.MLModel(str(path), skip_model_load=True)
     assert model.get_spec().WhichOneof("Type") == "mlProgram"
     assert [i.name for i in model.get_spec().description.input] == ["image"]
+
+
+@pytest.mark.parametrize("accuracy", ["train", "predictor"])
+def test_train_and_predictor_on_image_folder(setup, accuracy):
+    from PIL import Image
+    data = setup[0] / "images"
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (data / c).mkdir(parents=True)
+        for i in range(4):
+            Image.fromarray((rng.random((8, 8, 3)) * 255).astype(np.uint8)).save(data / c / f"{i}.png")
+    summary = execute(prepare(config(setup, accuracy=accuracy, data=str(data), trials=24, train_epochs=1,
+                                     train_resolution=16)))
+    kinds = {json.loads(l).get("accuracy_kind") for l in (setup[0] / "out" / "trials.jsonl").read_text().splitlines()[1:]}
+    assert summary["best"]["accuracy_kind"] in ("train", "predictor") and "train" in kinds
+    assert 0 <= summary["best"]["accuracy"] <= 1
+
+
+def test_seed_from_notes_models_the_space_cannot_express(setup):
+    prep = prepare(config(setup, seed_from=("mobilenet_v2",)))
+    assert prep.initial == [] and "cannot express" in prep.notes[0]
+    with pytest.raises(NasError, match="unknown zoo model"):
+        prepare(config(setup, seed_from=("no_such_model",)))
