@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "nas.cli.zoo_cmd",
     "nas.cli.arch_cmd",
     "nas.cli.spaces_cmd",
+    "nas.cli.calibrate_cmd",
     "nas.cli.search_cmd",
 )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -33,6 +34,25 @@ _KINDS = {
 _IGNORED = {"__get__", "__set__", "dim", "size", "numel", "__len__", "parameters", "_has_compatible_shallow_copy_type"}
 
 
+class TracedOp(NamedTuple):
+    """One traced tensor op of a block, in call order (for per-op cost models).
+
+    ``in_elems`` counts tensor inputs other than parameters; ``kernel``/``stride`` are
+    the pooling window (1 otherwise); ``bcast`` marks a binary op whose operands have
+    different shapes (SE's C x 1 x 1 by C x H x W scale).
+    """
+
+    kind: str
+    macs: int
+    in_elems: int
+    out_elems: int
+    weight_elems: int
+    dilation: int = 1
+    kernel: int = 1
+    stride: int = 1
+    bcast: bool = False
+
+
 @dataclass(frozen=True)
 class OpFeatures:
     """Counts for one block at one input shape (batch 1).
@@ -52,6 +72,7 @@ class OpFeatures:
     max_dilation: int
     max_pool_kernel: int
     kinds: tuple[tuple[str, int], ...] = field(default=())
+    ops: tuple[TracedOp, ...] = field(default=(), compare=False)
 
     def count(self, kind: str) -> int:
         return dict(self.kinds).get(kind, 0)
@@ -70,6 +91,7 @@ class _Recorder(TorchFunctionMode):
         self.act_elems = 0
         self.max_dilation = 1
         self.max_pool_kernel = 1
+        self.ops: list[TracedOp] = []
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -78,27 +100,61 @@ class _Recorder(TorchFunctionMode):
         if name in _IGNORED or not isinstance(out, (torch.Tensor, tuple, list)):
             return out
         kind = _KINDS.get(name, "other")
+        op_macs, dil, k, stride, weight_elems = 0, 1, 1, 1, 0
         if name == "conv2d":
             weight, groups = args[1], _arg(args, kwargs, 6, "groups", 1)
             dilation = _arg(args, kwargs, 5, "dilation", 1)
             dil = max(dilation) if isinstance(dilation, (tuple, list)) else dilation
-            self.max_dilation = max(self.max_dilation, int(dil))
+            dil = int(dil)
+            self.max_dilation = max(self.max_dilation, dil)
             cout, cin_g, kh, kw = weight.shape
-            self.macs += out.numel() // out.shape[0] * cin_g * kh * kw
+            op_macs = out.numel() // out.shape[0] * cin_g * kh * kw
+            weight_elems = weight.numel()
             if groups > 1:
                 kind = "dwconv" if cin_g == 1 and groups == cout else "gconv"
         elif name == "linear":
             w = args[1]
-            self.macs += (out.numel() // out.shape[0]) * w.shape[1]
+            op_macs = (out.numel() // out.shape[0]) * w.shape[1]
+            weight_elems = w.numel()
         elif kind in ("maxpool", "avgpool"):
-            k = _arg(args, kwargs, 1, "kernel_size", 1)
-            self.max_pool_kernel = max(self.max_pool_kernel, max(k) if isinstance(k, (tuple, list)) else k)
+            k = _first(_arg(args, kwargs, 1, "kernel_size", 1))
+            stride = _first(_arg(args, kwargs, 2, "stride", None) or k)
+            self.max_pool_kernel = max(self.max_pool_kernel, k)
+        self.macs += op_macs
         if name == "split" or (name == "__getitem__" and not isinstance(out, torch.Tensor)):
             kind = "split"
         self.kinds[kind] += 1
+        out_elems = _elems(out)
         if isinstance(out, torch.Tensor) and kind not in ("reshape", "slice"):
             self.act_elems += out.numel() // max(out.shape[0], 1) if out.dim() else 1
+        inputs = [a for a in _tensors(args) if not isinstance(a, torch.nn.Parameter)]
+        bcast = kind in ("add", "mul") and len({tuple(a.shape) for a in inputs}) > 1
+        if kind == "bn":
+            inputs = inputs[:1]
+        self.ops.append(TracedOp(kind, op_macs, sum(_elems(a) for a in inputs), out_elems, weight_elems,
+                                 dil, int(k), int(stride), bcast))
         return out
+
+
+def _first(v):
+    return v[0] if isinstance(v, (tuple, list)) else v
+
+
+def _tensors(args):
+    for a in args:
+        if isinstance(a, torch.Tensor):
+            yield a
+        elif isinstance(a, (tuple, list)):
+            yield from _tensors(a)
+
+
+def _elems(t) -> int:
+    """Elements of one sample (batch 1) of a tensor or a list of tensors."""
+    if isinstance(t, torch.Tensor):
+        return t.numel() // max(t.shape[0], 1) if t.dim() else 1
+    if isinstance(t, (tuple, list)):
+        return sum(_elems(x) for x in t)
+    return 0
 
 
 def _arg(args, kwargs, pos, name, default):
@@ -124,4 +180,5 @@ def block_features(block, in_shape: Shape) -> OpFeatures:
              for p in m.parameters())
     return OpFeatures(params=params, bn_params=bn, macs=rec.macs, in_elems=x.numel(), out_elems=y.numel(),
                       weight_elems=weights, act_elems=rec.act_elems, max_dilation=rec.max_dilation,
-                      max_pool_kernel=rec.max_pool_kernel, kinds=tuple(sorted(rec.kinds.items())))
+                      max_pool_kernel=rec.max_pool_kernel, kinds=tuple(sorted(rec.kinds.items())),
+                      ops=tuple(rec.ops))

@@ -1,0 +1,135 @@
+"""Cost atoms: what Core ML actually launches for one block, derived from its traced ops.
+
+A block's traced torch ops (``nas.ops.features.block_features(...).ops``) become
+*atoms*: the layers Core ML runs after conversion, each with a cost class, its
+arithmetic (FLOPs), the activation and weight elements it moves, how many
+layers it launches, and -- for the Neural Engine -- the rule (``ane-rules.md``
+id) that keeps it off the ANE, if any. Conversion assumptions (documented, not
+fitted):
+
+* BatchNorm right after a conv/linear is folded into its weights (free).
+* ReLU right after a conv (or a folded BN) is fused into the conv (free);
+  ReLU6, leaky, PReLU, sigmoid and hard-sigmoid are one extra layer; swish and
+  h-swish two (sigmoid/relu6 then a multiply) -- the article notes ReLU6 costs
+  ~25 % of MobileNet's GPU time where ReLU is free (Hollemans 2020, MobileNet v1).
+* reshape/flatten/slice are free (views); concat is a memory-bound layer
+  (rank-3 Concat, ANE-friendly); split, transpose, gather, pad and upsample
+  are memory-bound layout layers with their own multiplier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nas.ops.features import TracedOp, block_features
+
+CLASSES = ("conv", "dwconv", "gconv", "linear", "eltwise", "concat", "memory")
+_CONVS = ("conv", "dwconv", "gconv", "linear")
+_ACT_LAYERS = {"relu": 1, "relu6": 1, "leaky": 1, "prelu": 1, "sigmoid": 1, "hsigmoid": 1,
+               "swish": 2, "hswish": 2}
+_ELTWISE = ("bn", "add", "mul", "maxpool", "avgpool", "gap", "other")
+_MEMORY = ("split", "transpose", "gather", "pad", "upsample")
+_FREE = ("reshape", "slice")
+
+# Neural Engine fallback rules, ids from shared/reference/ane-rules.md (confidence in brackets).
+ANE_RULES = {
+    "G1": "A11 (iPhone 8/X): no third-party Core ML model uses the Neural Engine; .all = CPU+GPU [C]",
+    "P1": "fp32-typed model: the fp16 Neural Engine is excluded [A]",
+    "L3": "dilated convolution runs off the ANE [C]",
+    "L4": "pooling with kernel > 13 or stride > 2 runs off the ANE [C]",
+    "L6": "Core ML 3 ND layers (SplitND, transpose of the 5-D channel shuffle) run on CPU/GPU [C]",
+    "L7": "broadcast multiply C x H x W by C x 1 x 1 (squeeze-and-excite scale): suspected fallback [C]",
+    "L8": "gather / index layers run off the ANE [C]",
+}
+
+
+@dataclass(frozen=True)
+class Atom:
+    """One launched Core ML layer (or a fused group) of a block."""
+
+    cls: str
+    flops: float
+    act_elems: int       # activation elements read + written
+    weight_elems: int
+    launches: int
+    ane_rule: str | None = None
+
+
+def ane_rule(op: TracedOp) -> str | None:
+    """The ane-rules.md id that keeps this traced op off the Neural Engine, or None."""
+    if op.kind in _CONVS and op.dilation > 1:
+        return "L3"
+    if op.kind in ("maxpool", "avgpool") and (op.kernel > 13 or op.stride > 2):
+        return "L4"
+    if op.kind == "mul" and op.bcast:
+        return "L7"
+    if op.kind == "gather":
+        return "L8"
+    if op.kind in ("split", "transpose"):
+        return "L6"
+    return None
+
+
+def atoms_of(ops: tuple[TracedOp, ...]) -> tuple[Atom, ...]:
+    """Turn traced ops (in call order) into launched atoms, applying the fusion rules above."""
+    out: list[Atom] = []
+    after_conv = False      # the previous non-free op was a conv (possibly with a folded BN)
+    for op in ops:
+        if op.kind in _FREE:
+            continue
+        rule = ane_rule(op)
+        acts = op.in_elems + op.out_elems
+        if op.kind in _CONVS:
+            cls = "conv" if op.kind == "conv" else op.kind
+            out.append(Atom(cls, 2.0 * op.macs, acts, op.weight_elems, 1, rule))
+            after_conv = True
+            continue
+        if op.kind == "bn" and after_conv:
+            continue
+        if op.kind == "relu" and after_conv:
+            after_conv = False
+            continue
+        after_conv = False
+        if op.kind in _ACT_LAYERS:
+            out.append(Atom("eltwise", float(op.out_elems), acts, 0, _ACT_LAYERS[op.kind], rule))
+        elif op.kind == "concat":
+            out.append(Atom("concat", 0.0, acts, 0, 1, rule))
+        elif op.kind in _MEMORY:
+            out.append(Atom("memory", 0.0, acts, 0, 1, rule))
+        else:  # bn (unfused), add, mul, pools, anything else: one element-wise layer
+            out.append(Atom("eltwise", float(op.out_elems), acts, op.weight_elems, 1, rule))
+    return tuple(out)
+
+
+def block_atoms(block, in_shape) -> tuple[Atom, ...]:
+    return atoms_of(block_features(block, in_shape).ops)
+
+
+@dataclass(frozen=True)
+class AtomArrays:
+    """Atoms of many blocks as flat arrays (``block`` = index of the block each atom belongs to)."""
+
+    cls: np.ndarray
+    flops: np.ndarray
+    act: np.ndarray
+    wts: np.ndarray
+    launches: np.ndarray
+    ane_ok: np.ndarray
+    block: np.ndarray
+    n_blocks: int
+
+
+def stack(per_block: list[tuple[Atom, ...]]) -> AtomArrays:
+    atoms = [(i, a) for i, blk in enumerate(per_block) for a in blk]
+    idx = {c: i for i, c in enumerate(CLASSES)}
+    return AtomArrays(
+        cls=np.array([idx[a.cls] for _, a in atoms], dtype=np.int64),
+        flops=np.array([a.flops for _, a in atoms], dtype=float),
+        act=np.array([a.act_elems for _, a in atoms], dtype=float),
+        wts=np.array([a.weight_elems for _, a in atoms], dtype=float),
+        launches=np.array([a.launches for _, a in atoms], dtype=float),
+        ane_ok=np.array([a.ane_rule is None for _, a in atoms], dtype=bool),
+        block=np.array([i for i, _ in atoms], dtype=np.int64),
+        n_blocks=len(per_block))

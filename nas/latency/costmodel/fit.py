@@ -1,0 +1,182 @@
+"""Fitting the few shared parameters of each (phone, unit) to whole-model timings.
+
+Maximum a posteriori in log space: residuals ``(log predicted - log measured) /
+sigma_row`` plus prior terms ``(theta - prior) / prior_sigma`` (a ridge towards
+the chips' published figures), solved with ``scipy.optimize.least_squares``
+from the prior centre -- deterministic. Public sources other than the
+whole-model-timings files get one multiplicative offset per (source, unit)
+(different OS, app and precision), with a tight prior at 1. CPU and GPU are
+fitted first; the ANE fit reuses them for the layers that fall back.
+Each unit is fitted jointly over the phones: the op-type efficiencies
+(depthwise, grouped, element-wise, memory ops, ANE transfer) are properties of
+Core ML's kernels and shared; peak, bandwidth, launch cost and overhead are per
+phone. Leave-one-model-out cross-validation refits everything without the
+held-out model's family (its rows on every phone and in every source) and predicts it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import least_squares
+from scipy.stats import spearmanr
+
+from nas.arch.resolve import resolve
+from nas.latency.costmodel.atoms import block_atoms
+from nas.latency.costmodel.calibdata import Row
+from nas.latency.costmodel.model import Batch, make_batch, net_ms
+from nas.latency.costmodel.priors import Prior, prior_for
+
+OFFSET_SIGMA = 0.3
+UNIT_ORDER = ("cpu", "gpu", "ane")
+
+
+@dataclass
+class UnitFit:
+    phone: str
+    unit: str
+    theta: dict[str, float]
+    offsets: dict[str, float] = field(default_factory=dict)
+    n_rows: int = 0
+    fitted: bool = True
+    own_params: int = 0         # fitted for this phone alone
+    shared_params: int = 0      # shared with the other phones (counted on the first phone only)
+    joint_params: int = 0       # size of the joint fit this unit belongs to
+
+
+class Dataset:
+    """Rows plus the stacked atoms of every distinct network they time."""
+
+    def __init__(self, rows: list[Row]):
+        self.rows = rows
+        specs: dict = {}
+        for r in rows:
+            specs.setdefault(r.spec, len(specs))
+        self.net_index = np.array([specs[r.spec] for r in rows], dtype=np.int64)
+        self.batch: Batch = make_batch([[block_atoms(l.block, l.in_shape) for l in resolve(s)] for s in specs])
+
+
+SHARED = ("dw", "gconv", "eltwise", "concat", "memory", "transfer")   # same Core ML stack on every phone
+
+
+def fit_unit(ds: Dataset, mask: np.ndarray, phones: tuple[str, ...], unit: str,
+             fallback: dict[str, dict] | None = None) -> dict[str, UnitFit]:
+    """Joint fit of one unit over ``phones``: op-type efficiencies shared, peak/bandwidth/launch/overhead
+    per phone, one offset per extra public source. ``fallback[phone]`` = that phone's cpu/gpu thetas."""
+    priors = {p: prior_for(p, unit) for p in phones}
+    have = [p for p in phones if (mask & np.array([r.phone == p for r in ds.rows])).any()]
+    out = {p: UnitFit(p, unit, dict(priors[p].mean), fitted=False) for p in phones}
+    if not have:
+        return out
+    names = priors[have[0]].names(unit)
+    shared = [n for n in names if n in SHARED]
+    own = [n for n in names if n not in SHARED]
+    idx = np.flatnonzero(mask & np.isin([r.phone for r in ds.rows], have))
+    rows = [ds.rows[i] for i in idx]
+    sources = sorted({r.source for r in rows if not r.article})
+    src_of = np.array([sources.index(r.source) if not r.article else -1 for r in rows])
+    log_ms = np.log([r.ms for r in rows])
+    sig = np.array([r.sigma for r in rows])
+    nets = ds.net_index[idx]
+    phone_rows = {p: np.array([r.phone == p for r in rows]) for p in have}
+    mu = np.r_[[priors[have[0]].mean[n] for n in shared],
+               [priors[p].mean[n] for p in have for n in own]]
+    ps = np.r_[[priors[have[0]].sigma[n] for n in shared],
+               [priors[p].sigma[n] for p in have for n in own]]
+    k = len(mu)
+
+    def unpack(x):
+        ths = {}
+        for j, p in enumerate(have):
+            th = dict(priors[p].mean)
+            th.update(zip(shared, x[:len(shared)]))
+            th.update(zip(own, x[len(shared) + j * len(own): len(shared) + (j + 1) * len(own)]))
+            ths[p] = th
+        return ths, np.r_[x[k:], 0.0]
+
+    def resid(x):
+        ths, off = unpack(x)
+        pred = np.empty(len(rows))
+        for p in have:
+            fb = fallback[p] if fallback else None
+            pred[phone_rows[p]] = np.log(net_ms(ds.batch, unit, ths[p], fb)[nets[phone_rows[p]]])
+        pred += off[src_of]
+        return np.r_[(pred - log_ms) / sig, (x[:k] - mu) / ps, x[k:] / OFFSET_SIGMA]
+
+    x0 = np.r_[mu, np.zeros(len(sources))]
+    sol = least_squares(resid, x0, method="trf", x_scale=1.0, max_nfev=200 * len(x0))
+    ths, off = unpack(sol.x)
+    offsets = {s: float(o) for s, o in zip(sources, off[:-1])}
+    for p in have:
+        out[p] = UnitFit(p, unit, {n: float(ths[p][n]) for n in names}, offsets,
+                         int(phone_rows[p].sum()), True, len(own))
+    out[have[0]].shared_params = len(shared) + len(sources)
+    for p in have:
+        out[p].joint_params = len(sol.x)
+    return out
+
+
+def fit_all(ds: Dataset, phones: tuple[str, ...], keep: np.ndarray | None = None) -> dict[str, dict[str, UnitFit]]:
+    """Fit cpu, gpu (jointly over phones), then ane reusing each phone's cpu/gpu for fallbacks."""
+    keep = np.ones(len(ds.rows), bool) if keep is None else keep
+    fits: dict[str, dict[str, UnitFit]] = {p: {} for p in phones}
+    for unit in UNIT_ORDER:
+        mask = keep & np.array([r.unit == unit for r in ds.rows])
+        fb = {p: {u: fits[p][u].theta for u in ("cpu", "gpu")} for p in phones} if unit == "ane" else None
+        for p, f in fit_unit(ds, mask, phones, unit, fb).items():
+            fits[p][unit] = f
+    return fits
+
+
+def predict_rows(ds: Dataset, fits: dict[str, UnitFit], idx) -> np.ndarray:
+    """Predicted ms of rows ``idx`` (all of one phone) without source offsets."""
+    out = np.empty(len(idx))
+    fb = {u: fits[u].theta for u in ("cpu", "gpu")}
+    for j, i in enumerate(idx):
+        r = ds.rows[i]
+        out[j] = net_ms(ds.batch, r.unit, fits[r.unit].theta, fb if r.unit == "ane" else None)[ds.net_index[i]]
+    return out
+
+
+def loo(ds: Dataset, phones: tuple[str, ...]) -> list[dict]:
+    """Leave-one-model-out: refit without every row of a model's family (all phones, all sources),
+    then predict that model's whole-model-timings rows."""
+    results = []
+    families = sorted({r.family for r in ds.rows if r.article})
+    fam = np.array([r.family for r in ds.rows])
+    for f in families:
+        all_fits = fit_all(ds, phones, keep=fam != f)
+        for phone in phones:
+            test = [i for i, r in enumerate(ds.rows) if r.article and r.family == f and r.phone == phone]
+            if not test:
+                continue
+            fits = all_fits[phone]
+            for i, p in zip(test, predict_rows(ds, fits, test)):
+                r = ds.rows[i]
+                if fits[r.unit].fitted:
+                    results.append({"model": r.model, "phone": phone, "unit": r.unit, "measured_ms": r.ms,
+                                    "predicted_ms": float(p)})
+    return results
+
+
+def summarize(results: list[dict]) -> dict:
+    """Median absolute percentage error per unit, per phone/unit and overall; Spearman per phone/unit."""
+    def mape(sel):
+        e = [abs(r["predicted_ms"] / r["measured_ms"] - 1) * 100 for r in sel]
+        return round(float(np.median(e)), 1) if e else None
+    out = {"overall_median_ape_pct": mape(results), "per_unit": {}, "per_phone_unit": {}}
+    for unit in UNIT_ORDER:
+        out["per_unit"][unit] = {"median_ape_pct": mape([r for r in results if r["unit"] == unit]),
+                                 "n": sum(r["unit"] == unit for r in results)}
+    for phone in sorted({r["phone"] for r in results}):
+        for unit in UNIT_ORDER:
+            sel = [r for r in results if r["phone"] == phone and r["unit"] == unit]
+            if not sel:
+                continue
+            rho = spearmanr([r["measured_ms"] for r in sel], [r["predicted_ms"] for r in sel]).statistic \
+                if len(sel) > 2 else math.nan
+            out["per_phone_unit"][f"{phone}/{unit}"] = {"median_ape_pct": mape(sel), "n": len(sel),
+                                                       "spearman": None if math.isnan(rho) else round(float(rho), 3)}
+    return out

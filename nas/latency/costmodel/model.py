@@ -1,0 +1,118 @@
+"""The cost model's form: a roofline per atom, launch costs, Neural Engine placement and transfers.
+
+Per atom on unit ``u`` (parameters in log space, ``exp`` taken here)::
+
+    compute = FLOPs / (peak_u * eff_u[class])          eff: 1, depthwise, grouped
+    memory  = (activation + weight elements) * bytes_u / bandwidth_u
+    t       = pnorm(compute, memory) * mult_u[class] + launches * launch_u
+
+``pnorm`` is a smooth maximum (p = 4) so the fit has gradients; ``mult`` is 1
+for convs, ``eltwise`` for element-wise layers and pools, ``concat`` for
+concatenations, ``memory`` for split/transpose/gather/pad/upsample. Bytes per element: 4 on the CPU (Core ML runs
+the CPU in fp32), 2 on GPU and ANE (fp16; ane-rules G3). A network costs
+``overhead_u + sum of its blocks`` -- exactly what a table built from the same
+parameters prices.
+
+On ``ane`` (Core ML ``.all``) an atom with an ANE rule (``atoms.ANE_RULES``)
+falls back, and so does the rest of its block (after an unsupported op Core ML
+tends to stay off the ANE; ane-rules G3); a fallen-back atom runs on the faster
+of the phone's CPU and GPU models (Core ML chooses by cost; G2/G4). Each block
+starts and ends on the ANE, and every change of unit costs ``transfer``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nas.latency.costmodel.atoms import CLASSES, AtomArrays
+
+BYTES = {"cpu": 4.0, "gpu": 2.0, "ane": 2.0}
+P_NORM = 4.0
+UNIT_CODES = ("ane", "cpu", "gpu")
+_C = {c: i for i, c in enumerate(CLASSES)}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Atoms of several networks (or of a list of table entries) stacked for vector pricing."""
+
+    atoms: AtomArrays
+    net_of_block: np.ndarray
+    n_nets: int
+
+
+def make_batch(per_net_blocks: list[list[tuple]]) -> Batch:
+    """``per_net_blocks[n]`` = the atoms of each block of network ``n``."""
+    from nas.latency.costmodel.atoms import stack
+    blocks, owner = [], []
+    for n, blks in enumerate(per_net_blocks):
+        blocks += blks
+        owner += [n] * len(blks)
+    return Batch(stack(blocks), np.array(owner, dtype=np.int64), len(per_net_blocks))
+
+
+def atom_ms(a: AtomArrays, th: dict[str, float], unit: str) -> np.ndarray:
+    """Time of every atom on ``unit`` in milliseconds."""
+    eff = np.ones(len(CLASSES))
+    eff[_C["dwconv"]] = np.exp(th["dw"])
+    eff[_C["gconv"]] = np.exp(th["gconv"])
+    mult = np.ones(len(CLASSES))
+    mult[_C["eltwise"]] = np.exp(th["eltwise"])
+    mult[_C["concat"]] = np.exp(th["concat"])
+    mult[_C["memory"]] = np.exp(th["memory"])
+    comp = a.flops / (np.exp(th["peak"]) * eff[a.cls])
+    mem = (a.act + a.wts) * BYTES[unit] / np.exp(th["bw"])
+    t = (comp ** P_NORM + mem ** P_NORM) ** (1.0 / P_NORM) * mult[a.cls] + a.launches * np.exp(th["launch"])
+    return t * 1e3
+
+
+def block_ms(a: AtomArrays, unit: str, th: dict[str, float], fallback: dict[str, dict] | None = None):
+    """Per-block time (ms) and the unit code each atom runs on (0 ane, 1 cpu, 2 gpu)."""
+    if unit != "ane":
+        code = np.full(len(a.cls), UNIT_CODES.index(unit))
+        return np.bincount(a.block, atom_ms(a, th, unit), minlength=a.n_blocks), code
+    assert fallback is not None, "ane needs the phone's cpu and gpu parameters for fallback"
+    t_ane = atom_ms(a, th, "ane")
+    t_cpu = atom_ms(a, fallback["cpu"], "cpu")
+    t_gpu = atom_ms(a, fallback["gpu"], "gpu")
+    off = sticky_off(a)
+    code = np.where(off, np.where(t_cpu < t_gpu, 1, 2), 0)
+    t = np.choose(code, [t_ane, t_cpu, t_gpu])
+    first = np.r_[True, a.block[1:] != a.block[:-1]] if len(code) else np.zeros(0, bool)
+    last = np.r_[a.block[1:] != a.block[:-1], True] if len(code) else np.zeros(0, bool)
+    prev = np.where(first, 0, np.r_[0, code[:-1]])
+    switches = (code != prev).astype(float) + (last & (code != 0))
+    total = t + switches * np.exp(th["transfer"]) * 1e3
+    return np.bincount(a.block, total, minlength=a.n_blocks), code
+
+
+def sticky_off(a: AtomArrays) -> np.ndarray:
+    """Atoms off the ANE: those with a rule, and every later atom of the same block (G3)."""
+    if not len(a.cls):
+        return np.zeros(0, bool)
+    c = np.cumsum(~a.ane_ok)
+    start = np.r_[True, a.block[1:] != a.block[:-1]]
+    start_idx = np.maximum.accumulate(np.where(start, np.arange(len(c)), 0))
+    base = np.where(start_idx > 0, c[start_idx - 1], 0)
+    return (c - base) > 0
+
+
+def net_ms(batch: Batch, unit: str, th: dict[str, float], fallback=None) -> np.ndarray:
+    """Total time (ms) of every network in the batch: overhead + sum of block times."""
+    blocks, _ = block_ms(batch.atoms, unit, th, fallback)
+    return np.exp(th["overhead"]) * 1e3 + np.bincount(batch.net_of_block, blocks, minlength=batch.n_nets)
+
+
+def unit_used(a: AtomArrays, unit: str, th, fallback=None) -> list[str]:
+    """Per block: the unit where most of its predicted time is spent."""
+    if unit != "ane":
+        return [unit] * a.n_blocks
+    t_ane = atom_ms(a, th, "ane")
+    t_fb = np.minimum(atom_ms(a, fallback["cpu"], "cpu"), atom_ms(a, fallback["gpu"], "gpu"))
+    _, code = block_ms(a, unit, th, fallback)
+    t = np.where(code == 0, t_ane, t_fb)
+    per = np.stack([np.bincount(a.block, np.where(code == i, t, 0.0), minlength=a.n_blocks)
+                    for i in range(3)])
+    return [UNIT_CODES[int(np.argmax(per[:, b]))] if per[:, b].sum() > 0 else "ane" for b in range(a.n_blocks)]

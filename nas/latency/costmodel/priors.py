@@ -1,0 +1,105 @@
+"""Priors of the cost model per (phone, unit), from the chips' published figures.
+
+Peak compute and memory bandwidth come from ``calibration/apple_soc_specs.yaml``
+(copied from the project's shared data; every value there carries its source).
+Where a figure is missing, the prior says what it assumed instead; all priors
+are wide (log-normal, sigma ~1) because marketing peaks are not achieved rates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from nas.errors import NasError
+from nas.profiling.devices import get_device
+
+SPECS = Path(__file__).resolve().parents[3] / "calibration" / "apple_soc_specs.yaml"
+UNITS = ("cpu", "gpu", "ane")
+PARAMS = ("peak", "bw", "launch", "dw", "gconv", "eltwise", "concat", "memory", "overhead", "transfer")
+
+# Assumptions where the specs file has no number (not fitted; centres of wide priors).
+CPU_FLOPS_PER_CYCLE = 32      # per performance core: 4 x 128-bit NEON FMA pipes x 4 fp32 lanes x 2
+GPU_FLOPS_PER_CYCLE = 256     # per GPU core at fp16 (order of magnitude, no Apple figure)
+GPU_CLOCK_HZ = 1.1e9          # no Apple figure
+ACHIEVED = {"cpu": 0.5, "gpu": 0.3, "ane": 0.2}   # prior fraction of peak reached by real layers
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Log-space centre and width of each parameter, with where the centre came from."""
+
+    mean: dict[str, float]
+    sigma: dict[str, float]
+    sources: dict[str, str]
+
+    def names(self, unit: str) -> tuple[str, ...]:
+        return PARAMS if unit == "ane" else PARAMS[:-1]
+
+
+def _chip(specs: dict, chip: str) -> dict:
+    try:
+        return specs["chips"][chip]
+    except KeyError:
+        raise NasError(f"{SPECS}: no chip {chip!r} under chips") from None
+
+
+def _val(chip: dict, key: str):
+    v = chip.get(key) or {}
+    return v.get("value"), v.get("source")
+
+
+def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
+    """Prior of the (phone, unit) model: peak FLOP/s and bandwidth from the chip's published figures."""
+    specs = yaml.safe_load(Path(specs_path).read_text())
+    dev = get_device(phone)
+    chip = _chip(specs, dev.chip)
+    src: dict[str, str] = {}
+    bw, bw_src = _val(chip, "memory_bandwidth_gb_s")
+    if bw is None:   # A11: not published; its LPDDR4X is assumed as fast as the A12's
+        bw, bw_src = _val(_chip(specs, "A12"), "memory_bandwidth_gb_s")
+        bw_src = f"assumed equal to A12 ({bw_src}); {dev.chip} has no published figure"
+    src["bw"] = f"{bw} GB/s: {_s(bw_src)}"
+    if unit == "cpu":
+        cores, _ = _val(chip, "cpu_performance_cores")
+        ghz, ghz_src = _val(chip, "cpu_max_clock_ghz")
+        peak = cores * ghz * 1e9 * CPU_FLOPS_PER_CYCLE
+        src["peak"] = (f"{cores} performance cores x {ghz} GHz ({_s(ghz_src)}) x {CPU_FLOPS_PER_CYCLE} "
+                       f"fp32 FLOP/cycle (assumed NEON width)")
+    elif unit == "gpu":
+        cores, c_src = _val(chip, "gpu_cores")
+        peak = cores * GPU_CLOCK_HZ * GPU_FLOPS_PER_CYCLE
+        src["peak"] = (f"{cores} GPU cores ({_s(c_src)}) x {GPU_FLOPS_PER_CYCLE} fp16 FLOP/cycle x "
+                       f"{GPU_CLOCK_HZ / 1e9} GHz (assumed; no Apple figure)")
+    else:
+        ops, o_src = _val(chip, "ne_peak_ops_per_s")
+        if ops is None and dev.chip == "A13":   # Apple: A13 NE up to 20 % faster than A12 (specs note)
+            a12, a12_src = _val(_chip(specs, "A12"), "ne_peak_ops_per_s")
+            ops, o_src = a12 * 1.2, f"A12 figure ({_s(a12_src)}) x 1.2, Apple's relative A13 claim"
+        if ops is None or not dev.ane_for_third_party:
+            ops, o_src = 1e12, "no usable Neural Engine (ane-rules G1); placeholder, never used"
+        peak = float(ops)
+        src["peak"] = f"{ops:.3g} ops/s marketing peak: {_s(o_src)}"
+    mean = {
+        "peak": math.log(peak * ACHIEVED[unit]), "bw": math.log(bw * 1e9 * 0.6),
+        "launch": math.log({"cpu": 20e-6, "gpu": 60e-6, "ane": 30e-6}[unit]),
+        "dw": math.log(0.1), "gconv": math.log(0.3), "eltwise": 0.0, "concat": 0.0, "memory": 0.0,
+        "overhead": math.log({"cpu": 0.3e-3, "gpu": 1.5e-3, "ane": 1.0e-3}[unit]),
+        "transfer": math.log(0.2e-3)}
+    sigma = {"peak": 1.0, "bw": 0.7, "launch": 1.5, "dw": 1.5, "gconv": 1.5, "eltwise": 1.0,
+             "concat": 1.0, "memory": 1.5, "overhead": 1.5, "transfer": 1.5}
+    src.update(launch="wide prior, fitted", dw="efficiency of depthwise conv vs dense, wide prior",
+               gconv="efficiency of grouped conv vs dense, wide prior", overhead="wide prior, fitted",
+               transfer="ANE <-> GPU/CPU switch cost, wide prior", eltwise="multiplier on "
+               "memory-bound element-wise layers, prior 1", concat="multiplier on concatenations, prior 1",
+               memory="multiplier on split/transpose/gather/pad/upsample layers, prior 1")
+    return Prior(mean, sigma, src)
+
+
+def _s(source) -> str:
+    if isinstance(source, list):
+        return "; ".join(str(s) for s in source)
+    return str(source)

@@ -1,0 +1,157 @@
+"""The iPhone cost model: monotonicity, ANE fallback rules, calibration files, shipped tables, determinism."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nas import zoo
+from nas.arch import resolve
+from nas.arch.dsl import parse_block
+from nas.errors import SpecError
+from nas.latency.costmodel.atoms import Atom, atoms_of, block_atoms, stack
+from nas.latency.costmodel.builders import mobilenet_v2
+from nas.latency.costmodel.calibdata import load_timings
+from nas.latency.costmodel.fit import UnitFit
+from nas.latency.costmodel.model import atom_ms, block_ms
+from nas.latency.costmodel.priors import prior_for
+from nas.latency.costmodel.tables import build_table
+from nas.latency.store import SHIPPED_DIR
+from nas.latency.table import load_table
+from nas.ops.features import TracedOp
+from nas.spaces import load_space, space_names
+
+PHONES, UNITS = ("iphone11", "iphonexs", "iphonex"), ("cpu", "gpu", "ane")
+
+
+def prior_fits(phone):
+    return {u: UnitFit(phone, u, dict(prior_for(phone, u).mean)) for u in UNITS}
+
+
+def thetas():
+    """Prior centres and the shipped fitted values of every (phone, unit)."""
+    out = [(u, dict(prior_for("iphone11", u).mean)) for u in UNITS]
+    rng = np.random.default_rng(0)
+    for u in UNITS:
+        th = dict(prior_for("iphonexs", u).mean)
+        out.append((u, {k: v + rng.normal(0, 1) for k, v in th.items()}))
+    return out
+
+
+def one(atom):
+    return stack([(atom,)])
+
+
+@pytest.mark.parametrize("unit,th", thetas())
+def test_more_macs_bytes_or_layers_never_cost_less(unit, th):
+    fb = {u: dict(prior_for("iphone11", u).mean) for u in ("cpu", "gpu")}
+    for cls in ("conv", "dwconv", "gconv", "linear", "eltwise", "concat", "memory"):
+        base = Atom(cls, 1e7, 200_000, 10_000, 1)
+        variants = [Atom(cls, 2e7, 200_000, 10_000, 1), Atom(cls, 1e7, 400_000, 10_000, 1),
+                    Atom(cls, 1e7, 200_000, 20_000, 1), Atom(cls, 1e7, 200_000, 10_000, 2)]
+        t0 = block_ms(one(base), unit, th, fb if unit == "ane" else None)[0][0]
+        for v in variants:
+            assert block_ms(one(v), unit, th, fb if unit == "ane" else None)[0][0] >= t0
+    # a network with one more layer never costs less
+    net = zoo.get("mobilenet_v2").spec
+    blocks = [block_atoms(l.block, l.in_shape) for l in resolve(net)]
+    fewer = stack(blocks[:-3] + blocks[-2:])
+    full = stack(blocks)
+    assert block_ms(full, unit, th, fb if unit == "ane" else None)[0].sum() >= \
+        block_ms(fewer, unit, th, fb if unit == "ane" else None)[0].sum()
+
+
+def test_wider_block_costs_more():
+    th = prior_for("iphone11", "gpu").mean
+    narrow = stack([block_atoms(parse_block("ir_k3_s1_e6_c32"), (32, 28, 28))])
+    wide = stack([block_atoms(parse_block("ir_k3_s1_e6_c64"), (64, 28, 28))])
+    assert atom_ms(wide, th, "gpu").sum() > atom_ms(narrow, th, "gpu").sum()
+
+
+def rule_of(block, shape):
+    return {a.ane_rule for a in block_atoms(parse_block(block), shape)} - {None}
+
+
+def test_fallback_rules_on_crafted_ops():
+    assert rule_of("conv_k3_s1_c32_d2", (32, 28, 28)) == {"L3"}
+    assert rule_of("pool_tmax_k15_s1", (32, 28, 28)) == {"L4"}
+    assert rule_of("pool_tavg_k3_s3", (32, 27, 27)) == {"L4"}
+    assert rule_of("pool_tmax_k3_s2", (32, 28, 28)) == set()
+    assert rule_of("ir_k3_s1_e6_c32_se0.25", (32, 28, 28)) == {"L7"}
+    assert rule_of("ir_k3_s1_e6_c32", (32, 28, 28)) == set()
+    gather = atoms_of((TracedOp("gather", 0, 1000, 1000, 0),))
+    assert gather[0].ane_rule == "L8"
+
+
+def test_fallback_entries_say_where_they_run():
+    layers = {k: (parse_block(b), s) for k, b, s in [
+        ("dil", "conv_k3_s1_c32_d2", (32, 28, 28)), ("plain", "conv_k3_s1_c32", (32, 28, 28)),
+        ("se", "ir_k3_s1_e6_c32_se0.25", (32, 28, 28))]}
+    t = build_table("iphone11", "ane", prior_fits("iphone11"), layers, {})
+    assert t.entries["plain"].extra["unit_used"] == "ane"
+    assert t.entries["dil"].extra["unit_used"] in ("gpu", "cpu") and t.entries["dil"].extra["rule"] == "L3"
+    assert t.entries["se"].extra["rule"] == "L7"
+    tx = build_table("iphonex", "ane", prior_fits("iphonex"), layers, {})
+    assert {e.extra["unit_used"] for e in tx.entries.values()} == {"gpu"}
+    assert "G1" in tx.provenance["fallback"]
+
+
+def write(tmp_path, text):
+    p = tmp_path / "timings.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_calibration_file_refusals(tmp_path):
+    with pytest.raises(SpecError) as e:
+        load_timings(write(tmp_path, "models:\n  mobilenet_v2:\n    iphone11: [0.019, 0.0185]\n"))
+    assert "timings.yaml" in str(e.value) and "models.mobilenet_v2.iphone11" in str(e.value)
+    assert "ane" in str(e.value)
+    with pytest.raises(SpecError) as e:
+        load_timings(write(tmp_path, "models:\n  mobilenet_v2:\n    iphone11: {cpu: 0.019, ane: 0.005}\n"))
+    assert "models.mobilenet_v2.iphone11.gpu" in str(e.value)
+    with pytest.raises(SpecError) as e:
+        load_timings(write(tmp_path, "models:\n  mobilenet_v2:\n    iphone11: [0.019, -0.0185, null]\n"))
+    assert "timings.yaml" in str(e.value) and "models.mobilenet_v2.iphone11.gpu" in str(e.value)
+    rows, skipped = load_timings(write(tmp_path, "time_unit: ms\nmodels:\n  mobilenet_v2:\n"
+                                       "    iphone11: [19, 18.5, null]\n  not_a_model:\n    iphone11: [1, 1, 1]\n"))
+    assert [(r.unit, r.ms) for r in rows] == [("cpu", 19.0), ("gpu", 18.5)] and skipped == ["not_a_model"]
+
+
+def test_mobilenet_v2_variants_follow_the_reference():
+    assert resolve(mobilenet_v2(1.0, 224))[-1].key == resolve(zoo.get("mobilenet_v2").spec)[-1].key
+    small = resolve(mobilenet_v2(0.35, 96))
+    assert small[0].out_shape == (16, 48, 48) and small[-3].out_shape[0] == 1280
+    assert resolve(mobilenet_v2(1.4, 224))[-3].out_shape[0] == 1792
+
+
+def shipped():
+    return {(p, u): load_table(SHIPPED_DIR / f"{p}-{u}.yaml", device=p, unit=u) for p in PHONES for u in UNITS}
+
+
+def test_shipped_tables_cover_every_space_and_zoo_op():
+    keys = set()
+    for name in space_names():
+        keys |= {l.key for f in load_space(name).factors for ls in f.layers for l in ls}
+    for name in zoo.names():
+        keys |= {l.key for l in resolve(zoo.get(name).spec)}
+    for (p, u), t in shipped().items():
+        assert t.method == "predicted"
+        assert not keys - set(t.entries), f"{p}-{u} misses {sorted(keys - set(t.entries))[:3]}"
+        assert all(e.extra.get("unit_used") in ("ane", "gpu", "cpu") for e in t.entries.values())
+        prov = t.provenance
+        assert prov["model"] and prov["model_version"] and prov["calibration"] and "loo_mape_pct" in prov
+        if u != "ane":
+            assert {e.extra["unit_used"] for e in t.entries.values()} == {u}
+
+
+def test_calibrate_is_deterministic(tmp_path):
+    from nas.latency.costmodel.calibrate import calibrate
+    data = write(tmp_path, "models:\n  mobilenet_v2:\n    iphone11: [0.019, 0.0185, 0.0051]\n"
+                           "    iphonexs: [0.0229, 0.0284, 0.0064]\n    iphonex: [0.0276, 0.0357, null]\n")
+    outs = []
+    for i in range(2):
+        d = tmp_path / f"out{i}"
+        calibrate([data], d, d / "report.json", cv=True)
+        outs.append({p.name: p.read_bytes() for p in sorted(Path(d).iterdir())})
+    assert outs[0] == outs[1] and len(outs[0]) == 10
