@@ -63,8 +63,14 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--synthetic", action="store_true", help="use a synthetic MAC-based table")
     ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--work", help="folder of the runs (kept: finished runs are reused, interrupted ones "
+                    "resumed); default a new temporary folder")
+    ap.add_argument("--runs", help="only these runs, e.g. rl:3,random:4 (to spread runs over processes); "
+                    "the aggregate is written only when every run is finished")
     args = ap.parse_args(argv)
-    work = Path(tempfile.mkdtemp(prefix="search_vs_random."))
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="search_vs_random."))
+    work.mkdir(parents=True, exist_ok=True)
+    only = {tuple(r.split(":")) for r in args.runs.split(",")} if args.runs else None
     shipped = candidates("iphone11", "ane")
     if args.synthetic or not shipped:
         table, table_note = synthetic_table(args.space, work / "iphone11-ane.yaml"), "synthetic (MAC-based stand-in)"
@@ -75,15 +81,21 @@ def main(argv=None) -> int:
     for seed in range(args.seeds):
         for strategy in STRATEGIES:
             out = work / f"{strategy}-{seed}"
+            if only is not None and (strategy, str(seed)) not in only:
+                continue
             cfg = SearchConfig(space=args.space, target_ms=args.target_ms, out=str(out), table=str(table),
-                               strategy=strategy, trials=trials, seed=seed, export=False, baselines=False)
-            summary = execute(prepare(cfg))
+                               strategy=strategy, trials=trials, seed=seed, export=False, baselines=False,
+                               resume=(out / "trials.jsonl").exists())
+            done = out / "summary.json"
+            summary = json.loads(done.read_text()) if done.exists() else execute(prepare(cfg))
             best = summary["best"]
             runs[strategy].append({"seed": seed, "best": best["accuracy"] if best else None,
                                    "latency_ms": best["latency_ms"] if best else None,
                                    "feasible": summary["status_counts"]["OK"], "wall_s": summary["wall_s"],
                                    "curve": best_curve(out, trials)})
             print(f"{strategy:9} seed {seed}: best {runs[strategy][-1]['best']}", file=sys.stderr)
+    if only is not None:
+        return 0
     stats = {}
     for s, rs in runs.items():
         v = np.array([r["best"] if r["best"] is not None else np.nan for r in rs], dtype=float)

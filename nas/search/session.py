@@ -33,7 +33,7 @@ from nas.search.storage import TrialLog
 from nas.search.strategies import STRATEGIES, make_strategy
 from nas.spaces import Space, load_space
 
-BUDGETS = {"small": 96, "medium": 192, "large": 640}   # evaluated candidates
+BUDGETS = {"small": 96, "medium": 144, "large": 480}   # evaluated candidates
 REFERENCE_SEED, REFERENCE_SIZE = 20190101, 12            # the proxy's fixed calibration sample of a space
 LATER = {"dnas": "differentiable search (FBNet's DNAS) is not available yet; it is a trainer over the same "
                  "pricer, not an ask/tell strategy, and lands separately. Use --strategy evolution, rl or random"}
