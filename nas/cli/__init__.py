@@ -19,6 +19,9 @@ COMMAND_MODULES = (
     "nas.cli.arch_cmd",
     "nas.cli.spaces_cmd",
     "nas.cli.calibrate_cmd",
+    "nas.cli.profile_cmd",
+    "nas.cli.latency_cmd",
+    "nas.cli.tables_cmd",
     "nas.cli.search_cmd",
 )
 

@@ -23,7 +23,11 @@ def register(sub) -> None:
 
 def load_arch(text: str) -> NetSpec:
     """A YAML path or a DSL string; the one loader every command uses for ``--arch``."""
-    if Path(text).suffix in (".yaml", ".yml") or Path(text).is_file():
+    try:
+        is_file = Path(text).is_file()
+    except OSError:  # a long DSL string is not a valid file name
+        is_file = False
+    if Path(text).suffix in (".yaml", ".yml") or is_file:
         return load_net(text)
     net = parse_net(text, name="arch")
     resolve(net)

@@ -1,7 +1,7 @@
 """``nas tables calibrate``: refit the iPhone cost model and rewrite the predicted tables.
 
 ``register_calibrate(tables_subparsers)`` adds ``calibrate`` under the ``tables``
-group; until that group exists, ``register`` exposes it as ``nas calibrate``.
+group (``nas.cli.tables_cmd.SUBCOMMANDS``).
 """
 
 from __future__ import annotations
@@ -29,11 +29,6 @@ def _add(parser) -> None:
 def register_calibrate(tables_subparsers) -> None:
     """Add ``calibrate`` to the ``nas tables`` subcommands."""
     _add(tables_subparsers.add_parser("calibrate", help="refit the iPhone cost model, rewrite predicted tables"))
-
-
-def register(sub) -> None:
-    """Top-level ``nas calibrate`` (until ``nas tables`` exists)."""
-    _add(sub.add_parser("calibrate", help="refit the iPhone cost model, rewrite predicted tables"))
 
 
 def cmd_calibrate(args) -> int:

@@ -90,12 +90,23 @@ class SpacePricer:
         # Factors with no decisions are constants: fold them into one number.
         self.constant_ms = self.overhead_ms + sum(float(t[0]) for t, d in zip(self.tables, self.deps) if not d)
         self._active = [(t, d, s) for t, d, s in zip(self.tables, self.deps, self.shapes) if d]
+        # Factors that each depend on one decision (FBNet's): one flat table, one gather, one row sum.
+        per = self.per_decision_ms()
+        self._flat = self._offsets = None
+        if per is not None:
+            sizes = [len(p) for p in per]
+            self._offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+            self._flat = np.concatenate(per)
 
     def price(self, choices: np.ndarray) -> np.ndarray:
         """Latency (ms) of each row of ``choices`` (shape (B, D) or (D,))."""
         c = np.asarray(choices)
         single = c.ndim == 1
         c = np.atleast_2d(c)
+        if self._flat is not None:
+            total = self._flat.take(c + self._offsets).sum(axis=1)
+            total += self.constant_ms
+            return total[0] if single else total
         total = np.full(c.shape[0], self.constant_ms)
         for t, deps, shape in self._active:
             if len(deps) == 1:

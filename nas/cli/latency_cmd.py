@@ -1,0 +1,47 @@
+"""``nas latency``: price one network against a latency table."""
+
+from __future__ import annotations
+
+import json
+
+from nas import zoo
+from nas.cli.arch_cmd import load_arch
+from nas.errors import NasError
+from nas.latency.pricing import price_net
+from nas.latency.store import find_table
+from nas.latency.table import load_table
+
+
+def register(sub) -> None:
+    p = sub.add_parser("latency", help="price a network against a latency table (overhead + sum of ops)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--model", help="a zoo model name")
+    what.add_argument("--arch", help="a YAML file or a DSL string")
+    p.add_argument("--table", help="a table file")
+    p.add_argument("--device", help="find the table for this device (with --unit)")
+    p.add_argument("--unit")
+    p.add_argument("--allow-other-device", action="store_true", help="use a --table made for another device/unit")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_latency)
+
+
+def cmd_latency(args) -> int:
+    net = zoo.get(args.model).spec if args.model else load_arch(args.arch)
+    if args.table:
+        table = load_table(args.table, device=args.device, unit=args.unit, allow_mismatch=args.allow_other_device)
+    elif args.device and args.unit:
+        table = find_table(args.device, args.unit)
+    else:
+        raise NasError("give --table PATH, or --device and --unit to use the shipped table")
+    price = price_net(net, table)
+    if args.json:
+        print(json.dumps(price.to_json()))
+        return 0
+    print(f"{net.name}: {price.total_ms:.3f} ms on {table.device}/{table.unit} ({price.source})")
+    print(f"  table: {table.source_name} -- {table.summary()}")
+    print(f"  {'overhead':8} {'(per network call)':50} {price.overhead_ms:9.4f} ms")
+    for l in price.layers:
+        share = l.ms / price.total_ms * 100 if price.total_ms else 0.0
+        unit = f"  [{l.unit_used}]" if l.unit_used else ""
+        print(f"  {l.position:8} {l.key:50} {l.ms:9.4f} ms {share:5.1f} %{unit}")
+    return 0

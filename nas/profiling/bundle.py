@@ -1,0 +1,181 @@
+"""Profiling bundles for the on-device harness (``ios_profiler``): one Core ML package per op.
+
+Each op is traced (``torch.jit.trace``) and converted with coremltools to an
+ML program: fp16 compute, fp16 input ``x`` and output ``y`` of fixed shape,
+iOS 16 target (shared/reference/coreml-conversion-notes.md). Next to the ops
+go *overhead* models -- a slice and a tile, same input and output shapes as
+the ops that use them -- whose time the harness subtracts, and one entry
+``__network_call__@CxHxW`` (the overhead model of a whole network's input and
+output) whose time becomes the table's per-network overhead. ``manifest.json``
+follows ``ios_profiler/schema/manifest.schema.json``. Packages are written to
+a temporary folder and renamed, so an interrupted bundle resumes where it
+stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timezone
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Sequence
+
+from nas import __version__
+from nas.errors import NasError
+from nas.fsutil import write_atomic
+from nas.profiling.devices import get_device
+from nas.profiling.ops import OpEntry, parse_op_key
+
+MANIFEST_SCHEMA = "nas.profiling.manifest/1"
+NETWORK_CALL = "__network_call__"
+DEFAULT_PROTOCOL = {"warmup_runs": 10, "min_runs": 50, "min_time_s": 1.0, "max_runs": 2000, "cooldown_s": 0.2,
+                    "shuffle": False, "seed": 0, "outlier_mad_k": 5.0}
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "ios_profiler" / "schema"
+
+
+def _dims(shape: Sequence[int]) -> str:
+    return "x".join(str(v) for v in shape)
+
+
+def overhead_id(in_shape: Sequence[int], out_shape: Sequence[int]) -> str:
+    return f"io_{_dims(in_shape)}_{_dims(out_shape)}"
+
+
+def op_file(key: str) -> str:
+    return f"ops/{hashlib.sha256(key.encode()).hexdigest()[:16]}.mlpackage"
+
+
+def _io_module(out_shape: Sequence[int]):
+    import torch
+
+    class IO(torch.nn.Module):
+        """The near-empty model: one element of the input, tiled to the output shape."""
+
+        def forward(self, x):
+            return x[:, :1, :1, :1].reshape([1] * (len(out_shape) + 1)).expand(1, *out_shape)
+    return IO().eval()
+
+
+def _convert(job: tuple[str, str, tuple, tuple | None, str]) -> list[int]:
+    """Convert one op (``kind`` op) or overhead model (``kind`` io) to ``dest``; returns output shape."""
+    kind, key, in_shape, out_shape, dest = job
+    import numpy as np
+    import torch
+    import coremltools as ct
+    torch.set_num_threads(1)
+    logging.disable(logging.WARNING)
+    module = parse_op_key(key).build() if kind == "op" else _io_module(out_shape)
+    x = torch.zeros(1, *in_shape)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(module, x, check_trace=False)
+        model = ct.convert(traced, inputs=[ct.TensorType(name="x", shape=x.shape, dtype=np.float16)],
+                           outputs=[ct.TensorType(name="y", dtype=np.float16)], convert_to="mlprogram",
+                           compute_precision=ct.precision.FLOAT16,
+                           minimum_deployment_target=ct.target.iOS16)
+    dest_path = Path(dest)
+    tmp = dest_path.with_name(f".tmp{os.getpid()}-{dest_path.name}")  # keeps the .mlpackage suffix
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save(str(tmp))
+    os.replace(tmp, dest_path)
+    return package_output_shape(dest_path)
+
+
+def package_output_shape(path: Path) -> list[int]:
+    import coremltools as ct
+    spec = ct.utils.load_spec(str(path))
+    return [int(v) for v in spec.description.output[0].type.multiArrayType.shape]
+
+
+def _tensor(shape: Sequence[int], name: str) -> dict:
+    return {"name": name, "shape": [int(v) for v in shape], "dtype": "float16"}
+
+
+def hash_package(path: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(str(f.relative_to(path)).encode() + b"\0")
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def bundle_id(root: Path, entries: Sequence[dict], overheads: Sequence[dict]) -> str:
+    """SHA-256 over the sorted keys/ids and their packages' content hashes."""
+    h = hashlib.sha256()
+    for name, file in sorted([(e["key"], e["file"]) for e in entries] + [(o["id"], o["file"]) for o in overheads]):
+        h.update(name.encode() + b"\0" + hash_package(root / file).encode() + b"\n")
+    return h.hexdigest()
+
+
+def write_bundle(entries: Sequence[OpEntry], device: str, units: Sequence[str], out: str | os.PathLike, *,
+                 network_io: tuple[tuple, tuple] | None = None, resume: bool = False, workers: int = 2,
+                 protocol: dict | None = None, bar=None, hook: Callable[[int], None] | None = None) -> Path:
+    """Write (or finish) a bundle; returns the manifest's path."""
+    dev = get_device(device)
+    root = Path(out)
+    if root.exists() and any(root.iterdir()) and not resume:
+        raise NasError(f"{root} is not empty: pass --resume to finish that bundle, or choose another --out")
+    (root / "ops").mkdir(parents=True, exist_ok=True)
+    (root / "overheads").mkdir(parents=True, exist_ok=True)
+    net_entry = None
+    if network_io is not None:
+        net_in, net_out = network_io
+        net_entry = (f"{NETWORK_CALL}@{_dims(net_in)}", tuple(net_in), tuple(net_out))
+    jobs, manifest_entries, overheads = [], [], {}
+    for e in entries:
+        oid = overhead_id((1, *e.in_shape), (1, *e.out_shape))
+        overheads.setdefault(oid, (e.in_shape, e.out_shape))
+        manifest_entries.append({"key": e.key, "file": op_file(e.key), "inputs": [_tensor((1, *e.in_shape), "x")],
+                                 "outputs": [_tensor((1, *e.out_shape), "y")], "overhead": oid})
+        jobs.append(("op", e.key, e.in_shape, None, str(root / op_file(e.key))))
+    for oid, (i, o) in overheads.items():
+        jobs.append(("io", oid, i, o, str(root / f"overheads/{oid}.mlpackage")))
+    if net_entry is not None:
+        key, i, o = net_entry
+        manifest_entries.append({"key": key, "file": op_file(key), "inputs": [_tensor((1, *i), "x")],
+                                 "outputs": [_tensor((1, *o), "y")]})
+        jobs.append(("io", key, i, o, str(root / op_file(key))))
+    todo = [j for j in jobs if not Path(j[4]).exists()]
+    if bar is not None:
+        bar.total = len(jobs)
+        bar.update(len(jobs) - len(todo))
+    done = 0
+    if todo:
+        ctx = get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool:
+            for _ in pool.map(_convert, todo):
+                done += 1
+                if bar is not None:
+                    bar.update(1)
+                if hook is not None:
+                    hook(done)
+    for m in manifest_entries:  # the converted package decides the declared output shape
+        m["outputs"][0]["shape"] = package_output_shape(root / m["file"])
+    ov_list = []
+    for oid, (i, o) in overheads.items():
+        file = f"overheads/{oid}.mlpackage"
+        ov_list.append({"id": oid, "file": file, "inputs": [_tensor((1, *i), "x")],
+                        "outputs": [_tensor(package_output_shape(root / file), "y")]})
+    manifest = {"schema": MANIFEST_SCHEMA, "bundle_id": bundle_id(root, manifest_entries, ov_list),
+                "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "generator": f"nas {__version__}", "device": dev.name, "hardware_ids": list(dev.hardware_ids),
+                "units": list(units), "precision": "fp16", "protocol": dict(protocol or DEFAULT_PROTOCOL),
+                "overheads": ov_list, "entries": manifest_entries}
+    path = root / "manifest.json"
+    write_atomic(path, json.dumps(manifest, indent=1) + "\n")
+    return path
+
+
+def validate_manifest(manifest: dict) -> None:
+    """Check a manifest against the shared JSON schema; raises NasError naming the field."""
+    import jsonschema
+    schema = json.loads((SCHEMA_DIR / "manifest.schema.json").read_text())
+    err = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(manifest))
+    if err is not None:
+        raise NasError(f"manifest: {'/'.join(map(str, err.absolute_path)) or '(root)'}: {err.message}")

@@ -1,0 +1,144 @@
+"""Core ML profiling bundles and the Python <-> Swift contract (ios_profiler/schema)."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nas.cli import main
+from nas.errors import NasError
+from nas.latency import load_table
+from nas.profiling.bundle import NETWORK_CALL, SCHEMA_DIR, validate_manifest, write_bundle
+from nas.profiling.importer import SWIFT_DIR, import_results, read_results
+from nas.profiling.ops import collect
+
+OPS = ["ir_k3_s1_e1_c184_g2@184x7x7", "skip_s1_c184@184x7x7", "ir_k3_s2_e1_c32@24x56x56"]
+EXAMPLES = SCHEMA_DIR / "examples"
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    root = tmp_path_factory.mktemp("b") / "bundle"
+    calls = []
+    manifest = write_bundle(collect(keys=OPS), "iphone11", ["ane"], root, network_io=((184, 7, 7), (10,)),
+                            hook=calls.append)
+    return root, manifest, len(calls)
+
+
+@pytest.mark.slow
+def test_bundle_manifest_and_packages(bundle):
+    import coremltools as ct
+    root, manifest_path, converted = bundle
+    m = json.loads(manifest_path.read_text())
+    validate_manifest(m)
+    assert m["device"] == "iphone11" and m["hardware_ids"] == ["iPhone12,1"] and m["units"] == ["ane"]
+    keys = [e["key"] for e in m["entries"]]
+    assert keys == OPS + [f"{NETWORK_CALL}@184x7x7"]
+    shapes = {e.key: e for e in collect(keys=OPS)}
+    overheads = {o["id"]: o for o in m["overheads"]}
+    for e in m["entries"]:
+        model = ct.models.MLModel(str(root / e["file"]), skip_model_load=True)
+        spec = model.get_spec().description
+        assert [tuple(i.type.multiArrayType.shape) for i in spec.input] == [tuple(e["inputs"][0]["shape"])]
+        assert [tuple(o.type.multiArrayType.shape) for o in spec.output] == [tuple(e["outputs"][0]["shape"])]
+        assert spec.input[0].name == "x" and spec.output[0].name == "y"
+        if e["key"] in shapes:
+            op = shapes[e["key"]]
+            assert e["inputs"][0]["shape"] == [1, *op.in_shape] and e["outputs"][0]["shape"] == [1, *op.out_shape]
+            o = overheads[e["overhead"]]
+            assert o["inputs"] == e["inputs"] and o["outputs"] == e["outputs"]
+            assert (root / o["file"]).is_dir()
+    assert converted == len(m["entries"]) + len(m["overheads"])
+
+
+@pytest.mark.slow
+def test_bundle_resume_converts_nothing_twice(bundle):
+    root, manifest_path, _ = bundle
+    with pytest.raises(NasError, match="--resume"):
+        write_bundle(collect(keys=OPS), "iphone11", ["ane"], root)
+    calls = []
+    again = write_bundle(collect(keys=OPS), "iphone11", ["ane"], root, network_io=((184, 7, 7), (10,)),
+                         resume=True, hook=calls.append)
+    assert calls == []
+    assert json.loads(again.read_text())["bundle_id"] == json.loads(manifest_path.read_text())["bundle_id"]
+
+
+def test_example_files_follow_the_schema():
+    validate_manifest(json.loads((EXAMPLES / "manifest.json").read_text()))
+    rows = read_results(EXAMPLES / "results.jsonl")
+    assert [r["kind"] for r in rows][0] == "header" and rows[-1]["kind"] == "footer"
+
+
+def _example_manifest(tmp_path, **changes):
+    m = json.loads((EXAMPLES / "manifest.json").read_text()) | changes
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(m))
+    return path
+
+
+def test_import_example_results(tmp_path):
+    table, notes = import_results(EXAMPLES / "results.jsonl", _example_manifest(tmp_path))
+    assert set(table.entries) == {"ir_c24_k3_s2_e6@16x112x112", "ir_c24_k5_s1_e3@24x56x56", "skip@24x56x56"}
+    e = table.entries["ir_c24_k3_s2_e6@16x112x112"]
+    assert e.median_ms == 0.2811 and e.extra["unit_used"] == "ane" and e.n == 2000
+    p = table.provenance
+    assert (table.device, table.unit, p["hardware"], p["os"], p["runtime"]) == (
+        "iphone11", "ane", "iPhone12,1", "iOS 17.5", "Core ML")
+    assert p["protocol"]["min_runs"] == 50 and p["date"] == "2026-11-28"
+    assert any("network" in n for n in notes)
+
+
+def test_import_refuses_results_from_another_device(tmp_path, capsys):
+    manifest = _example_manifest(tmp_path, device="iphonexs", hardware_ids=["iPhone11,2"])
+    with pytest.raises(NasError, match="iPhone12,1"):
+        import_results(EXAMPLES / "results.jsonl", manifest)
+    out = tmp_path / "t.yaml"
+    assert main(["tables", "import", str(EXAMPLES / "results.jsonl"), "--manifest", str(manifest),
+                 "--out", str(out)]) == 2
+    assert "iPhone12,1" in capsys.readouterr().err and not out.exists()
+
+
+def test_import_refuses_a_bad_line(tmp_path):
+    lines = (EXAMPLES / "results.jsonl").read_text().splitlines()
+    lines[3] = lines[3].replace('"latency_ms": 0.2811', '"latency_ms": -1')
+    bad = tmp_path / "r.jsonl"
+    bad.write_text("\n".join(lines) + "\n")
+    with pytest.raises(NasError, match="line 4.*latency_ms"):
+        read_results(bad)
+
+
+def _swift() -> str | None:
+    found = shutil.which("swift")
+    if found:
+        return found
+    return "/opt/swift/usr/bin/swift" if os.access("/opt/swift/usr/bin/swift", os.X_OK) else None
+
+
+@pytest.mark.slow
+def test_swift_harness_simulated_run_imports(bundle, tmp_path):
+    """Issue 5's integration test: bundle -> Linux nas-profiler --simulate -> nas tables import."""
+    root, manifest_path, _ = bundle
+    exe = SWIFT_DIR / ".build" / "debug" / "nas-profiler"
+    if not exe.exists():
+        swift = _swift()
+        if swift is None:
+            pytest.skip("no Swift toolchain (swift on PATH or /opt/swift/usr/bin): cannot build nas-profiler")
+        r = subprocess.run([swift, "build"], cwd=SWIFT_DIR, capture_output=True, text=True, timeout=1200)
+        assert r.returncode == 0, r.stderr[-2000:]
+    r = subprocess.run([str(exe), "validate-bundle", str(root)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr + r.stdout
+    results = tmp_path / "results.jsonl"
+    r = subprocess.run([str(exe), "profile", str(root), "--unit", "ane", "--out", str(results), "--simulate"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "iphone11-ane.yaml"
+    assert main(["tables", "import", str(results), "--manifest", str(manifest_path), "--out", str(out)]) == 0
+    table = load_table(out, device="iphone11", unit="ane")
+    manifest = json.loads(manifest_path.read_text())
+    op_keys = {e["key"] for e in manifest["entries"] if not e["key"].startswith(NETWORK_CALL)}
+    assert set(table.entries) == op_keys == set(OPS)
+    assert table.provenance["runtime"] == "simulated" and table.overhead.median_ms > 0
+    assert all(e.median_ms > 0 for e in table.entries.values())
