@@ -183,7 +183,7 @@ def test_export_best_mlpackage(setup):
     assert summary["mlpackage"] == "best.mlpackage" and path.is_dir()
     model = ct.models.MLModel(str(path), skip_model_load=True)
     assert model.get_spec().WhichOneof("Type") == "mlProgram"
-    assert [i.name for i in model.get_spec().description.input] == ["image"]
+    assert len(model.get_spec().description.input) == 1
 
 
 @pytest.mark.parametrize("accuracy", ["train", "predictor"])

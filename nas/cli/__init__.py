@@ -18,10 +18,11 @@ COMMAND_MODULES = (
     "nas.cli.zoo_cmd",
     "nas.cli.arch_cmd",
     "nas.cli.spaces_cmd",
-    "nas.cli.calibrate_cmd",
     "nas.cli.profile_cmd",
     "nas.cli.latency_cmd",
     "nas.cli.tables_cmd",
+    "nas.cli.export_cmd",
+    "nas.cli.report_cmd",
     "nas.cli.search_cmd",
 )
 

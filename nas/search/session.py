@@ -209,7 +209,7 @@ def execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
                                                        "accuracy_kind": best.accuracy_kind}))
         if cfg.export:
             stage("exporting best.mlpackage")
-            from nas.export.coreml import export_mlpackage
+            from nas.export import export_mlpackage
             export_mlpackage(net, out / "best.mlpackage")
             summary["mlpackage"] = "best.mlpackage"
     else:

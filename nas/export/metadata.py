@@ -1,0 +1,79 @@
+"""Package metadata: what the network is, what it costs, where its latency numbers come from.
+
+Every value is a string (Core ML's user-defined metadata is a string map) and
+the keys start with ``nas.``. ``nas check`` reads ``nas.dsl``, ``nas.input``,
+``nas.normalize`` and ``nas.classifier`` back to know which ops to expect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from nas import __version__
+from nas.arch.counts import count
+from nas.arch.resolve import resolve
+from nas.arch.spec import NetSpec
+from nas.errors import NasError, SpecError
+
+if TYPE_CHECKING:
+    from nas.export.package import ExportOptions
+    from nas.export.torch_prep import Prepared
+
+UNITS = ("cpu", "gpu", "ane")
+
+
+def latency_metadata(spec: NetSpec, device: str) -> dict[str, str]:
+    """Predicted or measured latency per compute unit, from the tables ``find_table`` picks."""
+    from nas.latency import find_table, price_net
+
+    out = {}
+    for unit in UNITS:
+        try:
+            table = find_table(device, unit)
+            price = price_net(spec, table)
+        except (NasError, KeyError) as e:
+            why = e.reason if isinstance(e, SpecError) else str(e)
+            out[f"nas.latency.{device}.{unit}"] = f"unavailable: {why.splitlines()[0][:200]}"
+            continue
+        out[f"nas.latency.{device}.{unit}_ms"] = f"{price.total_ms:.3f}"
+        out[f"nas.latency.{device}.{unit}_source"] = f"{table.summary()} ({Path(table.source_name).name})"
+    return out
+
+
+def _weights_note(weights) -> str:
+    if weights is None:
+        return "none"
+    if isinstance(weights, (str, Path)):
+        digest = hashlib.sha256(Path(weights).read_bytes()).hexdigest()[:16]
+        return f"{Path(weights).name} sha256:{digest}"
+    return "in-memory state dict"
+
+
+def package_metadata(net: NetSpec, prep: "Prepared", opts: "ExportOptions", weights=None) -> dict[str, str]:
+    import coremltools as ct
+    import torch
+
+    spec = prep.spec
+    c = count(spec)
+    out_shape = resolve(spec)[-1].out_shape
+    meta = {
+        "nas.version": __version__,
+        "nas.architecture": net.name,
+        "nas.dsl": str(spec),
+        "nas.backbone_only": str(spec is not net).lower(),
+        "nas.params": str(c.params),
+        "nas.macs": str(c.macs),
+        "nas.input": "tensor" if opts.tensor_input else "image",
+        "nas.normalize": prep.normalize,
+        "nas.classifier": str(prep.classifier).lower(),
+        "nas.precision": opts.precision,
+        "nas.min_target": opts.min_target,
+        "nas.output_shape": "x".join(str(v) for v in out_shape),
+        "nas.weights": _weights_note(weights) if weights is not None else f"random (seed {opts.seed})",
+        "nas.torch_version": torch.__version__,
+        "nas.coremltools_version": ct.__version__,
+    }
+    meta.update(latency_metadata(spec, opts.device))
+    return meta

@@ -1,0 +1,115 @@
+"""nas report: renders with a synthetic table, and its figures are price_net's."""
+
+import json
+
+import pytest
+import yaml
+
+from nas import zoo
+from nas.arch import parse_net, resolve
+from nas.arch.yaml_io import dump_net
+from nas.cli import main
+from nas.latency import find_table, price_net, save_table
+from nas.latency.store import candidates
+from nas.report.compare import build_comparison, load_published
+from nas.report.render import pareto_front
+from test_latency_table import fake_table
+
+MODELS = ("mobilenet_v2", "fbnet_c", "mobilenet_v3_large")
+SEARCHED = "224:conv_k3_s2_c16|ir_k3_s1_e1_c16|ir_r2_k5_s2_e3_c24|ir_k3_s2_e6_c40|gap,fc_c1000"
+
+
+@pytest.fixture
+def tables(tmp_path, monkeypatch):
+    keys = {l.key for n in MODELS for l in resolve(zoo.get(n).spec)} | {l.key for l in resolve(parse_net(SEARCHED))}
+    d = tmp_path / "tables"
+    for i, unit in enumerate(("cpu", "gpu", "ane")):
+        t = fake_table(keys, device="iphone11", unit=unit)
+        t.overhead = type(t.overhead)(0.3 + i, n=20)
+        save_table(t, d / f"iphone11-{unit}.yaml")
+    monkeypatch.setenv("NAS_TABLES_DIR", str(d))
+    return d
+
+
+def search_dir(tmp_path, name, kind, acc):
+    d = tmp_path / name
+    d.mkdir()
+    (d / "summary.json").write_text(json.dumps({"best": {"arch": SEARCHED, "latency_ms": 1.5, "accuracy": acc,
+                                                         "accuracy_kind": kind}}))
+    (d / "best.yaml").write_text(dump_net(parse_net(SEARCHED, name=name)))
+    return d
+
+
+def test_report_renders_and_matches_price_net(tables, tmp_path, capsys):
+    s1 = search_dir(tmp_path, "run1", "top1", 73.0)
+    s2 = search_dir(tmp_path, "run2", "proxy_val_acc", 0.42)
+    out = tmp_path / "report"
+    argv = ["report", "--device", "iphone11", "--unit", "ane", "--out", str(out), "--search-dir", str(s1),
+            "--search-dir", str(s2)] + [a for m in MODELS for a in ("--model", m)]
+    assert main(argv) == 0
+    assert "wrote" in capsys.readouterr().out
+    for f in ("report.md", "report.json", "pareto_cpu.png", "pareto_gpu.png", "pareto_ane.png",
+              "stages_ane.png"):
+        assert (out / f).stat().st_size > 0, f
+    data = json.loads((out / "report.json").read_text())
+    md = (out / "report.md").read_text()
+    assert len(data["rows"]) == len(MODELS) + 2
+    tables = {unit: find_table("iphone11", unit) for unit in ("cpu", "gpu", "ane")}
+    for row in data["rows"]:
+        spec = parse_net(row["dsl"])
+        for unit, table in tables.items():
+            price = price_net(spec, table)
+            assert row["predicted_ms"][unit] == price.total_ms
+            assert sum(row["stage_ms"][unit]) + 0.3 + ("cpu", "gpu", "ane").index(unit) == pytest.approx(price.total_ms)
+            assert f"{price.total_ms:.3f}" in md
+    mv2 = next(r for r in data["rows"] if r["name"] == "mobilenet_v2")
+    assert mv2["published_ms"] == {"cpu": 19.0, "gpu": 18.5, "ane": 5.1} and mv2["accuracy"] == 71.8
+    assert "| 5.1 |" in md and "calibration/coreml_iphone_latency_2020.yaml" in md
+    proxy = next(r for r in data["rows"] if r["name"] == "search:run2")
+    assert not proxy["accuracy_is_top1"] and "proxy_val_acc" in md
+    assert "![per-stage latency on ane](stages_ane.png)" in md
+
+
+def test_missing_table_and_missing_op_are_reported(tmp_path, monkeypatch):
+    d = tmp_path / "tables"
+    keys = {l.key for l in resolve(zoo.get("mobilenet_v2").spec)}
+    save_table(fake_table(keys, device="iphone11", unit="ane"), d / "iphone11-ane.yaml")
+    monkeypatch.setenv("NAS_TABLES_DIR", str(d))
+    monkeypatch.setattr("nas.latency.store.SHIPPED_DIR", tmp_path / "none")
+    cmp = build_comparison("iphone11", "ane", models=("mobilenet_v2", "fbnet_c"))
+    assert cmp.tables["gpu"] is None and "no latency table" in cmp.table_notes["gpu"]
+    fb = cmp.row("fbnet_c")
+    assert fb.predicted_ms["ane"] is None and fb.predicted_note["ane"].startswith("missing op ")
+    assert cmp.row("mobilenet_v2").predicted_ms["gpu"] is None
+
+
+def test_pareto_front():
+    pts = [(1.0, 70.0), (1.0, 72.0), (2.0, 71.0), (3.0, 75.0), (2.5, 74.0)]
+    assert pareto_front(pts) == [(1.0, 72.0), (2.5, 74.0), (3.0, 75.0)]
+
+
+def test_published_file_units():
+    pub = load_published("iphone11")
+    assert pub["efficientnet_b0"] == {"cpu": 30.9, "gpu": 26.0, "ane": 25.3}
+    assert load_published("iphone15") == {}
+
+
+def test_bad_search_dir(tmp_path, tables):
+    (tmp_path / "s").mkdir()
+    with pytest.raises(Exception, match="summary.json"):
+        build_comparison("iphone11", "ane", (str(tmp_path / "s"),), models=("mobilenet_v2",))
+
+
+@pytest.mark.skipif(not all(candidates("iphone11", u) for u in ("cpu", "gpu", "ane")),
+                    reason="the shipped iphone11 tables have not landed yet")
+def test_report_on_shipped_tables(tmp_path, monkeypatch):
+    monkeypatch.delenv("NAS_TABLES_DIR", raising=False)
+    cmp = build_comparison("iphone11", "ane")
+    tables = {unit: find_table("iphone11", unit) for unit in ("cpu", "gpu", "ane")}
+    assert sum(r.predicted_ms["ane"] is not None for r in cmp.rows) > len(cmp.rows) // 2
+    for row in cmp.rows:
+        for unit, table in tables.items():
+            if row.predicted_ms[unit] is not None:
+                assert row.predicted_ms[unit] == price_net(row.spec, table).total_ms
+    from nas.report.render import render
+    assert render(cmp, tmp_path / "r").exists()
