@@ -92,6 +92,7 @@ def main(argv=None) -> int:
             runs[strategy].append({"seed": seed, "best": best["accuracy"] if best else None,
                                    "latency_ms": best["latency_ms"] if best else None,
                                    "feasible": summary["status_counts"]["OK"], "wall_s": summary["wall_s"],
+                                   "table_sha256": summary["table"]["sha256"],
                                    "curve": best_curve(out, trials)})
             print(f"{strategy:9} seed {seed}: best {runs[strategy][-1]['best']}", file=sys.stderr)
     if only is not None:
@@ -101,7 +102,8 @@ def main(argv=None) -> int:
         v = np.array([r["best"] if r["best"] is not None else np.nan for r in rs], dtype=float)
         stats[s] = {"mean": float(np.nanmean(v)), "std": float(np.nanstd(v)), "n": len(v),
                     "feasible_mean": float(np.mean([r["feasible"] for r in rs]))}
-    result = {"space": args.space, "target_ms": args.target_ms, "budget": args.budget, "trials": trials,
+    shas = sorted({r["table_sha256"] for rs in runs.values() for r in rs})
+    result = {"space": args.space, "table_sha256": shas, "target_ms": args.target_ms, "budget": args.budget, "trials": trials,
               "seeds": args.seeds, "table": table_note, "accuracy": "proxy", "stats": stats,
               "runs": {s: [{k: v for k, v in r.items() if k != "curve"} for r in rs] for s, rs in runs.items()}}
     outdir = Path(args.out)
@@ -109,8 +111,10 @@ def main(argv=None) -> int:
     lines = [f"| strategy | best proxy score (mean ± std over {args.seeds} seeds) | feasible candidates (mean of {trials}) |",
              "|---|---|---|"]
     lines += [f"| {s} | {st['mean']:.4f} ± {st['std']:.4f} | {st['feasible_mean']:.1f} |" for s, st in stats.items()]
-    write_atomic(outdir / "results.md", f"space {args.space}, target {args.target_ms:g} ms, table {table_note}, "
-                                        f"{trials} candidates per run\n\n" + "\n".join(lines) + "\n")
+    versions = f" ({len(shas)} versions of it: sha256 {', '.join(s[:12] for s in shas)}; see results.json)" \
+        if len(shas) > 1 else ""
+    write_atomic(outdir / "results.md", f"space {args.space}, target {args.target_ms:g} ms, table {table_note}"
+                                        f"{versions}, {trials} candidates per run\n\n" + "\n".join(lines) + "\n")
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
