@@ -25,12 +25,13 @@ import numpy as np
 
 from nas.ops.features import TracedOp, block_features
 
-CLASSES = ("conv", "dwconv", "gconv", "linear", "eltwise", "concat", "memory")
+CLASSES = ("conv", "dwconv", "gconv", "linear", "eltwise", "concat", "memory", "gather", "shuffle", "split")
 _CONVS = ("conv", "dwconv", "gconv", "linear")
 _ACT_LAYERS = {"relu": 1, "relu6": 1, "leaky": 1, "prelu": 1, "sigmoid": 1, "hsigmoid": 1,
                "swish": 2, "hswish": 2}
 _ELTWISE = ("bn", "add", "mul", "maxpool", "avgpool", "gap", "other")
-_MEMORY = ("split", "transpose", "gather", "pad", "upsample")
+_MEMORY = ("pad", "upsample")
+_LAYOUT = {"gather": "gather", "transpose": "shuffle", "split": "split"}   # own multipliers
 _FREE = ("reshape", "slice")
 
 # Neural Engine fallback rules, ids from shared/reference/ane-rules.md (confidence in brackets).
@@ -96,6 +97,8 @@ def atoms_of(ops: tuple[TracedOp, ...]) -> tuple[Atom, ...]:
             out.append(Atom("eltwise", float(op.out_elems), acts, 0, _ACT_LAYERS[op.kind], rule))
         elif op.kind == "concat":
             out.append(Atom("concat", 0.0, acts, 0, 1, rule))
+        elif op.kind in _LAYOUT:
+            out.append(Atom(_LAYOUT[op.kind], 0.0, acts, 0, 1, rule))
         elif op.kind in _MEMORY:
             out.append(Atom("memory", 0.0, acts, 0, 1, rule))
         else:  # bn (unfused), add, mul, pools, anything else: one element-wise layer

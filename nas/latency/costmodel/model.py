@@ -8,16 +8,21 @@ Per atom on unit ``u`` (parameters in log space, ``exp`` taken here)::
 
 ``pnorm`` is a smooth maximum (p = 4) so the fit has gradients; ``mult`` is 1
 for convs, ``eltwise`` for element-wise layers and pools, ``concat`` for
-concatenations, ``memory`` for split/transpose/gather/pad/upsample. Bytes per element: 4 on the CPU (Core ML runs
-the CPU in fp32), 2 on GPU and ANE (fp16; ane-rules G3). A network costs
-``overhead_u + sum of its blocks`` -- exactly what a table built from the same
-parameters prices.
+concatenations, ``memory`` for layout layers (gather, transpose, split, pad,
+upsample; the classes are kept apart in ``atoms`` but share one multiplier --
+separate ones did not cross-validate better). Bytes per element: 4 on the CPU
+(Core ML runs the CPU in fp32), 2 on GPU and ANE (fp16; ane-rules G3). A
+network costs ``overhead_u + sum of its blocks`` -- exactly what a table built
+from the same parameters prices.
 
-On ``ane`` (Core ML ``.all``) an atom with an ANE rule (``atoms.ANE_RULES``)
-falls back, and so does the rest of its block (after an unsupported op Core ML
-tends to stay off the ANE; ane-rules G3); a fallen-back atom runs on the faster
+On ``ane`` (Core ML ``.all``) a block with any atom that has an ANE rule
+(``atoms.ANE_RULES``) runs entirely off the ANE (after an unsupported op Core ML
+tends to stay on the GPU; ane-rules G3 -- the article's SE / h-swish families
+are far slower on ``.all`` than their MACs suggest); its atoms run on the faster
 of the phone's CPU and GPU models (Core ML chooses by cost; G2/G4). Each block
-starts and ends on the ANE, and every change of unit costs ``transfer``.
+starts and ends on the ANE, so an off-ANE island pays two transfers: a fixed
+``transfer`` plus the moved tensor's fp16 bytes at ``xfer_bw``. This keeps the
+table additive (the island's cost is attributed to the block that starts it).
 """
 
 from __future__ import annotations
@@ -62,6 +67,8 @@ def atom_ms(a: AtomArrays, th: dict[str, float], unit: str) -> np.ndarray:
     mult[_C["eltwise"]] = np.exp(th["eltwise"])
     mult[_C["concat"]] = np.exp(th["concat"])
     mult[_C["memory"]] = np.exp(th["memory"])
+    for c in ("gather", "shuffle", "split"):
+        mult[_C[c]] = np.exp(th.get(c, th["memory"]))
     comp = a.flops / (np.exp(th["peak"]) * eff[a.cls])
     mem = (a.act + a.wts) * BYTES[unit] / np.exp(th["bw"])
     t = (comp ** P_NORM + mem ** P_NORM) ** (1.0 / P_NORM) * mult[a.cls] + a.launches * np.exp(th["launch"])
@@ -77,15 +84,29 @@ def block_ms(a: AtomArrays, unit: str, th: dict[str, float], fallback: dict[str,
     t_ane = atom_ms(a, th, "ane")
     t_cpu = atom_ms(a, fallback["cpu"], "cpu")
     t_gpu = atom_ms(a, fallback["gpu"], "gpu")
-    off = sticky_off(a)
+    off = block_off(a) if WHOLE_BLOCK_OFF else sticky_off(a)
     code = np.where(off, np.where(t_cpu < t_gpu, 1, 2), 0)
     t = np.choose(code, [t_ane, t_cpu, t_gpu])
     first = np.r_[True, a.block[1:] != a.block[:-1]] if len(code) else np.zeros(0, bool)
     last = np.r_[a.block[1:] != a.block[:-1], True] if len(code) else np.zeros(0, bool)
     prev = np.where(first, 0, np.r_[0, code[:-1]])
-    switches = (code != prev).astype(float) + (last & (code != 0))
-    total = t + switches * np.exp(th["transfer"]) * 1e3
+    enter = code != prev                 # a change of unit before this atom: moves its input
+    leave = last & (code != 0)           # back to the ANE after the block: moves its output
+    half = a.act * BYTES["ane"] / 2.0    # in or out bytes of the atom (fp16)
+    per_byte = np.exp(-th["xfer_bw"]) if "xfer_bw" in th else 0.0
+    total = t + ((enter + leave) * np.exp(th["transfer"]) + (enter + leave) * half * per_byte) * 1e3
     return np.bincount(a.block, total, minlength=a.n_blocks), code
+
+
+WHOLE_BLOCK_OFF = True
+
+
+def block_off(a: AtomArrays) -> np.ndarray:
+    """Atoms off the ANE: every atom of a block that has an atom with a fallback rule (G3)."""
+    if not len(a.cls):
+        return np.zeros(0, bool)
+    bad = np.bincount(a.block, ~a.ane_ok, minlength=a.n_blocks) > 0
+    return bad[a.block]
 
 
 def sticky_off(a: AtomArrays) -> np.ndarray:

@@ -19,7 +19,7 @@ from nas.profiling.devices import get_device
 
 SPECS = Path(__file__).resolve().parents[3] / "calibration" / "apple_soc_specs.yaml"
 UNITS = ("cpu", "gpu", "ane")
-PARAMS = ("peak", "bw", "launch", "dw", "gconv", "eltwise", "concat", "memory", "overhead", "transfer")
+PARAMS = ("peak", "bw", "launch", "dw", "gconv", "eltwise", "concat", "memory", "overhead", "transfer", "xfer_bw")
 
 # Assumptions where the specs file has no number (not fitted; centres of wide priors).
 CPU_FLOPS_PER_CYCLE = 32      # per performance core: 4 x 128-bit NEON FMA pipes x 4 fp32 lanes x 2
@@ -37,7 +37,7 @@ class Prior:
     sources: dict[str, str]
 
     def names(self, unit: str) -> tuple[str, ...]:
-        return PARAMS if unit == "ane" else PARAMS[:-1]
+        return PARAMS if unit == "ane" else PARAMS[:-2]
 
 
 def _chip(specs: dict, chip: str) -> dict:
@@ -86,16 +86,20 @@ def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
     mean = {
         "peak": math.log(peak * ACHIEVED[unit]), "bw": math.log(bw * 1e9 * 0.6),
         "launch": math.log({"cpu": 20e-6, "gpu": 60e-6, "ane": 30e-6}[unit]),
-        "dw": math.log(0.1), "gconv": math.log(0.3), "eltwise": 0.0, "concat": 0.0, "memory": 0.0,
+        "dw": math.log(0.1), "gconv": math.log(0.3), "eltwise": 0.0, "concat": 0.0, "memory": 0.0, "gather": 0.0, "shuffle": 0.0, "split": 0.0,
         "overhead": math.log({"cpu": 0.3e-3, "gpu": 1.5e-3, "ane": 1.0e-3}[unit]),
-        "transfer": math.log(0.2e-3)}
+        "transfer": math.log(0.2e-3), "xfer_bw": math.log(5e9)}
     sigma = {"peak": 1.0, "bw": 0.7, "launch": 1.5, "dw": 1.5, "gconv": 1.5, "eltwise": 1.0,
-             "concat": 1.0, "memory": 1.5, "overhead": 1.5, "transfer": 1.5}
+             "concat": 1.0, "memory": 1.5, "gather": 1.5, "shuffle": 1.5, "split": 1.5, "overhead": 1.5, "transfer": 1.5, "xfer_bw": 1.5}
     src.update(launch="wide prior, fitted", dw="efficiency of depthwise conv vs dense, wide prior",
                gconv="efficiency of grouped conv vs dense, wide prior", overhead="wide prior, fitted",
-               transfer="ANE <-> GPU/CPU switch cost, wide prior", eltwise="multiplier on "
+               transfer="ANE <-> GPU/CPU switch cost, wide prior",
+               xfer_bw="bytes/s of the tensor moved at an ANE <-> GPU/CPU switch, wide prior", eltwise="multiplier on "
                "memory-bound element-wise layers, prior 1", concat="multiplier on concatenations, prior 1",
-               memory="multiplier on split/transpose/gather/pad/upsample layers, prior 1")
+               memory="multiplier on pad/upsample layers, prior 1",
+               gather="multiplier on gather (index select) layers, prior 1",
+               shuffle="multiplier on transposes (channel shuffle), prior 1",
+               split="multiplier on channel splits, prior 1")
     return Prior(mean, sigma, src)
 
 

@@ -83,4 +83,6 @@ def natural(theta: dict) -> dict:
            "layout_op_multiplier": np.exp(theta["memory"]), "overhead_ms": np.exp(theta["overhead"]) * 1e3}
     if "transfer" in theta:
         out["transfer_us"] = np.exp(theta["transfer"]) * 1e6
+    if "xfer_bw" in theta:
+        out["transfer_gb_s"] = np.exp(theta["xfer_bw"]) / 1e9
     return {k: float(f"{v:.4g}") for k, v in out.items()}
