@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "nas.cli.tables_cmd",
     "nas.cli.export_cmd",
     "nas.cli.report_cmd",
+    "nas.cli.search_cmd",
 )
 
 

@@ -1,0 +1,72 @@
+"""``nas search``: find a backbone under a latency target on a device's table."""
+
+from __future__ import annotations
+
+import sys
+
+from nas.search.session import BUDGETS, SearchConfig, execute, prepare
+
+
+def register(sub) -> None:
+    p = sub.add_parser("search", help="search a space for the best network under a latency target",
+                       description="Search a space for the most accurate network (by the chosen estimator) "
+                       "whose latency, priced on the device's table, is within --target-ms. Budgets: "
+                       + ", ".join(f"{k} = {v} candidates" for k, v in BUDGETS.items()) + ".")
+    p.add_argument("--space", required=True, help="shipped space name (nas spaces list) or a space YAML")
+    p.add_argument("--target-ms", type=float, required=True, help="latency target in milliseconds")
+    p.add_argument("--device", default="iphone11", help="device of the latency table (default iphone11)")
+    p.add_argument("--unit", default="ane", help="compute unit of the table (default ane)")
+    p.add_argument("--table", help="latency table YAML (default: the shipped/own table for --device/--unit)")
+    p.add_argument("--allow-other-device", action="store_true",
+                   help="use a --table made for another device or unit anyway")
+    p.add_argument("--strategy", default="evolution", choices=("evolution", "rl", "random", "dnas"))
+    p.add_argument("--budget", choices=tuple(BUDGETS), default="medium",
+                   help="number of evaluated candidates (default medium)")
+    p.add_argument("--trials", type=int, help="evaluated candidates (overrides --budget)")
+    p.add_argument("--accuracy", default="proxy", choices=("proxy", "train", "predictor"),
+                   help="proxy: training-free scores (default); train: short training on --data (or the "
+                        "digits demo); predictor: ChamNet's GP screen over trained candidates")
+    p.add_argument("--data", help="ImageFolder directory for --accuracy train/predictor")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="search_out", help="output directory (default search_out)")
+    p.add_argument("--no-export", action="store_true", help="do not write best.mlpackage")
+    p.add_argument("--resume", action="store_true", help="continue the search stored in --out")
+    p.add_argument("--seed-from", default="", help="comma-separated zoo models to seed evolution with "
+                   "(those the space can express), e.g. fbnet_a,fbnet_b,fbnet_c")
+    p.add_argument("--no-baselines", action="store_true", help="skip scoring the article's models")
+    p.set_defaults(func=cmd_search)
+
+
+def cmd_search(args) -> int:
+    from tqdm import tqdm
+
+    cfg = SearchConfig(
+        space=args.space, target_ms=args.target_ms, out=args.out, device=args.device, unit=args.unit,
+        table=args.table, allow_other_device=args.allow_other_device, strategy=args.strategy,
+        trials=args.trials if args.trials is not None else BUDGETS[args.budget], accuracy=args.accuracy,
+        data=args.data, seed=args.seed, export=not args.no_export, resume=args.resume,
+        seed_from=tuple(s.strip() for s in args.seed_from.split(",") if s.strip()),
+        baselines=not args.no_baselines)
+    prep = prepare(cfg)
+    print(f"space {prep.space.name}: {len(prep.space.decisions)} decisions; table {prep.table_info['summary']} "
+          f"({prep.table.path}); fastest network {prep.fastest_ms:.3f} ms, target {cfg.target_ms:g} ms")
+    for note in prep.notes:
+        print(f"note: {note}")
+    bar = tqdm(total=cfg.trials, unit="cand", desc=f"{cfg.strategy}", file=sys.stderr, dynamic_ncols=True)
+    try:
+        summary = execute(prep, on_progress=bar.update, on_stage=lambda s: bar.write(s, file=sys.stderr))
+    finally:
+        bar.close()
+    for note in summary["notes"]:
+        print(f"note: {note}")
+    best = summary["best"]
+    counts = summary["status_counts"]
+    print(f"{summary['trials']} candidates ({counts['OK']} within target, {counts['INFEASIBLE']} over, "
+          f"{counts['FAILED']} failed) in {summary['wall_s']:.0f} s")
+    if best is None:
+        print("no network within the target was found")
+        return 1
+    print(f"best: {best['arch']}\n  latency {best['latency_ms']:.3f} ms, {best['accuracy_kind']} score "
+          f"{best['accuracy']:.4f}\nwrote {cfg.out}/summary.json, best.yaml, trials.csv, pareto.png"
+          + (", best.mlpackage" if "mlpackage" in summary else ""))
+    return 0

@@ -1,0 +1,41 @@
+"""The search loop: ask the strategy, evaluate (or replay from the log), tell, repeat.
+
+Resuming is replaying: the strategy is rebuilt from its seed and asked again;
+proposals already in the log are checked to be the same and told from the log
+instead of being evaluated, so an interrupted and resumed search makes exactly
+the proposals and reaches exactly the result of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from nas.errors import NasError
+from nas.search.evaluate import Evaluator
+from nas.search.storage import Trial
+from nas.search.strategies.base import Strategy
+
+
+def run(strategy: Strategy, evaluator: Evaluator, *, trials: int, batch_size: int,
+        stored: Sequence[Trial] = (), on_trial: Callable[[Trial], None] | None = None,
+        on_progress: Callable[[int], None] | None = None) -> list[Trial]:
+    """Run ``trials`` evaluations in batches; ``stored`` trials are replayed, not evaluated."""
+    if trials < 1 or batch_size < 1:
+        raise ValueError(f"trials and batch_size must be >= 1, got {trials}, {batch_size}")
+    done: list[Trial] = []
+    while len(done) < trials:
+        proposals = strategy.ask(min(batch_size, trials - len(done)))
+        logged = list(stored[len(done):len(done) + len(proposals)])
+        for trial, choices in zip(logged, proposals):
+            if tuple(trial.result.choices) != tuple(choices):
+                raise NasError(f"trial {trial.index} in the log is {list(trial.result.choices)} but the "
+                               f"strategy now proposes {list(choices)}: the log is from another search")
+            evaluator.replay(trial)
+        fresh = evaluator.evaluate(proposals[len(logged):], first_index=len(done) + len(logged),
+                                   on_trial=on_trial)
+        batch = logged + fresh
+        strategy.tell([t.result for t in batch])
+        done += batch
+        if on_progress:
+            on_progress(len(batch))
+    return done

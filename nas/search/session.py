@@ -1,0 +1,219 @@
+"""One search from settings to files: checks first (before any work), then the loop, then the report.
+
+``prepare`` loads the space and table and refuses what cannot work -- a table
+for another device or unit, a target below the fastest network of the space,
+a missing or empty ``--data`` folder, an unknown ``--seed-from`` model -- in
+milliseconds. ``execute`` builds the estimator and strategy, runs the loop
+with the trial log, and writes ``summary.json``, ``best.yaml``,
+``trials.csv``, ``pareto.png`` and ``best.mlpackage`` into ``out``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from nas import zoo
+from nas.arch.yaml_io import dump_net
+from nas.errors import NasError
+from nas.fsutil import write_atomic
+from nas.latency import SpacePricer, find_table, load_table, price_net
+from nas.latency.table import LatencyTable, MissingEntry
+from nas.search import report
+from nas.search.accuracy import ESTIMATORS, PredictorEstimator, ProxyEstimator, TrainEstimator
+from nas.search.accuracy.data import check_image_folder, load_digits, load_image_folder
+from nas.search.evaluate import Evaluator
+from nas.search.run import run
+from nas.search.storage import TrialLog
+from nas.search.strategies import STRATEGIES, make_strategy
+from nas.spaces import Space, load_space
+
+BUDGETS = {"small": 96, "medium": 144, "large": 480}   # evaluated candidates
+REFERENCE_SEED, REFERENCE_SIZE = 20190101, 12            # the proxy's fixed calibration sample of a space
+LATER = {"dnas": "differentiable search (FBNet's DNAS) is not available yet; it is a trainer over the same "
+                 "pricer, not an ask/tell strategy, and lands separately. Use --strategy evolution, rl or random"}
+
+
+@dataclass
+class SearchConfig:
+    space: str
+    target_ms: float
+    out: str
+    device: str = "iphone11"
+    unit: str = "ane"
+    table: str | None = None
+    allow_other_device: bool = False
+    strategy: str = "evolution"
+    trials: int = BUDGETS["medium"]
+    batch_size: int = 8
+    accuracy: str = "proxy"
+    data: str | None = None
+    seed: int = 0
+    export: bool = True
+    resume: bool = False
+    seed_from: tuple[str, ...] = ()
+    proxy_resolution: int = 64
+    proxy_batch: int = 16
+    train_epochs: int = 3
+    train_resolution: int = 32
+    baselines: bool = True
+
+
+@dataclass
+class Prepared:
+    config: SearchConfig
+    space: Space
+    table: LatencyTable
+    table_info: dict
+    pricer: SpacePricer
+    fastest_ms: float
+    initial: list[tuple[int, ...]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _sha256(path: str | None) -> str | None:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
+
+
+def prepare(cfg: SearchConfig) -> Prepared:
+    """Everything that can be refused, refused before any work."""
+    if cfg.strategy in LATER:
+        raise NasError(f"--strategy {cfg.strategy}: {LATER[cfg.strategy]}")
+    if cfg.strategy not in STRATEGIES:
+        raise NasError(f"unknown --strategy {cfg.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if cfg.accuracy not in ESTIMATORS:
+        raise NasError(f"unknown --accuracy {cfg.accuracy!r}; choose one of {', '.join(ESTIMATORS)}")
+    if cfg.trials < 1 or not cfg.target_ms > 0:
+        raise NasError(f"need --trials >= 1 and a positive --target-ms, got {cfg.trials}, {cfg.target_ms}")
+    if cfg.data is not None:
+        check_image_folder(cfg.data)
+    space = load_space(cfg.space)
+    if cfg.table:
+        table = load_table(cfg.table, device=cfg.device, unit=cfg.unit, allow_mismatch=cfg.allow_other_device)
+    else:
+        table = find_table(cfg.device, cfg.unit)
+    pricer = SpacePricer(space, table)
+    fastest = pricer.fastest_ms()
+    if fastest > cfg.target_ms:
+        raise NasError(f"target {cfg.target_ms:g} ms is infeasible: the fastest network of space {space.name!r} "
+                       f"takes {fastest:.3f} ms on {table.source_name} ({table.summary()}); raise --target-ms to "
+                       f"at least {fastest:.3f}")
+    initial, notes = [], []
+    for name in cfg.seed_from:
+        choices = space.encode(zoo.get(name).spec)
+        if choices is None:
+            notes.append(f"--seed-from {name}: space {space.name!r} cannot express it; not seeded")
+        else:
+            initial.append(choices)
+    info = {"path": table.path, "sha256": _sha256(table.path), "source": table.method, "device": table.device,
+            "unit": table.unit, "summary": table.summary()}
+    return Prepared(cfg, space, table, info, pricer, fastest, initial, notes)
+
+
+_REFERENCES: dict[tuple, ProxyEstimator] = {}
+
+
+def make_estimator(prep: Prepared):
+    cfg, space = prep.config, prep.space
+    if cfg.accuracy == "proxy":
+        key = (space.name, str(space.decode(space.sample(np.random.default_rng(0)))), cfg.proxy_resolution,
+               cfg.proxy_batch)
+        if key not in _REFERENCES:   # calibration is deterministic: share it within a process
+            rng = np.random.default_rng(REFERENCE_SEED)
+            ref = [space.decode(c) for c in space.sample(rng, REFERENCE_SIZE)]
+            _REFERENCES[key] = ProxyEstimator(reference=ref, resolution=cfg.proxy_resolution, batch=cfg.proxy_batch)
+        return _REFERENCES[key]
+    data = load_image_folder(cfg.data, cfg.train_resolution) if cfg.data else load_digits(cfg.train_resolution)
+    train = TrainEstimator(data=data, epochs=cfg.train_epochs, seed=0)
+    if cfg.accuracy == "train":
+        return train
+    return PredictorEstimator(base=train, cardinalities=space.cardinalities)
+
+
+def header(prep: Prepared, estimator) -> dict:
+    cfg = prep.config
+    return {"space": prep.space.name, "strategy": cfg.strategy, "seed": cfg.seed, "target_ms": cfg.target_ms,
+            "batch_size": cfg.batch_size, "table_sha256": prep.table_info["sha256"], "accuracy": cfg.accuracy,
+            "estimator": estimator.settings(), "initial": [list(c) for c in prep.initial]}
+
+
+def baselines(prep: Prepared, estimator, notes: list[str]) -> list[report.Baseline]:
+    base = getattr(estimator, "base", estimator)
+    out = []
+    for name in zoo.names():
+        spec = zoo.get(name).spec
+        try:
+            lat = price_net(spec, prep.table).total_ms
+        except MissingEntry as e:
+            notes.append(f"baseline {name} skipped: the table cannot price it ({e.key})")
+            continue
+        try:
+            est = base.estimate(spec, None)
+        except Exception as e:  # noqa: BLE001 -- a baseline that cannot be scored is noted, not fatal
+            notes.append(f"baseline {name} skipped: {base.kind} estimate failed ({type(e).__name__}: {e})")
+            continue
+        out.append(report.Baseline(name, lat, est.accuracy, est.kind))
+    return out
+
+
+def execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
+            on_stage: Callable[[str], None] | None = None) -> dict:
+    """Run the search and write every result file; returns the summary."""
+    cfg, space, stage = prep.config, prep.space, on_stage or (lambda s: None)
+    out = Path(cfg.out)
+    t0 = time.perf_counter()
+    stage("calibrating the accuracy estimator")
+    estimator = make_estimator(prep)
+    log = TrialLog(out)
+    stored = log.open(header(prep, estimator), resume=cfg.resume)
+    notes = list(prep.notes) + log.warnings
+    strategy = make_strategy(cfg.strategy, cardinalities=space.cardinalities, seed=cfg.seed,
+                             target_ms=cfg.target_ms, initial=prep.initial)
+    evaluator = Evaluator(space=space, pricer=prep.pricer, estimator=estimator, target_ms=cfg.target_ms)
+    stage(f"searching ({len(stored)} trials stored)" if stored else "searching")
+    try:
+        trials = run(strategy, evaluator, trials=cfg.trials, batch_size=cfg.batch_size, stored=stored,
+                     on_trial=log.append, on_progress=on_progress)
+    finally:
+        log.close()
+    notes += [f"failed: {f}" for f in evaluator.failures[:20]]
+    best = report.best_trial(trials)
+    front = report.pareto(trials)
+    stage("scoring the article's models on the same table")
+    base = baselines(prep, estimator, notes) if cfg.baselines else []
+    summary = {
+        "space": space.name, "strategy": cfg.strategy, "device": cfg.device, "unit": cfg.unit,
+        "table": prep.table_info, "target_ms": cfg.target_ms, "fastest_ms": round(prep.fastest_ms, 6),
+        "seed": cfg.seed, "trials": len(trials), "accuracy": cfg.accuracy,
+        "status_counts": {s: sum(t.result.status.value == s for t in trials) for s in ("OK", "INFEASIBLE", "FAILED")},
+        "best": None if best is None else {
+            "arch": best.arch, "latency_ms": round(best.result.latency_ms, 6),
+            "accuracy": round(best.result.accuracy, 6), "accuracy_kind": best.accuracy_kind,
+            "trial": best.index, "choices": list(best.result.choices)},
+        "pareto": [report.point(t) for t in front],
+        "baselines": [asdict(b) for b in base],
+        "notes": notes,
+    }
+    write_atomic(out / "trials.csv", report.trials_csv(trials))
+    title = f"{space.name} / {cfg.strategy} on {cfg.device}/{cfg.unit} ({prep.table.method}), target {cfg.target_ms:g} ms"
+    write_atomic(out / "pareto.png", report.plot_png(trials, base, cfg.target_ms, title))
+    if best is not None:
+        net = space.decode(best.result.choices, name=f"{space.name}_best")
+        write_atomic(out / "best.yaml", dump_net(net, {"latency_ms": summary["best"]["latency_ms"],
+                                                       "accuracy": summary["best"]["accuracy"],
+                                                       "accuracy_kind": best.accuracy_kind}))
+        if cfg.export:
+            stage("exporting best.mlpackage")
+            from nas.export import export_mlpackage
+            export_mlpackage(net, out / "best.mlpackage")
+            summary["mlpackage"] = "best.mlpackage"
+    else:
+        summary["notes"].append("no feasible candidate was found: raise --target-ms or the budget")
+    summary["wall_s"] = round(time.perf_counter() - t0, 2)
+    report.write_json(out / "summary.json", summary)
+    return summary

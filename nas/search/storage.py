@@ -1,0 +1,112 @@
+"""The trial log: an append-only JSONL file, one line per evaluated candidate.
+
+The first line is a header with the search's settings; every later line is a
+trial, written, flushed and fsynced as it finishes. A resumed search checks the
+header against its own settings, drops a truncated last line (a kill mid-write)
+and replays the stored trials instead of evaluating them again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from nas.errors import NasError
+from nas.search.strategies.base import Result, Status
+
+LOG_NAME = "trials.jsonl"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A stored trial: the strategy's result plus what the report needs."""
+
+    index: int
+    result: Result
+    arch: str                  # DSL string of the decoded network
+    accuracy_kind: str | None
+    wall_s: float
+
+    def to_json(self) -> dict:
+        return {"trial": self.index, "choices": list(self.result.choices), "status": self.result.status.value,
+                "metrics": self.result.metrics, "arch": self.arch, "accuracy_kind": self.accuracy_kind,
+                "wall_s": round(self.wall_s, 4)}
+
+    @staticmethod
+    def from_json(d: dict) -> "Trial":
+        return Trial(int(d["trial"]), Result(tuple(d["choices"]), Status(d["status"]), dict(d["metrics"])),
+                     d["arch"], d.get("accuracy_kind"), float(d.get("wall_s", 0.0)))
+
+
+class TrialLog:
+    """Append-only trial storage under ``out/trials.jsonl``."""
+
+    def __init__(self, out: str | os.PathLike):
+        self.path = Path(out) / LOG_NAME
+        self.warnings: list[str] = []
+        self._file = None
+
+    def open(self, header: dict, *, resume: bool) -> list[Trial]:
+        """Start a new log, or (``resume``) check and load an existing one; returns stored trials."""
+        if self.path.exists() and not resume:
+            raise NasError(f"{self.path} exists: pass --resume to continue that search, or choose another --out")
+        trials: list[Trial] = []
+        if resume and self.path.exists():
+            trials = self._load(header)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._write_lines([json.dumps({"header": header}, sort_keys=True)], mode="w")
+        self._file = open(self.path, "a")
+        return trials
+
+    def _load(self, header: dict) -> list[Trial]:
+        data = self.path.read_bytes()
+        lines = data.split(b"\n")
+        keep = len(data)
+        if lines and lines[-1] != b"":           # no newline at the end: a line cut short
+            keep = len(data) - len(lines[-1])
+            self.warnings.append(f"{self.path}: dropped a truncated last line ({len(lines[-1])} bytes)")
+            lines = lines[:-1]
+        lines = [l for l in lines if l]
+        try:
+            stored = json.loads(lines[0])["header"]
+        except (IndexError, ValueError, KeyError):
+            raise NasError(f"{self.path}: no header line; not a trial log of `nas search`") from None
+        diff = sorted(k for k in set(stored) | set(header) if stored.get(k) != header.get(k))
+        if diff:
+            k = diff[0]
+            raise NasError(f"{self.path}: cannot resume, the stored search used {k}={stored.get(k)!r}, this "
+                           f"one {k}={header.get(k)!r} (changed: {', '.join(diff)})")
+        trials = []
+        for n, line in enumerate(lines[1:], start=2):
+            try:
+                trials.append(Trial.from_json(json.loads(line)))
+            except (ValueError, KeyError) as e:
+                raise NasError(f"{self.path}: line {n} is not a trial: {e}") from None
+            if trials[-1].index != len(trials) - 1:
+                raise NasError(f"{self.path}: line {n} holds trial {trials[-1].index}, expected {len(trials) - 1}")
+        if keep != len(data):
+            with open(self.path, "r+b") as f:
+                f.truncate(keep)
+                f.flush()
+                os.fsync(f.fileno())
+        return trials
+
+    def _write_lines(self, lines: list[str], mode: str) -> None:
+        with open(self.path, mode) as f:
+            f.write("".join(l + "\n" for l in lines))
+            f.flush()
+            os.fsync(f.fileno())
+
+    def append(self, trial: Trial) -> None:
+        """Write one trial and make it durable before returning."""
+        self._file.write(json.dumps(trial.to_json(), sort_keys=True) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        if self._file:
+            self._file.close()
+            self._file = None
