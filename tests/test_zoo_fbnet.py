@@ -9,7 +9,7 @@ from nas.arch import format_block
 from nas.arch.resolve import resolve
 
 # FBNet's candidate blocks (Wu et al. 2019, Table 2) as canonical DSL strings.
-CANDIDATE = re.compile(r"^(ir_k[35]_s[12]_e(1_c\d+(_g2)?_xa|[36]_c\d+)|skip_s[12]_c\d+)$")
+CANDIDATE = re.compile(r"^(ir_k[35]_s[12]_e(1_c\d+(_g2)?|[36]_c\d+)|skip_s[12]_c\d+)$")
 MACRO = [(16, 1, 1), (24, 4, 2), (32, 4, 2), (64, 4, 2), (112, 4, 1), (184, 4, 2), (352, 1, 1)]
 HEAD = {"fbnet_a": 1504, "fbnet_b": 1984, "fbnet_c": 1984}  # FBNet-A's head is 1504 in mobile-vision
 
@@ -40,10 +40,16 @@ def test_fbnet_follows_the_macro_architecture(name):
     assert layers[-3].in_shape == (352, 7, 7)
 
 
-def test_fbnet_e1_blocks_keep_the_expansion_conv():
-    # maskrcnn-benchmark's IRFBlock always builds the 1x1 expansion: e1 blocks carry xa.
+def test_fbnet_b_and_c_are_points_of_the_fbnet_space():
+    # Same candidates as the space (no expansion conv at e1, as mobile-vision/timm); FBNet-A's
+    # 1504-channel head is outside the space, whose head is FBNet-B/C's 1984.
+    from nas.spaces import load_space
+    space = load_space("fbnet")
+    for name in ("fbnet_b", "fbnet_c"):
+        spec = zoo.get(name).spec
+        choices = space.encode(spec)
+        assert choices is not None and space.decode(choices).stages == spec.stages
+    assert space.encode(zoo.get("fbnet_a").spec) is None
     blocks = [b for n in HEAD for b in zoo.get(n).spec.blocks if b.type == "ir"]
-    e1 = [b for b in blocks if b.args.expand == 1]
-    assert e1 and all(b.args.expand_always for b in e1)
-    assert all(b.args.act == "relu" and b.args.se == 0 for b in blocks)
-    assert any(b.args.groups == 2 for b in e1)  # FBNet-A uses the grouped candidates
+    assert all(b.args.act == "relu" and b.args.se == 0 and not b.args.expand_always for b in blocks)
+    assert any(b.args.groups == 2 for b in blocks)  # FBNet-A uses the grouped candidates
