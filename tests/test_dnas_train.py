@@ -25,7 +25,7 @@ def make(target, tmp_path=None, **kw):
     keys = {l.key for f in s.factors for ls in f.layers for l in ls}
     pricer = SpacePricer(s, fake_table(keys))
     cfg = DnasConfig(target_ms=target, epochs=2, warmup_epochs=0, batch_size=32, resolution=32,
-                     lr_theta=0.2, lam=20.0, samples=2, seed=3, **kw)
+                     lr_theta=0.2, lam=20.0, samples=2, finetune_epochs=1, seed=3, **kw)
     ckpt = tmp_path / "dnas.pt" if tmp_path else None
     return DnasSearch(s, pricer, TinyData(), cfg, checkpoint=ckpt), pricer
 

@@ -207,3 +207,20 @@ def test_seed_from_notes_models_the_space_cannot_express(setup):
     assert prep.initial == [] and "cannot express" in prep.notes[0]
     with pytest.raises(NasError, match="unknown zoo model"):
         prepare(config(setup, seed_from=("no_such_model",)))
+
+
+@pytest.mark.slow
+def test_dnas_cli_small_budget_respects_target(tmp_path):
+    """``nas search --strategy dnas``: FBNet's differentiable search on the shipped iPhone table."""
+    import json
+
+    from nas.cli import main
+    out = tmp_path / "dn"
+    rc = main(["search", "--space", "fbnet", "--target-ms", "10", "--strategy", "dnas", "--budget", "small",
+               "--no-export", "--out", str(out), "--no-baselines"])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["strategy"] == "dnas" and summary["best"]["latency_ms"] <= 10
+    assert (out / "best.yaml").exists() and (out / "trials.csv").exists()
+    assert main(["search", "--space", "fbnet", "--target-ms", "10", "--strategy", "dnas", "--budget", "small",
+                 "--no-export", "--out", str(out)]) == 2   # a finished run is not overwritten silently

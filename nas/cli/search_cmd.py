@@ -34,6 +34,10 @@ def register(sub) -> None:
     p.add_argument("--seed-from", default="", help="comma-separated zoo models to seed evolution with "
                    "(those the space can express), e.g. fbnet_a,fbnet_b,fbnet_c")
     p.add_argument("--no-baselines", action="store_true", help="skip scoring the article's models")
+    p.add_argument("--dnas-loss", default="absolute", choices=("absolute", "fbnet"),
+                   help="dnas: 'absolute' seeks the target (CE + |LAT/T - 1|, TuNAS); 'fbnet' is FBNet's "
+                        "CE * 0.2 * log(LAT)^0.6")
+    p.add_argument("--device-torch", default="cpu", help="dnas: torch device for the supernet (cpu, cuda)")
     p.set_defaults(func=cmd_search)
 
 
@@ -48,6 +52,8 @@ def cmd_search(args) -> int:
         seed_from=tuple(s.strip() for s in args.seed_from.split(",") if s.strip()),
         baselines=not args.no_baselines)
     prep = prepare(cfg)
+    if cfg.strategy == "dnas":
+        return _dnas(prep, args)
     print(f"space {prep.space.name}: {len(prep.space.decisions)} decisions; table {prep.table_info['summary']} "
           f"({prep.table.path}); fastest network {prep.fastest_ms:.3f} ms, target {cfg.target_ms:g} ms")
     for note in prep.notes:
@@ -68,5 +74,31 @@ def cmd_search(args) -> int:
         return 1
     print(f"best: {best['arch']}\n  latency {best['latency_ms']:.3f} ms, {best['accuracy_kind']} score "
           f"{best['accuracy']:.4f}\nwrote {cfg.out}/summary.json, best.yaml, trials.csv, pareto.png"
+          + (", best.mlpackage" if "mlpackage" in summary else ""))
+    return 0
+
+
+def _dnas(prep, args) -> int:
+    from tqdm import tqdm
+
+    from nas.search.dnas.session import BUDGETS as DNAS_BUDGETS, execute_dnas
+    budget = args.budget
+    epochs = DNAS_BUDGETS[budget][0]
+    print(f"space {prep.space.name}: table {prep.table_info['summary']} ({prep.table.path}); fastest network "
+          f"{prep.fastest_ms:.3f} ms, target {prep.config.target_ms:g} ms; dnas budget {budget}: {epochs} epochs")
+    bar = tqdm(total=epochs, unit="epoch", desc="dnas", file=sys.stderr, dynamic_ncols=True)
+    try:
+        summary = execute_dnas(prep, budget, loss=args.dnas_loss, device=args.device_torch,
+                               on_progress=bar.update, on_stage=lambda s: bar.write(s, file=sys.stderr))
+    finally:
+        bar.close()
+    for note in summary["notes"]:
+        print(f"note: {note}")
+    best = summary["best"]
+    if best is None:
+        print("no network within the target was found")
+        return 1
+    print(f"best: {best['arch']}\n  latency {best['latency_ms']:.3f} ms, held-out accuracy {best['accuracy']:.4f} "
+          f"({best['accuracy_kind']})\nwrote {prep.config.out}/summary.json, best.yaml, trials.csv, pareto.png"
           + (", best.mlpackage" if "mlpackage" in summary else ""))
     return 0

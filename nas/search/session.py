@@ -35,8 +35,7 @@ from nas.spaces import Space, load_space
 
 BUDGETS = {"small": 96, "medium": 144, "large": 480}   # evaluated candidates
 REFERENCE_SEED, REFERENCE_SIZE = 20190101, 12            # the proxy's fixed calibration sample of a space
-LATER = {"dnas": "differentiable search (FBNet's DNAS) is not available yet; it is a trainer over the same "
-                 "pricer, not an ask/tell strategy, and lands separately. Use --strategy evolution, rl or random"}
+DIFFERENTIABLE = ("dnas",)   # a trainer over the same pricer, not an ask/tell strategy (nas.search.dnas)
 
 
 @dataclass
@@ -82,10 +81,9 @@ def _sha256(path: str | None) -> str | None:
 
 def prepare(cfg: SearchConfig) -> Prepared:
     """Everything that can be refused, refused before any work."""
-    if cfg.strategy in LATER:
-        raise NasError(f"--strategy {cfg.strategy}: {LATER[cfg.strategy]}")
-    if cfg.strategy not in STRATEGIES:
-        raise NasError(f"unknown --strategy {cfg.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if cfg.strategy not in STRATEGIES and cfg.strategy not in DIFFERENTIABLE:
+        raise NasError(f"unknown --strategy {cfg.strategy!r}; choose one of "
+                       f"{', '.join((*STRATEGIES, *DIFFERENTIABLE))}")
     if cfg.accuracy not in ESTIMATORS:
         raise NasError(f"unknown --accuracy {cfg.accuracy!r}; choose one of {', '.join(ESTIMATORS)}")
     if cfg.trials < 1 or not cfg.target_ms > 0:

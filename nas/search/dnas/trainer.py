@@ -11,12 +11,14 @@ split with the latency-aware loss:
 
 A checkpoint is written atomically after every epoch; ``resume`` continues
 from it. At the end the arg-max path and K samples of softmax(theta) are priced
-on the table and scored on held-out data with the shared weights; the best one
+on the table and scored on held-out data with the shared weights, briefly fine-tuned
+per path (the shared weights serve many paths and score none well as they are); the best one
 within the target wins.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from dataclasses import asdict, dataclass, field
@@ -49,6 +51,8 @@ class DnasConfig:
     beta: float = 0.6
     lam: float = 1.0
     hard: bool = False              # straight-through hard samples
+    single_path: bool = True        # weight steps train one sampled path (SPOS-style; ~9x cheaper)
+    finetune_epochs: int = 2        # per final candidate, on the weight split, before its held-out score
     samples: int = 8                # K samples drawn at the end, besides the arg-max
     seed: int = 0
     device: str = "cpu"
@@ -114,14 +118,16 @@ class DnasSearch:
 
     # -- pieces ------------------------------------------------------------------------------
     def weights(self, tau: float, *, grad: bool) -> torch.Tensor:
-        """Gumbel-softmax mixture weights. For the weight step (``grad`` False) one path is sampled
-        hard, so only the sampled candidate of each layer runs (ProxylessNAS/SPOS-style): on a CPU
-        that is ~9x cheaper than the full mixture and trains the same shared weights."""
+        """Gumbel-softmax mixture weights (FBNet). With ``single_path`` the weight step (``grad``
+        False) samples one path hard, so only that candidate of each layer runs (SPOS-style): ~9x
+        cheaper on a CPU, but the shared weights need many more epochs to become useful."""
         logits = self.theta + self.mask
         u = torch.rand(logits.shape, generator=self.gen).clamp_(1e-9, 1 - 1e-9)
         gumbel = -torch.log(-torch.log(u))
-        if not grad:
+        if not grad and self.cfg.single_path:
             return F.one_hot((logits.detach() + gumbel).argmax(1), logits.shape[1]).float()
+        if not grad:
+            logits = logits.detach()
         soft = torch.softmax((logits + gumbel) / tau, dim=1)
         if not self.cfg.hard:
             return soft
@@ -178,14 +184,25 @@ class DnasSearch:
             choices[d] = int(i)
         return choices
 
-    @torch.no_grad()
     def accuracy(self, per_layer: list[int]) -> float:
-        self.net.eval()
+        """Held-out accuracy of one path: shared weights, briefly fine-tuned on that path alone (the
+        supernet's weights serve many paths and score none of them well as they are), then restored."""
         m = F.one_hot(torch.tensor(per_layer), self.t.shape[1]).float()
+        saved = copy.deepcopy(self.net.state_dict())
+        opt = torch.optim.SGD(self.net.parameters(), lr=self.cfg.lr_weights, momentum=0.9, weight_decay=1e-4)
+        self.net.train()
+        for _ in range(self.cfg.finetune_epochs):
+            for x, y in self._batches(self.split_w):
+                opt.zero_grad()
+                F.cross_entropy(self.net(x, m), y).backward()
+                opt.step()
+        self.net.eval()
         correct = total = 0
-        for x, y in self._batches(self.split_val):
-            correct += int((self.net(x, m).argmax(1) == y).sum())
-            total += len(y)
+        with torch.no_grad():
+            for x, y in self._batches(self.split_val):
+                correct += int((self.net(x, m).argmax(1) == y).sum())
+                total += len(y)
+        self.net.load_state_dict(saved)
         return correct / max(total, 1)
 
     def finish(self) -> DnasResult:
