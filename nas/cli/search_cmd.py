@@ -69,11 +69,16 @@ def cmd_search(args) -> int:
     counts = summary["status_counts"]
     print(f"{summary['trials']} candidates ({counts['OK']} within target, {counts['INFEASIBLE']} over, "
           f"{counts['FAILED']} failed) in {summary['wall_s']:.0f} s")
+    return _print_best(summary, cfg.out, f"{best['accuracy_kind']} score" if best else "")
+
+
+def _print_best(summary: dict, out: str, score: str) -> int:
+    best = summary["best"]
     if best is None:
         print("no network within the target was found")
         return 1
-    print(f"best: {best['arch']}\n  latency {best['latency_ms']:.3f} ms, {best['accuracy_kind']} score "
-          f"{best['accuracy']:.4f}\nwrote {cfg.out}/summary.json, best.yaml, trials.csv, pareto.png"
+    print(f"best: {best['arch']}\n  latency {best['latency_ms']:.3f} ms, {score} {best['accuracy']:.4f}\n"
+          f"wrote {out}/summary.json, best.yaml, trials.csv, pareto.png"
           + (", best.mlpackage" if "mlpackage" in summary else ""))
     return 0
 
@@ -94,11 +99,5 @@ def _dnas(prep, args) -> int:
         bar.close()
     for note in summary["notes"]:
         print(f"note: {note}")
-    best = summary["best"]
-    if best is None:
-        print("no network within the target was found")
-        return 1
-    print(f"best: {best['arch']}\n  latency {best['latency_ms']:.3f} ms, held-out accuracy {best['accuracy']:.4f} "
-          f"({best['accuracy_kind']})\nwrote {prep.config.out}/summary.json, best.yaml, trials.csv, pareto.png"
-          + (", best.mlpackage" if "mlpackage" in summary else ""))
-    return 0
+    kind = summary["best"]["accuracy_kind"] if summary["best"] else ""
+    return _print_best(summary, prep.config.out, f"held-out accuracy ({kind})")

@@ -97,6 +97,24 @@ class ChannelShuffle(nn.Module):
         return x.transpose(1, 2).reshape(-1, c, h, w)
 
 
+class ResidualBlock(nn.Module):
+    """``body(x)``, plus ``x`` when the block keeps its shape (MBConv, fused MBConv)."""
+
+    def __init__(self, body: nn.Module, residual: bool):
+        super().__init__()
+        self.body, self.residual = body, residual
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.body(x)
+        return x + y if self.residual else y
+
+
+def block_se(a, cin: int, mid: int) -> SqueezeExcite:
+    """The SE of an MBConv-like block ``a``: reduced from the input channels (or mid with ``sem``)."""
+    base = mid if a.se_from_mid else cin
+    return SqueezeExcite(mid, se_channels(base, a.se, a.se_divisor), a.se_act or a.act, a.se_gate)
+
+
 def se_channels(base: int, ratio: float, divisor: int) -> int:
     """Reduced SE width: ``ratio`` of ``base`` channels, rounded by ``divisor``."""
     return make_divisible(base * ratio, divisor)

@@ -13,31 +13,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import nn
 
 from nas.errors import SpecError
-from nas.ops.common import ConvBNAct, SqueezeExcite, se_channels
+from nas.ops.common import ConvBNAct, ResidualBlock, block_se
 from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, register, tok
 
 
-class EdgeResidualModule(nn.Module):
+class EdgeResidualModule(ResidualBlock):
     def __init__(self, a: "EdgeResidual", in_shape: Shape):
-        super().__init__()
         cin = in_shape[0]
         mid = a.mid_channels(cin)
         layers: list[nn.Module] = [ConvBNAct(cin, mid, a.kernel, a.stride, act=a.act)]
         if a.se > 0:
-            base = mid if a.se_from_mid else cin
-            layers.append(SqueezeExcite(mid, se_channels(base, a.se, a.se_divisor), a.se_act or a.act,
-                                        a.se_gate))
+            layers.append(block_se(a, cin, mid))
         layers.append(ConvBNAct(mid, a.out, 1, act="none"))
-        self.body = nn.Sequential(*layers)
-        self.residual = a.stride == 1 and cin == a.out and not a.noskip
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.body(x)
-        return x + y if self.residual else y
+        super().__init__(nn.Sequential(*layers), a.stride == 1 and cin == a.out and not a.noskip)
 
 
 def _er_shape(a: "EdgeResidual", in_shape: Shape) -> Shape:

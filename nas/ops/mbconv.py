@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from nas.errors import SpecError
-from nas.ops.common import ChannelShuffle, ConvBNAct, SqueezeExcite, activation, se_channels
+from nas.ops.common import ChannelShuffle, ConvBNAct, ResidualBlock, activation, block_se
 from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, register, tok
 
 
@@ -48,9 +48,8 @@ class MixConv(nn.Module):
         return torch.cat([conv(p) for conv, p in zip(self.convs, parts)], dim=1)
 
 
-class InvertedResidualModule(nn.Module):
+class InvertedResidualModule(ResidualBlock):
     def __init__(self, a: "InvertedResidual", in_shape: Shape):
-        super().__init__()
         cin, h, w = in_shape
         mid = a.mid_channels(cin)
         layers: list[nn.Module] = []
@@ -65,17 +64,10 @@ class InvertedResidualModule(nn.Module):
             layers.append(MixConv(mid, a.kernel, a.stride, a.split))
         layers += [nn.BatchNorm2d(mid), activation(a.act, mid)]
         if a.se > 0:
-            base = mid if a.se_from_mid else cin
-            layers.append(SqueezeExcite(mid, se_channels(base, a.se, a.se_divisor), a.se_act or a.act,
-                                        a.se_gate))
+            layers.append(block_se(a, cin, mid))
         layers += [nn.Conv2d(mid, a.out, 1, groups=a.project_group_count, bias=False),
                    nn.BatchNorm2d(a.out)]
-        self.body = nn.Sequential(*layers)
-        self.residual = a.stride == 1 and cin == a.out and not a.noskip
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.body(x)
-        return x + y if self.residual else y
+        super().__init__(nn.Sequential(*layers), a.stride == 1 and cin == a.out and not a.noskip)
 
 
 def _ir_shape(a: "InvertedResidual", in_shape: Shape) -> Shape:
