@@ -28,7 +28,6 @@ def bundle(tmp_path_factory):
     return root, manifest, len(calls)
 
 
-@pytest.mark.slow
 def test_bundle_manifest_and_packages(bundle):
     import coremltools as ct
     root, manifest_path, converted = bundle
@@ -54,7 +53,6 @@ def test_bundle_manifest_and_packages(bundle):
     assert converted == len(m["entries"]) + len(m["overheads"])
 
 
-@pytest.mark.slow
 def test_bundle_resume_converts_nothing_twice(bundle):
     root, manifest_path, _ = bundle
     with pytest.raises(NasError, match="--resume"):
@@ -117,7 +115,6 @@ def _swift() -> str | None:
     return "/opt/swift/usr/bin/swift" if os.access("/opt/swift/usr/bin/swift", os.X_OK) else None
 
 
-@pytest.mark.slow
 def test_swift_harness_simulated_run_imports(bundle, tmp_path):
     """Issue 5's integration test: bundle -> Linux nas-profiler --simulate -> nas tables import."""
     root, manifest_path, _ = bundle

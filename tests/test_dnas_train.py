@@ -1,7 +1,6 @@
 """DNAS training: tightening the target moves theta towards cheaper candidates; resume continues."""
 
 import numpy as np
-import pytest
 import torch
 
 from nas.latency import SpacePricer
@@ -30,7 +29,6 @@ def make(target, tmp_path=None, **kw):
     return DnasSearch(s, pricer, TinyData(), cfg, checkpoint=ckpt), pricer
 
 
-@pytest.mark.slow
 def test_tighter_target_gives_cheaper_expected_latency():
     loose, pricer = make(3.0)
     tight, _ = make(1.0)
@@ -42,7 +40,6 @@ def test_tighter_target_gives_cheaper_expected_latency():
     assert pricer.fastest_ms() <= r_tight.best.latency_ms
 
 
-@pytest.mark.slow
 def test_resume_continues_from_checkpoint(tmp_path):
     full, _ = make(1.5)
     expected = full.run()

@@ -141,9 +141,10 @@ def test_data_folder_missing_or_empty_fails_before_work(setup, kind, capsys):
     assert time.perf_counter() - t0 < 2 and not (tmp / "o").exists()
 
 
-def test_dnas_refused_clearly(setup):
-    with pytest.raises(NasError, match="dnas.*not available"):
-        prepare(config(setup, strategy="dnas"))
+def test_unknown_strategy_refused_clearly(setup):
+    with pytest.raises(NasError, match="unknown --strategy 'annealing'.*dnas"):
+        prepare(config(setup, strategy="annealing"))
+    assert prepare(config(setup, strategy="dnas")).space is not None   # dnas is prepared like the rest
 
 
 def test_cli_smoke(setup, capsys):
