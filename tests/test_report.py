@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import yaml
 
 from nas import zoo
 from nas.arch import parse_net, resolve

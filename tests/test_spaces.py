@@ -1,6 +1,5 @@
 """Search spaces: sizes, sampling, decode/encode and DSL round trips, pricing structure."""
 
-import math
 
 import numpy as np
 import pytest

@@ -1,6 +1,5 @@
 """Every zoo model builds, runs at its input size and matches the article's parameter count."""
 
-import math
 
 import pytest
 import torch

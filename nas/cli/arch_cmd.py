@@ -21,6 +21,18 @@ def register(sub) -> None:
     sp.set_defaults(func=cmd_show)
 
 
+def add_net_source(parser) -> None:
+    """``--model ZOO_NAME | --arch FILE_OR_DSL``, one of them required (latency, export)."""
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--model", help="a zoo model name (nas zoo list)")
+    what.add_argument("--arch", help="a YAML file or a DSL string")
+
+
+def net_from_args(args) -> NetSpec:
+    from nas import zoo
+    return zoo.get(args.model).spec if args.model else load_arch(args.arch)
+
+
 def load_arch(text: str) -> NetSpec:
     """A YAML path or a DSL string; the one loader every command uses for ``--arch``."""
     try:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nas import zoo
-from nas.cli.arch_cmd import load_arch
+from nas.cli.arch_cmd import add_net_source, load_arch, net_from_args
 from nas.errors import NasError
 from nas.export import ExportOptions, export_package
 from nas.export.ane import ane_report
@@ -17,9 +16,7 @@ from nas.export.package import PRECISIONS, TARGETS
 
 def register(sub) -> None:
     p = sub.add_parser("export", help="export a zoo model or an architecture to a Core ML package")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", help="a zoo model name (nas zoo list)")
-    src.add_argument("--arch", help="a YAML file or a DSL string")
+    add_net_source(p)
     p.add_argument("--weights", help="a state dict saved with torch.save(model.state_dict(), path)")
     p.add_argument("--out", required=True, help="NAME.mlpackage")
     p.add_argument("--precision", choices=PRECISIONS, default="fp16")
@@ -69,7 +66,7 @@ def _macos_lines(result=None, package: str | None = None, precision: str = "fp16
 
 
 def cmd_export(args) -> int:
-    net = zoo.get(args.model).spec if args.model else load_arch(args.arch)
+    net = net_from_args(args)
     opts = ExportOptions(precision=args.precision, tensor_input=args.tensor_input,
                          labels=read_labels(args.labels) if args.labels else None,
                          backbone_only=args.backbone_only, min_target=args.min_target, seed=args.seed,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from nas import zoo
-from nas.cli.arch_cmd import load_arch
+from nas.cli.arch_cmd import add_net_source, net_from_args
 from nas.errors import NasError
 from nas.latency.pricing import price_net
 from nas.latency.store import find_table
@@ -14,9 +13,7 @@ from nas.latency.table import load_table
 
 def register(sub) -> None:
     p = sub.add_parser("latency", help="price a network against a latency table (overhead + sum of ops)")
-    what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--model", help="a zoo model name")
-    what.add_argument("--arch", help="a YAML file or a DSL string")
+    add_net_source(p)
     p.add_argument("--table", help="a table file")
     p.add_argument("--device", help="find the table for this device (with --unit)")
     p.add_argument("--unit")
@@ -26,7 +23,7 @@ def register(sub) -> None:
 
 
 def cmd_latency(args) -> int:
-    net = zoo.get(args.model).spec if args.model else load_arch(args.arch)
+    net = net_from_args(args)
     if args.table:
         table = load_table(args.table, device=args.device, unit=args.unit, allow_mismatch=args.allow_other_device)
     elif args.device and args.unit:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from nas.fsutil import write_atomic
-from nas.report.compare import UNITS, Comparison, Row
+from nas.report.compare import UNITS, Comparison
 
 BASELINES = ("fbnet_c", "mobilenet_v2")
 UNIT_NAMES = {"cpu": "CPU (cpuOnly)", "gpu": "GPU (cpuAndGPU)", "ane": "Neural Engine (all)"}

@@ -31,7 +31,7 @@ from nas.arch.resolve import resolve
 from nas.latency.costmodel.atoms import block_atoms
 from nas.latency.costmodel.calibdata import Row
 from nas.latency.costmodel.model import Batch, make_batch, net_ms
-from nas.latency.costmodel.priors import Prior, prior_for
+from nas.latency.costmodel.priors import prior_for
 
 OFFSET_SIGMA = 0.3
 UNIT_ORDER = ("cpu", "gpu", "ane")
