@@ -15,7 +15,7 @@ Every search runs on one thread (``torch.set_num_threads(1)``) in its own
 process, ``--jobs`` at a time. The work folder keeps every search and every
 final training: a finished one is reused, an interrupted search resumed.
 
-    python experiments/dnas_fbnet/run.py --target-ms 5 --trials 64 --epochs 2 --jobs 2
+    python experiments/dnas_fbnet/run.py --target-ms 5 --trials 48 --epochs 2 --final-epochs 4 --final-seeds 0,1,2 --jobs 2
 """
 
 from __future__ import annotations
@@ -143,11 +143,12 @@ def collect(strategy: str, out: Path, job: dict, finals: list[dict]) -> dict:
         r["search"]["dnas"] = {k: s["dnas"][k] for k in ("loss", "epochs", "warmup_epochs", "expected_latency_ms")}
         r["search"]["trained_networks"] = "one supernet; each final candidate fine-tuned on it"
         r["search"]["candidates"] = [{"latency_ms": float(row["latency_ms"]), "status": row["status"],
-                                      "score": float(row["accuracy"]) if row["accuracy"] else None}
-                                     for row in rows]
+                                      "score": float(row["accuracy"]) if row["accuracy"] else None,
+                                      "source": "argmax" if i == 0 else "sample"}   # the trainer's order
+                                     for i, row in enumerate(rows)]
     else:
         r["search"]["eval_s"] = round(sum(float(row["wall_s"]) for row in rows), 2)
-        r["search"]["trained_networks"] = r["search"]["status_counts"]["OK"]
+        r["search"]["trained_networks"] = len({row["arch"] for row in rows if row["status"] == "OK"})
         r["curve"] = best_curve(out)
     return r
 
@@ -155,7 +156,7 @@ def collect(strategy: str, out: Path, job: dict, finals: list[dict]) -> dict:
 def table(results: dict) -> str:
     """The markdown table of ``results`` (as written to results.json)."""
     n = len(results["final_seeds"])
-    lines = [f"| strategy | search wall time (s) | candidates: proposed / trained / over target | "
+    lines = [f"| strategy | search time (s): wall / CPU | candidates: proposed / trained / over target | "
              f"search-time score of its pick | common recipe: accuracy (mean ± sd, {n} seeds) | "
              f"latency (ms) | within {results['target_ms']:g} ms |",
              "|---|---|---|---|---|---|---|"]
@@ -163,11 +164,13 @@ def table(results: dict) -> str:
         s, p, f = r["search"], r["pick"], r["final"]
         c = s["status_counts"]
         if name == "dnas":
-            wall = f"{s['wall_s']:.0f} (supernet {s['supernet_s']:.0f})" if s.get("supernet_s") else f"{s['wall_s']:.0f}"
+            wall = f"{s['wall_s']:.0f} / {s['cpu_s']:.0f}" + (f" (supernet: {s['supernet_s']:.0f} wall)"
+                                                               if s.get("supernet_s") else "")
             cands = f"{s['proposed']} final paths of 1 supernet / {c['OK']} scored / {c['INFEASIBLE']}"
             kind = "fine-tuned path"
         else:
-            wall, cands = f"{s['wall_s']:.0f}", f"{s['proposed']} / {s['trained_networks']} / {c['INFEASIBLE']}"
+            wall = f"{s['wall_s']:.0f} / {s['cpu_s']:.0f}"
+            cands = f"{s['proposed']} / {s['trained_networks']} / {c['INFEASIBLE']}"
             kind = f"{results['epochs']}-epoch training"
         score = f"{p['search_score']:.4f} ({kind})" if p["search_score"] is not None else "none within target"
         lines.append(f"| {name} | {wall} | {cands} | {score} | {f['mean']:.4f} ± {f['sd']:.4f} | "
@@ -209,10 +212,17 @@ def plot(results: dict) -> bytes:
     return buf.getvalue()
 
 
+def _relative(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(HERE.parents[1]))
+    except ValueError:
+        return path
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--target-ms", type=float, default=5.0)
-    ap.add_argument("--trials", type=int, default=64, help="candidates per sampling strategy")
+    ap.add_argument("--trials", type=int, default=48, help="candidates per sampling strategy")
     ap.add_argument("--epochs", type=int, default=2, help="training epochs of a candidate during the search")
     ap.add_argument("--resolution", type=int, default=32)
     ap.add_argument("--dnas-budget", default="small", choices=("small", "medium", "large"))
@@ -244,7 +254,7 @@ def main(argv=None) -> int:
     from nas.search.session import prepare
     prep = prepare(_config(a, "random", work / "random", True))
     results = {"space": SPACE, "target_ms": args.target_ms, "fastest_ms": round(prep.fastest_ms, 6),
-               "table": prep.table_info, "trials": args.trials, "epochs": args.epochs,
+               "table": prep.table_info | {"path": _relative(prep.table_info["path"])}, "trials": args.trials, "epochs": args.epochs,
                "resolution": args.resolution, "dnas_budget": args.dnas_budget, "search_seed": args.seed,
                "final_epochs": args.final_epochs, "final_seeds": seeds, "jobs": args.jobs,
                "wall_s_this_call": round(time.perf_counter() - t0, 1),
