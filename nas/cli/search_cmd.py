@@ -38,6 +38,23 @@ def register(sub) -> None:
                    help="dnas: 'absolute' seeks the target (CE + |LAT/T - 1|, TuNAS); 'fbnet' is FBNet's "
                         "CE * 0.2 * log(LAT)^0.6")
     p.add_argument("--device-torch", default="cpu", help="dnas: torch device for the supernet (cpu, cuda)")
+    p.add_argument("--batch-size", type=int, default=8,
+                   help="candidates proposed at once (default 8); with --backend ray, the most that train at once")
+    p.add_argument("--train-epochs", type=int, default=3, help="--accuracy train: epochs per candidate (default 3)")
+    p.add_argument("--train-resolution", type=int, default=32,
+                   help="--accuracy train and dnas: image size for training (default 32)")
+    ray = p.add_argument_group("distributed evaluation (--accuracy train)")
+    ray.add_argument("--backend", default="local", choices=("local", "ray"),
+                     help="local: train candidates one after another here (default); ray: as Ray Tune trials")
+    ray.add_argument("--ray-address", help="join a running Ray cluster: 'auto' (on a cluster node) or HOST:PORT; "
+                     "default: start a local Ray with --workers CPUs")
+    ray.add_argument("--workers", type=int, default=2, help="Ray trials at once (default 2)")
+    ray.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs per Ray trial (default 0: CPU)")
+    ray.add_argument("--early-stop", default="none", choices=("none", "asha"),
+                     help="asha: stop candidates that trail their batch at the same epoch (saves time; their "
+                          "accuracy is then a partial-training one and results differ from --backend local)")
+    ray.add_argument("--ray-storage", help="where Tune keeps checkpoints (default OUT/ray; on a multi-node "
+                     "cluster a folder every node shares, or a cloud URI)")
     p.set_defaults(func=cmd_search)
 
 
@@ -50,7 +67,10 @@ def cmd_search(args) -> int:
         trials=args.trials if args.trials is not None else BUDGETS[args.budget], accuracy=args.accuracy,
         data=args.data, seed=args.seed, export=not args.no_export, resume=args.resume,
         seed_from=tuple(s.strip() for s in args.seed_from.split(",") if s.strip()),
-        baselines=not args.no_baselines)
+        baselines=not args.no_baselines, batch_size=args.batch_size, train_epochs=args.train_epochs,
+        train_resolution=args.train_resolution, backend=args.backend, ray_address=args.ray_address,
+        workers=args.workers, gpus_per_trial=args.gpus_per_trial, early_stop=args.early_stop,
+        ray_storage=args.ray_storage)
     prep = prepare(cfg)
     if cfg.strategy == "dnas":
         return _dnas(prep, args)
