@@ -104,6 +104,16 @@ def test_training_run_resumes_exactly_from_a_checkpoint(setup):
     assert resumed.accuracy() == whole
 
 
+def test_progress_moves_per_trial_and_counts_replayed_ones(setup):
+    steps = []
+    execute(prepare(config(setup, "p", trials=5)), on_progress=steps.append)
+    assert steps == [1] * 5
+    (setup[0] / "p" / "summary.json").unlink()
+    steps.clear()
+    execute(prepare(config(setup, "p", trials=7, resume=True)), on_progress=steps.append)
+    assert sum(steps) == 7 and steps[-2:] == [1, 1]      # the stored five at once, then the fresh ones
+
+
 @pytest.mark.parametrize("kw, match", [
     (dict(backend="ray", accuracy="proxy", data=None), "needs --accuracy train"),
     (dict(backend="ray", strategy="dnas"), "dnas trains one supernet"),
