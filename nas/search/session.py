@@ -68,6 +68,7 @@ class SearchConfig:
     gpus_per_trial: float = 0.0
     early_stop: str = "none"               # none | asha (ray only; changes results, so it is in the log header)
     ray_storage: str | None = None         # Tune checkpoints (default out/ray; shared storage on a cluster)
+    dnas_sweep: str | None = None          # dnas: a grid over its hyperparameters, e.g. "lr_theta=0.02,0.1 lam=0.5,2"
 
 
 @dataclass
@@ -94,6 +95,11 @@ def prepare(cfg: SearchConfig) -> Prepared:
     if cfg.accuracy not in ESTIMATORS:
         raise NasError(f"unknown --accuracy {cfg.accuracy!r}; choose one of {', '.join(ESTIMATORS)}")
     _check_backend(cfg)
+    if cfg.dnas_sweep:
+        if cfg.strategy not in DIFFERENTIABLE:
+            raise NasError("--dnas-sweep needs --strategy dnas")
+        from nas.search.dnas.sweep import parse_sweep
+        parse_sweep(cfg.dnas_sweep)
     if cfg.trials < 1 or not cfg.target_ms > 0:
         raise NasError(f"need --trials >= 1 and a positive --target-ms, got {cfg.trials}, {cfg.target_ms}")
     if cfg.data is not None:
@@ -129,9 +135,12 @@ def _check_backend(cfg: SearchConfig) -> None:
             raise NasError("--early-stop and --ray-address need --backend ray")
         return
     if cfg.strategy in DIFFERENTIABLE:
-        raise NasError("--backend ray runs the candidates of evolution/rl/random as Ray Tune trials; "
-                       "--strategy dnas trains one supernet and runs locally (--device-torch cuda for a GPU)")
-    if cfg.accuracy != "train":
+        if not cfg.dnas_sweep:
+            raise NasError("--strategy dnas trains one supernet: with --backend ray give --dnas-sweep (a grid "
+                           "of dnas settings, one Ray trial each), or run it locally (--device-torch cuda)")
+        if cfg.early_stop != "none":
+            raise NasError("--early-stop asha applies to trained candidates, not to a --dnas-sweep")
+    elif cfg.accuracy != "train":
         raise NasError(f"--backend ray trains candidates as Ray Tune trials: it needs --accuracy train "
                        f"(got --accuracy {cfg.accuracy})")
     if cfg.workers < 1 or cfg.gpus_per_trial < 0:

@@ -40,6 +40,25 @@ EARLY_STOP = ("none", "asha")
 COMPLETED = "completed.jsonl"
 
 
+def connect(address: str | None, workers: int) -> bool:
+    """Join ``address`` or start a local Ray with ``workers`` CPUs; True when this call started it."""
+    import ray
+    # A checkpoint every epoch is the point here; Tune's warning about frequent snapshots is noise.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")   # the classic reporter honours verbose=0: our bar shows progress
+    if ray.is_initialized():
+        return False
+    try:
+        if address:
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        else:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    except ConnectionError as e:
+        raise NasError(f"--ray-address {address}: cannot reach a Ray cluster ({e}); start one with "
+                       f"`ray start --head` or leave --ray-address out for a local Ray") from None
+    return True
+
+
 def train_candidate(config: dict, *, estimator: TrainEstimator, archs: Sequence[str], device: str) -> None:
     """The Tune trainable: train ``archs[config['job']]``, report and checkpoint every epoch."""
     import torch
@@ -162,19 +181,7 @@ class RayBackend:
         self._owns_ray = False
 
     def _connect(self) -> None:
-        import ray
-        if ray.is_initialized():
-            return
-        try:
-            if self.address:
-                ray.init(address=self.address, log_to_driver=False, logging_level=logging.WARNING)
-            else:
-                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False,
-                         logging_level=logging.WARNING)
-        except ConnectionError as e:
-            raise NasError(f"--ray-address {self.address}: cannot reach a Ray cluster ({e}); start one with "
-                           f"`ray start --head` or leave --ray-address out for a local Ray") from None
-        self._owns_ray = True
+        self._owns_ray = connect(self.address, self.workers) or self._owns_ray
 
     def run(self, jobs: Sequence[Job], estimator, on_result: OnResult) -> None:
         if not isinstance(estimator, TrainEstimator):
@@ -190,9 +197,6 @@ class RayBackend:
         if not todo:
             return
         self._connect()
-        # A checkpoint every epoch is the point here; Tune's warning about frequent snapshots is noise.
-        os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")   # the classic reporter honours verbose=0: our bar shows progress
         archs = [jobs[k].arch for k in todo]
         name = "batch-" + hashlib.sha1("\n".join(archs).encode()).hexdigest()[:12]
         shutil.rmtree(Path(self.storage) / name, ignore_errors=True)   # a killed driver's half batch
