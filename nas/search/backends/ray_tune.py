@@ -19,7 +19,6 @@ trial log, the strategy and the result files are those of the local backend.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -32,6 +31,7 @@ from ray.tune.schedulers import ASHAScheduler
 
 from nas.arch import parse_net
 from nas.errors import NasError
+from nas.fsutil import append_json_line, read_json_lines
 from nas.search.accuracy.base import Estimate
 from nas.search.accuracy.train import TrainEstimator
 from nas.search.backends import Job, OnResult
@@ -86,22 +86,14 @@ class CompletedLog:
         self.path = path
         self.records: dict[str, dict] = {}
         if resume and path.exists():
-            for line in path.read_text().splitlines():
-                try:
-                    rec = json.loads(line)
-                    self.records[rec["arch"]] = rec
-                except (ValueError, KeyError):   # a line cut short by a kill: that trial runs again
-                    continue
+            self.records = {r["arch"]: r for r in read_json_lines(path) if "arch" in r and "accuracy" in r}
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("")
 
     def add(self, rec: dict) -> None:
         self.records[rec["arch"]] = rec
-        with open(self.path, "a") as f:
-            f.write(json.dumps(rec, sort_keys=True) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        append_json_line(self.path, rec)
 
 
 def estimate_of(rec: dict, epochs: int) -> Estimate:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import asdict, replace
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from nas.errors import NasError
+from nas.fsutil import append_json_line, read_json_lines
 from nas.search.dnas.trainer import DnasCandidate, DnasConfig, DnasResult, DnasSearch
 
 # Hyperparameters a sweep may vary (architecture-independent knobs of the search itself).
@@ -64,11 +64,10 @@ class RunsLog:
     def __init__(self, path: Path, *, resume: bool):
         self.path, self.done = path, {}
         if resume and path.exists():
-            for line in path.read_text().splitlines():
+            for rec in read_json_lines(path):
                 try:
-                    rec = json.loads(line)
                     self.done[json.dumps(rec["settings"], sort_keys=True)] = result_from_json(rec["result"])
-                except (ValueError, KeyError, TypeError):   # cut short by a kill: that run goes again
+                except (KeyError, TypeError):
                     continue
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,10 +78,7 @@ class RunsLog:
 
     def add(self, settings: dict, result: DnasResult) -> None:
         self.done[json.dumps(settings, sort_keys=True)] = result
-        with open(self.path, "a") as f:
-            f.write(json.dumps({"settings": settings, "result": result_to_json(result)}, sort_keys=True) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        append_json_line(self.path, {"settings": settings, "result": result_to_json(result)})
 
 
 def run_local(space, pricer, data, base: DnasConfig, grid: list[dict], out: Path, *, resume: bool,
