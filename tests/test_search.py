@@ -79,9 +79,10 @@ def test_interrupted_then_resumed_equals_uninterrupted(setup, strategy, monkeypa
     with pytest.raises(NasError, match="--resume"):
         execute(prepare(config(setup, "cut", strategy=strategy, trials=20)))
     evaluated = []
-    monkeypatch.setattr("nas.search.evaluate.Evaluator._one",
-                        lambda self, c, net, lat, _f=__import__("nas.search.evaluate", fromlist=["x"]).Evaluator._one:
-                        evaluated.append(c) or _f(self, c, net, lat))
+    from nas.search.evaluate import Evaluator
+    real_evaluate = Evaluator.evaluate
+    monkeypatch.setattr(Evaluator, "evaluate",
+                        lambda self, batch, **kw: evaluated.extend(batch) or real_evaluate(self, batch, **kw))
     resumed = execute(prepare(config(setup, "cut", strategy=strategy, trials=20, resume=True)))
     assert resumed["best"] == whole["best"] and resumed["pareto"] == whole["pareto"]
     assert stored(out) == stored(setup[0] / "whole")

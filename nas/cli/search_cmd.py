@@ -38,6 +38,25 @@ def register(sub) -> None:
                    help="dnas: 'absolute' seeks the target (CE + |LAT/T - 1|, TuNAS); 'fbnet' is FBNet's "
                         "CE * 0.2 * log(LAT)^0.6")
     p.add_argument("--device-torch", default="cpu", help="dnas: torch device for the supernet (cpu, cuda)")
+    p.add_argument("--dnas-sweep", help="dnas: a grid of its hyperparameters, one DNAS run each (Ray trials with "
+                   "--backend ray), e.g. 'lr_theta=0.02,0.1 lam=0.5,2'; the best network over all runs wins")
+    p.add_argument("--batch-size", type=int, default=8,
+                   help="candidates proposed at once (default 8); with --backend ray, the most that train at once")
+    p.add_argument("--train-epochs", type=int, default=3, help="--accuracy train: epochs per candidate (default 3)")
+    p.add_argument("--train-resolution", type=int, default=32,
+                   help="--accuracy train and dnas: image size for training (default 32)")
+    ray = p.add_argument_group("distributed evaluation (--accuracy train)")
+    ray.add_argument("--backend", default="local", choices=("local", "ray"),
+                     help="local: train candidates one after another here (default); ray: as Ray Tune trials")
+    ray.add_argument("--ray-address", help="join a running Ray cluster: 'auto' (on a cluster node) or HOST:PORT; "
+                     "default: start a local Ray with --workers CPUs")
+    ray.add_argument("--workers", type=int, default=2, help="Ray trials at once (default 2)")
+    ray.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs per Ray trial (default 0: CPU)")
+    ray.add_argument("--early-stop", default="none", choices=("none", "asha"),
+                     help="asha: stop candidates that trail their batch at the same epoch (saves time; their "
+                          "accuracy is then a partial-training one and results differ from --backend local)")
+    ray.add_argument("--ray-storage", help="where Tune keeps checkpoints (default OUT/ray; on a multi-node "
+                     "cluster a folder every node shares, or a cloud URI)")
     p.set_defaults(func=cmd_search)
 
 
@@ -50,7 +69,10 @@ def cmd_search(args) -> int:
         trials=args.trials if args.trials is not None else BUDGETS[args.budget], accuracy=args.accuracy,
         data=args.data, seed=args.seed, export=not args.no_export, resume=args.resume,
         seed_from=tuple(s.strip() for s in args.seed_from.split(",") if s.strip()),
-        baselines=not args.no_baselines)
+        baselines=not args.no_baselines, batch_size=args.batch_size, train_epochs=args.train_epochs,
+        train_resolution=args.train_resolution, backend=args.backend, ray_address=args.ray_address,
+        workers=args.workers, gpus_per_trial=args.gpus_per_trial, early_stop=args.early_stop,
+        ray_storage=args.ray_storage, dnas_sweep=args.dnas_sweep)
     prep = prepare(cfg)
     if cfg.strategy == "dnas":
         return _dnas(prep, args)
@@ -89,9 +111,14 @@ def _dnas(prep, args) -> int:
     from nas.search.dnas.session import BUDGETS as DNAS_BUDGETS, execute_dnas
     budget = args.budget
     epochs = DNAS_BUDGETS[budget][0]
+    runs = 1
+    if args.dnas_sweep:
+        from nas.search.dnas.sweep import parse_sweep
+        runs = len(parse_sweep(args.dnas_sweep))
     print(f"space {prep.space.name}: table {prep.table_info['summary']} ({prep.table.path}); fastest network "
-          f"{prep.fastest_ms:.3f} ms, target {prep.config.target_ms:g} ms; dnas budget {budget}: {epochs} epochs")
-    bar = tqdm(total=epochs, unit="epoch", desc="dnas", file=sys.stderr, dynamic_ncols=True)
+          f"{prep.fastest_ms:.3f} ms, target {prep.config.target_ms:g} ms; dnas budget {budget}: {epochs} epochs"
+          + (f" x {runs} settings ({prep.config.backend})" if runs > 1 else ""))
+    bar = tqdm(total=epochs * runs, unit="epoch", desc="dnas", file=sys.stderr, dynamic_ncols=True)
     try:
         summary = execute_dnas(prep, budget, loss=args.dnas_loss, device=args.device_torch,
                                on_progress=bar.update, on_stage=lambda s: bar.write(s, file=sys.stderr))
@@ -99,5 +126,9 @@ def _dnas(prep, args) -> int:
         bar.close()
     for note in summary["notes"]:
         print(f"note: {note}")
+    for run in summary.get("sweep") or ():
+        acc = "failed" if run["best_accuracy"] is None else \
+            f"best {run['best_accuracy']:.4f} at {run['best_latency_ms']:.3f} ms"
+        print(f"  run {' '.join(f'{k}={v:g}' for k, v in run['settings'].items())}: {acc}")
     kind = summary["best"]["accuracy_kind"] if summary["best"] else ""
     return _print_best(summary, prep.config.out, f"held-out accuracy ({kind})")

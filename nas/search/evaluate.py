@@ -1,9 +1,13 @@
 """The evaluator: price a batch against the table, estimate accuracy of the feasible ones.
 
-Joins a space (decode), a ``SpacePricer`` (vectorized latency) and an accuracy
-estimator. A candidate over the target is ``INFEASIBLE`` and not estimated; an
-estimator that raises makes it ``FAILED``. Results are cached by the
-architecture's DSL string, so a re-proposed architecture costs nothing.
+Joins a space (decode), a ``SpacePricer`` (vectorized latency), an accuracy
+estimator and a backend that runs the estimates (``nas.search.backends``: in
+this process, or as Ray Tune trials). A candidate over the target is
+``INFEASIBLE`` and not estimated; an estimate that raises makes it ``FAILED``.
+Results are cached by the architecture's DSL string, so a re-proposed
+architecture costs nothing. Trials are handed on in proposal order whatever
+order a backend finishes them in, so the log and the strategy see the same
+sequence from every backend.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nas.latency.pricing import SpacePricer
-from nas.search.accuracy.base import Estimator
+from nas.search.accuracy.base import Estimate, Estimator
+from nas.search.backends import Job, LocalBackend
 from nas.search.storage import Trial
 from nas.search.strategies.base import Choices, Result, Status
 from nas.spaces.base import Space
@@ -23,46 +28,83 @@ from nas.spaces.base import Space
 class Evaluator:
     """Price + estimate; ``evaluate`` returns stored-form trials."""
 
-    def __init__(self, *, space: Space, pricer: SpacePricer, estimator: Estimator, target_ms: float):
+    def __init__(self, *, space: Space, pricer: SpacePricer, estimator: Estimator, target_ms: float,
+                 backend=None):
         self.space, self.pricer, self.estimator, self.target_ms = space, pricer, estimator, target_ms
+        self.backend = backend or LocalBackend()
         self.cache: dict[str, tuple[Result, str | None]] = {}
         self.failures: list[str] = []
 
     def evaluate(self, batch: Sequence[Choices], *, first_index: int,
                  on_trial: Callable[[Trial], None] | None = None) -> list[Trial]:
-        """Evaluate ``batch`` in order; ``on_trial`` sees each trial as soon as it is done."""
+        """Evaluate ``batch``; ``on_trial`` sees each trial, in order, as soon as it and all before it are done."""
         if not batch:
             return []
         latencies = np.atleast_1d(self.pricer.price(np.array(batch, dtype=np.int64)))
-        out = []
-        for i, (choices, lat) in enumerate(zip(batch, latencies)):
-            t0 = time.perf_counter()
+        t0 = time.perf_counter()
+        ready: list[tuple[Result, str | None] | None] = []
+        job_at: list[int | None] = []          # position -> index into jobs (None: known without estimating)
+        jobs: list[Job] = []
+        by_arch: dict[str, int] = {}
+        archs = []
+        for choices, lat in zip(batch, latencies):
+            choices = tuple(int(v) for v in choices)
             net = self.space.decode(choices)
             arch = str(net)
+            archs.append(arch)
+            metrics = {"latency_ms": float(lat)}
             if arch in self.cache:
                 cached, kind = self.cache[arch]
-                result = Result(tuple(choices), cached.status, dict(cached.metrics))
+                ready.append((Result(choices, cached.status, dict(cached.metrics)), kind))
+                job_at.append(None)
+            elif lat > self.target_ms:
+                ready.append((Result(choices, Status.INFEASIBLE, metrics), None))
+                job_at.append(None)
             else:
-                result, kind = self._one(tuple(choices), net, float(lat))
-            trial = Trial(first_index + i, result, arch, kind, time.perf_counter() - t0)
-            self.replay(trial)
-            if on_trial:
-                on_trial(trial)
-            out.append(trial)
+                if arch not in by_arch:        # the same network twice in a batch is estimated once
+                    by_arch[arch] = len(jobs)
+                    jobs.append(Job(choices, net, arch))
+                ready.append(None)
+                job_at.append(by_arch[arch])
+        done: dict[int, Estimate | BaseException] = {}
+        out: list[Trial] = []
+
+        def flush() -> None:
+            while len(out) < len(batch):
+                i = len(out)
+                if ready[i] is None:
+                    if job_at[i] not in done:
+                        return
+                    ready[i] = self._result(batch[i], latencies[i], jobs[job_at[i]], done[job_at[i]])
+                result, kind = ready[i]
+                trial = Trial(first_index + i, result, archs[i], kind, time.perf_counter() - t0)
+                self.replay(trial)
+                if on_trial:
+                    on_trial(trial)
+                out.append(trial)
+
+        def finished(k: int, outcome: Estimate | BaseException) -> None:
+            done[k] = outcome
+            flush()
+
+        flush()
+        if jobs:
+            self.backend.run(jobs, self.estimator, finished)
+        flush()
+        if len(out) != len(batch):
+            raise RuntimeError(f"backend {type(self.backend).__name__} returned {len(done)} of {len(jobs)} estimates")
         return out
 
-    def _one(self, choices: Choices, net, latency: float) -> tuple[Result, str | None]:
-        metrics = {"latency_ms": latency}
-        if latency > self.target_ms:
-            return Result(choices, Status.INFEASIBLE, metrics), None
-        try:
-            estimate = self.estimator.estimate(net, choices)
-        except Exception as e:  # noqa: BLE001 -- one bad candidate must not end the search
-            self.failures.append(f"{net}: {type(e).__name__}: {e}")
+    def _result(self, choices, latency, job: Job, outcome) -> tuple[Result, str | None]:
+        choices = tuple(int(v) for v in choices)
+        metrics = {"latency_ms": float(latency)}
+        if isinstance(outcome, BaseException):
+            self.failures.append(f"{job.arch}: {type(outcome).__name__}: {outcome}")
             return Result(choices, Status.FAILED, metrics), None
-        if not np.isfinite(estimate.accuracy):
-            return Result(choices, Status.FAILED, metrics), estimate.kind
-        return Result(choices, Status.OK, metrics | {"accuracy": float(estimate.accuracy)}), estimate.kind
+        if not np.isfinite(outcome.accuracy):
+            return Result(choices, Status.FAILED, metrics), outcome.kind
+        return Result(choices, Status.OK, metrics | dict(outcome.metrics) | {"accuracy": float(outcome.accuracy)}), \
+            outcome.kind
 
     def replay(self, trial: Trial) -> None:
         """Take in a finished trial (fresh or from the log): cache it, let the estimator learn from it."""

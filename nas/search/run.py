@@ -23,6 +23,13 @@ def run(strategy: Strategy, evaluator: Evaluator, *, trials: int, batch_size: in
     if trials < 1 or batch_size < 1:
         raise ValueError(f"trials and batch_size must be >= 1, got {trials}, {batch_size}")
     done: list[Trial] = []
+
+    def finished(trial: Trial) -> None:      # progress moves per trial, as the evaluator hands them on
+        if on_trial:
+            on_trial(trial)
+        if on_progress:
+            on_progress(1)
+
     while len(done) < trials:
         proposals = strategy.ask(min(batch_size, trials - len(done)))
         logged = list(stored[len(done):len(done) + len(proposals)])
@@ -31,11 +38,11 @@ def run(strategy: Strategy, evaluator: Evaluator, *, trials: int, batch_size: in
                 raise NasError(f"trial {trial.index} in the log is {list(trial.result.choices)} but the "
                                f"strategy now proposes {list(choices)}: the log is from another search")
             evaluator.replay(trial)
+        if on_progress and logged:
+            on_progress(len(logged))
         fresh = evaluator.evaluate(proposals[len(logged):], first_index=len(done) + len(logged),
-                                   on_trial=on_trial)
+                                   on_trial=finished)
         batch = logged + fresh
         strategy.tell([t.result for t in batch])
         done += batch
-        if on_progress:
-            on_progress(len(batch))
     return done

@@ -27,6 +27,7 @@ from nas.latency.table import LatencyTable, MissingEntry
 from nas.search import report
 from nas.search.accuracy import ESTIMATORS, PredictorEstimator, ProxyEstimator, TrainEstimator
 from nas.search.accuracy.data import check_image_folder, load_digits, load_image_folder
+from nas.search.backends import BACKENDS, LocalBackend
 from nas.search.evaluate import Evaluator
 from nas.search.run import run
 from nas.search.storage import TrialLog
@@ -61,6 +62,13 @@ class SearchConfig:
     train_epochs: int = 3
     train_resolution: int = 32
     baselines: bool = True
+    backend: str = "local"                 # local | ray (nas.search.backends)
+    ray_address: str | None = None         # None: a local Ray; "auto" or HOST:PORT: a running cluster
+    workers: int = 2                       # Ray trials at once
+    gpus_per_trial: float = 0.0
+    early_stop: str = "none"               # none | asha (ray only; changes results, so it is in the log header)
+    ray_storage: str | None = None         # Tune checkpoints (default out/ray; shared storage on a cluster)
+    dnas_sweep: str | None = None          # dnas: a grid over its hyperparameters, e.g. "lr_theta=0.02,0.1 lam=0.5,2"
 
 
 @dataclass
@@ -86,6 +94,12 @@ def prepare(cfg: SearchConfig) -> Prepared:
                        f"{', '.join((*STRATEGIES, *DIFFERENTIABLE))}")
     if cfg.accuracy not in ESTIMATORS:
         raise NasError(f"unknown --accuracy {cfg.accuracy!r}; choose one of {', '.join(ESTIMATORS)}")
+    _check_backend(cfg)
+    if cfg.dnas_sweep:
+        if cfg.strategy not in DIFFERENTIABLE:
+            raise NasError("--dnas-sweep needs --strategy dnas")
+        from nas.search.dnas.sweep import parse_sweep
+        parse_sweep(cfg.dnas_sweep)
     if cfg.trials < 1 or not cfg.target_ms > 0:
         raise NasError(f"need --trials >= 1 and a positive --target-ms, got {cfg.trials}, {cfg.target_ms}")
     if cfg.data is not None:
@@ -113,6 +127,40 @@ def prepare(cfg: SearchConfig) -> Prepared:
     return Prepared(cfg, space, table, info, pricer, fastest, initial, notes)
 
 
+def _check_backend(cfg: SearchConfig) -> None:
+    if cfg.backend not in BACKENDS:
+        raise NasError(f"unknown --backend {cfg.backend!r}; choose one of {', '.join(BACKENDS)}")
+    if cfg.backend == "local":
+        if cfg.early_stop != "none" or cfg.ray_address:
+            raise NasError("--early-stop and --ray-address need --backend ray")
+        return
+    if cfg.strategy in DIFFERENTIABLE:
+        if not cfg.dnas_sweep:
+            raise NasError("--strategy dnas trains one supernet: with --backend ray give --dnas-sweep (a grid "
+                           "of dnas settings, one Ray trial each), or run it locally (--device-torch cuda)")
+        if cfg.early_stop != "none":
+            raise NasError("--early-stop asha applies to trained candidates, not to a --dnas-sweep")
+    elif cfg.accuracy != "train":
+        raise NasError(f"--backend ray trains candidates as Ray Tune trials: it needs --accuracy train "
+                       f"(got --accuracy {cfg.accuracy})")
+    if cfg.workers < 1 or cfg.gpus_per_trial < 0:
+        raise NasError(f"need --workers >= 1 and --gpus-per-trial >= 0, got {cfg.workers}, {cfg.gpus_per_trial}")
+    if cfg.early_stop not in ("none", "asha"):
+        raise NasError(f"unknown --early-stop {cfg.early_stop!r}; choose none or asha")
+    try:
+        import ray.tune  # noqa: F401
+    except ImportError:
+        raise NasError("--backend ray needs Ray Tune: pip install 'ray[tune]'") from None
+
+
+def make_backend(cfg: SearchConfig):
+    if cfg.backend == "local":
+        return LocalBackend()
+    from nas.search.backends.ray_tune import RayBackend
+    return RayBackend(out=cfg.out, address=cfg.ray_address, workers=cfg.workers, gpus_per_trial=cfg.gpus_per_trial,
+                      early_stop=cfg.early_stop, storage=cfg.ray_storage, resume=cfg.resume)
+
+
 _REFERENCES: dict[tuple, ProxyEstimator] = {}
 
 
@@ -137,7 +185,8 @@ def header(prep: Prepared, estimator) -> dict:
     cfg = prep.config
     return {"space": prep.space.name, "strategy": cfg.strategy, "seed": cfg.seed, "target_ms": cfg.target_ms,
             "batch_size": cfg.batch_size, "table_sha256": prep.table_info["sha256"], "accuracy": cfg.accuracy,
-            "estimator": estimator.settings(), "initial": [list(c) for c in prep.initial]}
+            "estimator": estimator.settings(), "initial": [list(c) for c in prep.initial],
+            "early_stop": cfg.early_stop}
 
 
 def baselines(prep: Prepared, estimator, notes: list[str]) -> list[report.Baseline]:
@@ -172,13 +221,17 @@ def execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
     notes = list(prep.notes) + log.warnings
     strategy = make_strategy(cfg.strategy, cardinalities=space.cardinalities, seed=cfg.seed,
                              target_ms=cfg.target_ms, initial=prep.initial)
-    evaluator = Evaluator(space=space, pricer=prep.pricer, estimator=estimator, target_ms=cfg.target_ms)
-    stage(f"searching ({len(stored)} trials stored)" if stored else "searching")
+    backend = make_backend(cfg)
+    evaluator = Evaluator(space=space, pricer=prep.pricer, estimator=estimator, target_ms=cfg.target_ms,
+                          backend=backend)
+    stage((f"searching ({len(stored)} trials stored)" if stored else "searching")
+          + (f" on Ray ({cfg.ray_address or 'local'}, {cfg.workers} workers)" if cfg.backend == "ray" else ""))
     try:
         trials = run(strategy, evaluator, trials=cfg.trials, batch_size=cfg.batch_size, stored=stored,
                      on_trial=log.append, on_progress=on_progress)
     finally:
         log.close()
+        backend.close()
     notes += [f"failed: {f}" for f in evaluator.failures[:20]]
     best = report.best_trial(trials)
     front = report.pareto(trials)
@@ -188,6 +241,9 @@ def execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
         "space": space.name, "strategy": cfg.strategy, "device": cfg.device, "unit": cfg.unit,
         "table": prep.table_info, "target_ms": cfg.target_ms, "fastest_ms": round(prep.fastest_ms, 6),
         "seed": cfg.seed, "trials": len(trials), "accuracy": cfg.accuracy,
+        "backend": {"name": cfg.backend} | ({"address": cfg.ray_address or "local", "workers": cfg.workers,
+                                             "gpus_per_trial": cfg.gpus_per_trial, "early_stop": cfg.early_stop}
+                                            if cfg.backend == "ray" else {}),
         "status_counts": {s: sum(t.result.status.value == s for t in trials) for s in ("OK", "INFEASIBLE", "FAILED")},
         "best": None if best is None else {
             "arch": best.arch, "latency_ms": round(best.result.latency_ms, 6),

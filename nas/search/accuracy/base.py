@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from nas.arch.spec import NetSpec
@@ -12,6 +12,7 @@ from nas.arch.spec import NetSpec
 class Estimate:
     accuracy: float        # higher is better; the scale depends on ``kind``
     kind: str              # proxy | train | predictor
+    metrics: dict[str, float] = field(default_factory=dict)   # extra figures for the trial log (epochs, retries)
 
 
 class Estimator(Protocol):

@@ -3,6 +3,10 @@
 The network is built at the dataset's resolution with its classifier resized
 to the dataset's classes, trained ``epochs`` with SGD (momentum 0.9, cosine
 schedule) from fixed seeds, and scored by top-1 accuracy on a fixed 20% split.
+A ``TrainingRun`` advances one epoch at a time and saves/restores its whole
+state (weights, optimizer, schedule, random streams), so a run that is killed
+and resumed from its last epoch ends exactly where an uninterrupted one does;
+the Ray backend checkpoints it every epoch (``nas.search.backends.ray_tune``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,64 @@ def for_dataset(net: NetSpec, data: Dataset) -> NetSpec:
     return replace(net, input_size=size, stages=stages)
 
 
+class TrainingRun:
+    """One candidate's training under a ``TrainEstimator``'s recipe, an epoch at a time."""
+
+    def __init__(self, recipe: "TrainEstimator", spec: NetSpec, device: str = "cpu"):
+        self.recipe, self.device, self.epoch = recipe, torch.device(device), 0
+        torch.manual_seed(recipe.seed)
+        self.model = build(spec).to(self.device)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=recipe.lr, momentum=0.9, weight_decay=4e-5)
+        steps = recipe.epochs * math.ceil(len(recipe.train) / recipe.batch)
+        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, steps)
+        self.order = torch.Generator().manual_seed(recipe.seed + 1)
+
+    @property
+    def done(self) -> bool:
+        return self.epoch >= self.recipe.epochs
+
+    def train_epoch(self) -> None:
+        r = self.recipe
+        x, y = r.data.images, r.data.labels
+        self.model.train()
+        perm = r.train[torch.randperm(len(r.train), generator=self.order)]
+        for i in range(0, len(perm), r.batch):
+            idx = perm[i:i + r.batch]
+            if len(idx) < 2:       # BatchNorm cannot train on one sample
+                continue
+            self.opt.zero_grad()
+            out = self.model(x[idx].to(self.device)).flatten(1)
+            nn.functional.cross_entropy(out, y[idx].to(self.device)).backward()
+            self.opt.step()
+            self.sched.step()
+        self.epoch += 1
+
+    def accuracy(self) -> float:
+        """Top-1 on the held-out split; eval mode, no state changes (so it may run every epoch)."""
+        r = self.recipe
+        self.model.eval()
+        correct = 0
+        with torch.no_grad():
+            for i in range(0, len(r.val), 256):
+                idx = r.val[i:i + 256]
+                pred = self.model(r.data.images[idx].to(self.device)).flatten(1).argmax(1).cpu()
+                correct += int((pred == r.data.labels[idx]).sum())
+        return correct / len(r.val)
+
+    def state(self) -> dict:
+        return {"epoch": self.epoch, "model": self.model.state_dict(), "opt": self.opt.state_dict(),
+                "sched": self.sched.state_dict(), "order": self.order.get_state(),
+                "torch_rng": torch.get_rng_state()}
+
+    def load(self, state: dict) -> None:
+        self.epoch = int(state["epoch"])
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        self.sched.load_state_dict(state["sched"])
+        self.order.set_state(state["order"])
+        torch.set_rng_state(state["torch_rng"])
+
+
 class TrainEstimator:
     """Validation accuracy (0..1) after a short training run."""
 
@@ -45,45 +107,24 @@ class TrainEstimator:
         self.val, self.train = order[:n_val], order[n_val:]
         self.cache: dict[str, float] = {}
 
+    def start(self, net: NetSpec, device: str = "cpu") -> TrainingRun:
+        """A fresh training run of ``net`` (adapted to the dataset) under this recipe."""
+        return TrainingRun(self, for_dataset(net, self.data), device)
+
     def accuracy(self, net: NetSpec) -> float:
-        spec = for_dataset(net, self.data)
-        key = str(spec)
+        key = str(for_dataset(net, self.data))
         if key in self.cache:
             return self.cache[key]
         before = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
+        torch.set_num_threads(self.threads)   # one thread: same float sums everywhere, and parallel workers fit
         try:
-            self.cache[key] = self._train(spec)
+            run = self.start(net)
+            while not run.done:
+                run.train_epoch()
+            self.cache[key] = run.accuracy()
         finally:
             torch.set_num_threads(before)
         return self.cache[key]
-
-    def _train(self, spec: NetSpec) -> float:
-        torch.manual_seed(self.seed)
-        model = build(spec)
-        opt = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9, weight_decay=4e-5)
-        steps = self.epochs * math.ceil(len(self.train) / self.batch)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-        g = torch.Generator().manual_seed(self.seed + 1)
-        x, y = self.data.images, self.data.labels
-        model.train()
-        for _ in range(self.epochs):
-            perm = self.train[torch.randperm(len(self.train), generator=g)]
-            for i in range(0, len(perm), self.batch):
-                idx = perm[i:i + self.batch]
-                if len(idx) < 2:
-                    continue
-                opt.zero_grad()
-                nn.functional.cross_entropy(model(x[idx]).flatten(1), y[idx]).backward()
-                opt.step()
-                sched.step()
-        model.eval()
-        correct = 0
-        with torch.no_grad():
-            for i in range(0, len(self.val), 256):
-                idx = self.val[i:i + 256]
-                correct += int((model(x[idx]).flatten(1).argmax(1) == y[idx]).sum())
-        return correct / len(self.val)
 
     def estimate(self, net: NetSpec, choices=None) -> Estimate:
         return Estimate(self.accuracy(net), self.kind)

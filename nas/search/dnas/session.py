@@ -18,7 +18,8 @@ from nas.errors import NasError
 from nas.fsutil import write_atomic
 from nas.search import report
 from nas.search.accuracy.data import load_digits, load_image_folder
-from nas.search.dnas.trainer import DnasConfig, DnasSearch
+from nas.search.dnas.sweep import parse_sweep, run_local, run_ray, settings_label
+from nas.search.dnas.trainer import DnasConfig, DnasResult, DnasSearch
 from nas.search.storage import Trial
 from nas.search.strategies.base import Result, Status
 
@@ -38,48 +39,57 @@ def execute_dnas(prep, budget: str, *, loss: str = "absolute", device: str = "cp
                  on_stage: Callable[[str], None] | None = None) -> dict:
     cfg, space, stage = prep.config, prep.space, on_stage or (lambda s: None)
     out = Path(cfg.out)
-    ckpt = out / "dnas_checkpoint.pt"
-    if ckpt.exists() and not cfg.resume:
-        raise NasError(f"{out} holds a dnas checkpoint: pass --resume to continue it, or another --out")
+    grid = parse_sweep(cfg.dnas_sweep) if cfg.dnas_sweep else None
+    stored = out / ("dnas_runs.jsonl" if grid else "dnas_checkpoint.pt")
+    if stored.exists() and not cfg.resume:
+        raise NasError(f"{out} holds a dnas {'sweep' if grid else 'checkpoint'}: pass --resume to continue it, "
+                       f"or another --out")
     t0 = time.perf_counter()
     data = load_image_folder(cfg.data, cfg.train_resolution) if cfg.data else load_digits(cfg.train_resolution)
-    search = DnasSearch(space, prep.pricer, data, config_for(prep, budget, loss=loss, device=device),
-                        checkpoint=ckpt)
-    if cfg.resume and search.resume():
-        stage(f"resumed after epoch {search.epoch}")
-    stage(f"training the supernet ({search.cfg.epochs} epochs, {search.cfg.warmup_epochs} warm-up, "
-          f"{data.name} at {cfg.train_resolution}px)")
-    done = search.epoch
-
-    def progress(epoch: int, ms: float) -> None:
-        stage(f"epoch {epoch}: expected latency {ms:.3f} ms under softmax(theta)")
-        if on_progress:
-            on_progress(1)
-    if on_progress and done:
-        on_progress(done)
-    result = search.run(progress)
+    base = config_for(prep, budget, loss=loss, device=device)
+    tick = (lambda: on_progress(1)) if on_progress else (lambda: None)
+    stage(f"training the supernet ({base.epochs} epochs, {base.warmup_epochs} warm-up, "
+          f"{data.name} at {cfg.train_resolution}px)" + (f", {len(grid)} settings" if grid else ""))
+    if grid is None:
+        runs = [({}, _single(prep, base, data, out / "dnas_checkpoint.pt", stage, on_progress))]
+    elif cfg.backend == "ray":
+        runs = list(zip(grid, run_ray(space, prep.pricer, data, base, grid, out, resume=cfg.resume,
+                                      address=cfg.ray_address, workers=cfg.workers,
+                                      gpus_per_trial=cfg.gpus_per_trial, storage=cfg.ray_storage, on_epoch=tick)))
+    else:
+        runs = list(zip(grid, run_local(space, prep.pricer, data, base, grid, out, resume=cfg.resume,
+                                        on_epoch=tick)))
     kind = f"dnas-finetuned-path:{data.name}@{cfg.train_resolution}px"
-    trials = []
-    for i, c in enumerate(result.candidates):
-        ok = c.latency_ms <= cfg.target_ms
-        metrics = {"latency_ms": c.latency_ms} | ({"accuracy": c.accuracy} if ok else {})
-        trials.append(Trial(i, Result(tuple(c.choices), Status.OK if ok else Status.INFEASIBLE, metrics),
-                            str(space.decode(c.choices)), kind if ok else None, 0.0))
+    trials, origin = [], []
+    for r, (settings, result) in enumerate(runs):
+        for c in (result.candidates if result else []):
+            ok = c.latency_ms <= cfg.target_ms
+            metrics = {"latency_ms": c.latency_ms} | ({"accuracy": c.accuracy} if ok else {})
+            trials.append(Trial(len(trials), Result(tuple(c.choices), Status.OK if ok else Status.INFEASIBLE,
+                                                    metrics), str(space.decode(c.choices)), kind if ok else None,
+                                0.0))
+            origin.append((r, c.source))
     best = report.best_trial(trials)
-    notes = list(prep.notes)
+    notes = list(prep.notes) + [f"dnas run {settings_label(st)} failed on Ray: no result" for st, r in runs if r is None]
+    won = runs[origin[best.index][0]] if best is not None else next(((st, r) for st, r in runs if r), ({}, None))
+    result = won[1]
     if best is None:
         notes.append("no candidate within the target: tighten --target-ms less, or use a larger budget")
     summary = {
         "space": space.name, "strategy": "dnas", "device": cfg.device, "unit": cfg.unit,
         "table": prep.table_info, "target_ms": cfg.target_ms, "fastest_ms": round(prep.fastest_ms, 6),
         "seed": cfg.seed, "trials": len(trials), "accuracy": kind, "dnas": {
-            "loss": loss, "epochs": search.cfg.epochs, "warmup_epochs": search.cfg.warmup_epochs,
-            "expected_latency_ms": [round(v, 6) for v in result.expected_latency_ms],
-            "theta_softmax": [[round(p, 5) for p in row] for row in result.theta]},
+            "loss": loss, "epochs": base.epochs, "warmup_epochs": base.warmup_epochs, "settings": won[0],
+            "expected_latency_ms": [round(v, 6) for v in result.expected_latency_ms] if result else [],
+            "theta_softmax": [[round(p, 5) for p in row] for row in result.theta] if result else []},
+        "sweep": None if grid is None else [
+            {"settings": st, "backend": cfg.backend, "best_latency_ms": round(r.best.latency_ms, 6) if r else None,
+             "best_accuracy": round(r.best.accuracy, 6) if r else None,
+             "final_expected_ms": round(r.expected_latency_ms[-1], 6) if r else None} for st, r in runs],
         "best": None if best is None else {
             "arch": best.arch, "latency_ms": round(best.result.latency_ms, 6),
             "accuracy": round(best.result.accuracy, 6), "accuracy_kind": kind, "trial": best.index,
-            "choices": list(best.result.choices), "source": result.candidates[best.index].source},
+            "choices": list(best.result.choices), "source": origin[best.index][1]},
         "pareto": [report.point(t) for t in report.pareto(trials)],
         "notes": notes,
     }
@@ -99,3 +109,18 @@ def execute_dnas(prep, budget: str, *, loss: str = "absolute", device: str = "cp
     summary["wall_s"] = round(time.perf_counter() - t0, 2)
     report.write_json(out / "summary.json", summary)
     return summary
+
+
+def _single(prep, base: DnasConfig, data, ckpt: Path, stage, on_progress) -> DnasResult:
+    """One DNAS run in this process, resumable from its checkpoint."""
+    search = DnasSearch(prep.space, prep.pricer, data, base, checkpoint=ckpt)
+    if prep.config.resume and search.resume():
+        stage(f"resumed after epoch {search.epoch}")
+    if on_progress and search.epoch:
+        on_progress(search.epoch)
+
+    def progress(epoch: int, ms: float) -> None:
+        stage(f"epoch {epoch}: expected latency {ms:.3f} ms under softmax(theta)")
+        if on_progress:
+            on_progress(1)
+    return search.run(progress)
