@@ -15,7 +15,8 @@ Every search runs on one thread (``torch.set_num_threads(1)``) in its own
 process, ``--jobs`` at a time. The work folder keeps every search and every
 final training: a finished one is reused, an interrupted search resumed.
 
-    python experiments/dnas_fbnet/run.py --target-ms 5 --trials 48 --epochs 2 --final-epochs 4 --final-seeds 0,1,2 --jobs 2
+    python experiments/dnas_fbnet/run.py --target-ms 5 --trials 48 --epochs 2 --final-epochs 4 \
+        --final-seeds 0,1,2 --jobs 2
 """
 
 from __future__ import annotations
@@ -254,7 +255,8 @@ def main(argv=None) -> int:
     from nas.search.session import prepare
     prep = prepare(_config(a, "random", work / "random", True))
     results = {"space": SPACE, "target_ms": args.target_ms, "fastest_ms": round(prep.fastest_ms, 6),
-               "table": prep.table_info | {"path": _relative(prep.table_info["path"])}, "trials": args.trials, "epochs": args.epochs,
+               "table": prep.table_info | {"path": _relative(prep.table_info["path"])},
+               "trials": args.trials, "epochs": args.epochs,
                "resolution": args.resolution, "dnas_budget": args.dnas_budget, "search_seed": args.seed,
                "final_epochs": args.final_epochs, "final_seeds": seeds, "jobs": args.jobs,
                "wall_s_this_call": round(time.perf_counter() - t0, 1),
