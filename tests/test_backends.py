@@ -148,6 +148,35 @@ def test_ray_backend_resume_reuses_completed_trials_without_ray(setup, monkeypat
     assert fresh.completed.records == {}
 
 
+def test_ray_backend_interrupted_run_is_not_logged_as_failed(setup, monkeypatch):
+    """Ctrl-C makes Tune return trials without a result or an error: they must be redone, not FAILED."""
+    from nas.search.backends import ray_tune
+    _, _, space, _, _, data = setup
+    est = TrainEstimator(data=load_image_folder(data, 16), epochs=2)
+    jobs = [Job(tuple(c), space.decode(c), str(space.decode(c))) for c in space.sample(np.random.default_rng(6), 2)]
+
+    class Stopped:
+        def __init__(self, job, error=None):
+            self.config, self.error = {"job": job}, error
+
+    class InterruptedTuner:
+        def __init__(self, *a, **k):
+            pass
+
+        def fit(self):
+            return [Stopped(0), Stopped(1, error=RuntimeError("segfault"))]
+
+    monkeypatch.setattr(ray_tune.tune, "Tuner", InterruptedTuner)
+    monkeypatch.setattr(ray_tune.tune, "with_parameters", lambda f, **k: f)
+    monkeypatch.setattr(ray_tune.tune, "with_resources", lambda f, r: f)
+    backend = ray_tune.RayBackend(out=setup[0] / "i")
+    monkeypatch.setattr(backend, "_connect", lambda: None)
+    got = {}
+    with pytest.raises(NasError, match="stopped before 1 candidate.*--resume"):
+        backend.run(jobs, est, lambda k, e: got.setdefault(k, e))
+    assert list(got) == [1] and "segfault" in str(got[1])            # the failed one is FAILED, not the stopped
+
+
 # -- with a local Ray (2 workers) -------------------------------------------------------------------------
 
 @pytest.mark.ray

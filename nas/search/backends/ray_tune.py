@@ -209,11 +209,19 @@ class RayBackend:
                 failure_config=tune.FailureConfig(max_failures=self.max_failures),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1)))
         grid = tuner.fit()
-        for result in grid:                     # anything the callbacks did not see (should not happen)
+        unfinished = 0
+        for result in grid:                     # what the callbacks did not see
             i = result.config["job"]
-            if i not in forward.reported:
-                forward.reported.add(i)
-                on_result(todo[i], RuntimeError(f"Ray trial ended without a result: {result.error}"))
+            if i in forward.reported:
+                continue
+            if result.error is None:            # stopped, not failed (Ctrl-C): never log it as FAILED
+                unfinished += 1
+                continue
+            forward.reported.add(i)
+            on_result(todo[i], RuntimeError(f"Ray trial failed: {result.error}"))
+        if unfinished:
+            raise NasError(f"the Ray run stopped before {unfinished} candidate(s) finished (interrupted?); the "
+                           f"finished ones are kept in {self.completed.path}: rerun with --resume")
         shutil.rmtree(Path(self.storage) / name, ignore_errors=True)   # checkpoints of finished trials
 
     def close(self) -> None:
