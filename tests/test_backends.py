@@ -227,3 +227,27 @@ def test_killed_ray_worker_is_retried_from_its_checkpoint(setup):
     records = [json.loads(l) for l in (setup[0] / "k" / "ray" / "completed.jsonl").read_text().splitlines()]
     assert {r["arch"] for r in records} == {j.arch for j in jobs}
     assert next(r for r in records if r["arch"] == jobs[0].arch)["restored_from_epoch"] >= 1
+
+
+def test_trial_wall_time_is_its_own_share_not_cumulative(setup):
+    """trials.csv's wall_s adds up to the batch's wall time (experiments sum it into cost curves)."""
+    import time as _time
+    _, _, space, table, _, _ = setup
+
+    class Slow:
+        kind = "fake"
+
+        def estimate(self, net, choices):
+            _time.sleep(0.2)
+            return Estimate(0.5, "fake")
+
+        def observe(self, *a):
+            pass
+
+    c = space.sample(np.random.default_rng(7), 3)
+    ev = Evaluator(space=space, pricer=SpacePricer(space, load_table(table)), estimator=Slow(), target_ms=1e9)
+    t0 = _time.perf_counter()
+    trials = ev.evaluate([tuple(x) for x in c], first_index=0)
+    walls = [t.wall_s for t in trials]
+    assert all(0.19 < w < 0.6 for w in walls)
+    assert sum(walls) <= _time.perf_counter() - t0 + 1e-6

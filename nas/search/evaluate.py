@@ -41,7 +41,7 @@ class Evaluator:
         if not batch:
             return []
         latencies = np.atleast_1d(self.pricer.price(np.array(batch, dtype=np.int64)))
-        t0 = time.perf_counter()
+        last = [time.perf_counter()]          # wall_s of a trial: the time since the previous one was handed on
         ready: list[tuple[Result, str | None] | None] = []
         job_at: list[int | None] = []          # position -> index into jobs (None: known without estimating)
         jobs: list[Job] = []
@@ -77,7 +77,9 @@ class Evaluator:
                         return
                     ready[i] = self._result(batch[i], latencies[i], jobs[job_at[i]], done[job_at[i]])
                 result, kind = ready[i]
-                trial = Trial(first_index + i, result, archs[i], kind, time.perf_counter() - t0)
+                now = time.perf_counter()
+                trial = Trial(first_index + i, result, archs[i], kind, now - last[0])
+                last[0] = now
                 self.replay(trial)
                 if on_trial:
                     on_trial(trial)
