@@ -61,6 +61,7 @@ class Space:
         self.input_size, self.in_channels = input_size, in_channels
         self.decisions = tuple(decisions)
         self.segments = tuple(segments)
+        self.benchmark = None   # a BenchmarkInfo when every network of the space was trained (nas.spaces.benchmark)
         for seg in self.segments:
             for d in seg.own:
                 if not 0 <= d < len(self.decisions):

@@ -25,6 +25,7 @@ from nas.arch.yaml_io import read_yaml
 from nas.errors import SpecError
 from nas.ops.common import make_divisible
 from nas.spaces.base import Decision, Segment, Space
+from nas.spaces.benchmark import benchmark_info
 
 SPACES_DIR = Path(__file__).resolve().parents[2] / "search_spaces"
 
@@ -144,7 +145,9 @@ def load_space_file(path: str | Path) -> Space:
     builders = {"layerwise": _layerwise, "stagewise": _stagewise}
     if kind not in builders:
         raise SpecError(f"kind must be one of {', '.join(builders)}, got {kind!r}", file=file, field="kind")
-    return builders[kind](str(data.get("name", path.stem)), data, file)
+    space = builders[kind](str(data.get("name", path.stem)), data, file)
+    space.benchmark = benchmark_info(data, path)
+    return space
 
 
 def space_names() -> list[str]:
