@@ -16,6 +16,7 @@ from nas.latency.costmodel.fit import UnitFit
 from nas.latency.costmodel.model import atom_ms, block_ms
 from nas.latency.costmodel.priors import prior_for
 from nas.latency.costmodel.tables import build_table
+from nas.latency.regime import ARTICLE_RUNTIME
 from nas.latency.store import SHIPPED_DIR
 from nas.latency.table import load_table
 from nas.ops.features import TracedOp
@@ -126,7 +127,8 @@ def test_mobilenet_v2_variants_follow_the_reference():
 
 
 def shipped():
-    return {(p, u): load_table(SHIPPED_DIR / f"{p}-{u}.yaml", device=p, unit=u) for p in PHONES for u in UNITS}
+    return {(p, u): load_table(SHIPPED_DIR / f"{p}-{u}.{ARTICLE_RUNTIME}.yaml", device=p, unit=u,
+                               runtime=ARTICLE_RUNTIME) for p in PHONES for u in UNITS}
 
 
 def test_shipped_tables_cover_every_space_and_zoo_op():

@@ -28,6 +28,7 @@ from nas import zoo  # noqa: E402
 from nas.arch.spec import NetSpec  # noqa: E402
 from nas.fsutil import write_atomic  # noqa: E402
 from nas.latency import price_net  # noqa: E402
+from nas.latency.regime import ARTICLE_RUNTIME  # noqa: E402
 from nas.latency.table import load_table  # noqa: E402
 
 PHONES = ("iphone11", "iphonexs", "iphonex")
@@ -47,7 +48,8 @@ def rows() -> list[dict]:
     if loo_path.exists():
         for r in json.loads(loo_path.read_text()).get("loo", []):
             loo[(r["model"], r["phone"], r["unit"])] = r["predicted_ms"]
-    tables = {(p, u): load_table(ROOT / "latency_tables" / f"{p}-{u}.yaml") for p in PHONES for u in UNITS}
+    tables = {(p, u): load_table(ROOT / "latency_tables" / f"{p}-{u}.{ARTICLE_RUNTIME}.yaml", runtime=ARTICLE_RUNTIME)
+              for p in PHONES for u in UNITS}
     out = []
     for name, pub in article_models().items():
         spec = zoo.get(name).spec

@@ -7,6 +7,7 @@ import json
 from nas.cli.arch_cmd import add_net_source, net_from_args
 from nas.errors import NasError
 from nas.latency.pricing import price_net
+from nas.latency.regime import RUNTIMES
 from nas.latency.store import find_table
 from nas.latency.table import load_table
 
@@ -17,24 +18,33 @@ def register(sub) -> None:
     p.add_argument("--table", help="a table file")
     p.add_argument("--device", help="find the table for this device (with --unit)")
     p.add_argument("--unit")
+    add_runtime_arg(p)
     p.add_argument("--allow-other-device", action="store_true", help="use a --table made for another device/unit")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_latency)
 
 
+def add_runtime_arg(p) -> None:
+    """``--runtime``: the Core ML regime whose table to use (shared by latency, search and report)."""
+    p.add_argument("--runtime", default=None, metavar="REGIME",
+                   help="runtime regime of the table: " + "; ".join(f"{k} = {v}" for k, v in RUNTIMES.items())
+                        + " (default: the first, the regime `nas export` produces)")
+
+
 def cmd_latency(args) -> int:
     net = net_from_args(args)
     if args.table:
-        table = load_table(args.table, device=args.device, unit=args.unit, allow_mismatch=args.allow_other_device)
+        table = load_table(args.table, device=args.device, unit=args.unit, runtime=args.runtime,
+                           allow_mismatch=args.allow_other_device)
     elif args.device and args.unit:
-        table = find_table(args.device, args.unit)
+        table = find_table(args.device, args.unit, args.runtime)
     else:
         raise NasError("give --table PATH, or --device and --unit to use the shipped table")
     price = price_net(net, table)
     if args.json:
-        print(json.dumps(price.to_json()))
+        print(json.dumps(price.to_json() | {"runtime": table.runtime}))
         return 0
-    print(f"{net.name}: {price.total_ms:.3f} ms on {table.device}/{table.unit} ({price.source})")
+    print(f"{net.name}: {price.total_ms:.3f} ms on {table.device}/{table.unit} ({price.source}, runtime {table.runtime})")
     print(f"  table: {table.source_name} -- {table.summary()}")
     print(f"  {'overhead':8} {'(per network call)':50} {price.overhead_ms:9.4f} ms")
     for l in price.layers:

@@ -10,7 +10,7 @@ from tqdm import tqdm
 from nas import zoo
 from nas.arch.resolve import resolve
 from nas.errors import NasError
-from nas.profiling.devices import COREML_UNITS, get_device
+from nas.hardware.devices import COREML_UNITS, get_device
 from nas.profiling.local import RUNTIMES
 from nas.profiling.measure import Protocol
 from nas.profiling.ops import collect
@@ -132,9 +132,12 @@ def _profile_mac(args, entries, units, protocol, space, nets) -> int:
                 entries_out[e["key"]] = Stat(max(0.0, s.median_ms - o), None, None, s.mad_ms, s.n, {"overhead_ms": o})
         import platform
         from datetime import date
+
+        from nas.latency.regime import regime_for
         table = LatencyTable("mac", u, "measured", {"hardware": platform.machine(), "os": f"macOS {platform.mac_ver()[0]}",
                              "runtime": "Core ML (coremltools predict)", "date": date.today().isoformat(),
-                             "protocol": protocol.to_dict()}, overhead or Stat(0.0), entries_out)
+                             "protocol": protocol.to_dict()}, overhead or Stat(0.0), entries_out,
+                             runtime=regime_for("mlprogram", f"macOS {platform.mac_ver()[0]}"))
         out = Path(f"latency_tables/mac-{u}.yaml") if len(units) > 1 or not args.out else Path(args.out)
         save_table(table, out)
         print(f"wrote {out}: {len(entries_out)} entries")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nas.cli.latency_cmd import add_runtime_arg
 from nas.report.compare import UNITS, build_comparison
 from nas.report.render import render
 
@@ -15,12 +16,13 @@ def register(sub) -> None:
     p.add_argument("--model", action="append", default=None, metavar="NAME",
                    help="only these zoo models (repeatable; default: all)")
     p.add_argument("--out", required=True, help="output folder")
+    add_runtime_arg(p)
     p.set_defaults(func=cmd_report)
 
 
 def cmd_report(args) -> int:
     cmp = build_comparison(args.device, args.unit, tuple(args.search_dir),
-                           tuple(args.model) if args.model else None)
+                           tuple(args.model) if args.model else None, runtime=args.runtime)
     md = render(cmp, args.out)
     priced = sum(r.predicted_ms.get(args.unit) is not None for r in cmp.rows)
     print(f"wrote {md} ({len(cmp.rows)} networks, {priced} priced on {args.device}/{args.unit})")

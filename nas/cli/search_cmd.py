@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from nas.cli.latency_cmd import add_runtime_arg
 from nas.search.session import BUDGETS, SearchConfig, execute, prepare
 
 
@@ -19,6 +20,7 @@ def register(sub) -> None:
     p.add_argument("--table", help="latency table YAML (default: the shipped/own table for --device/--unit)")
     p.add_argument("--allow-other-device", action="store_true",
                    help="use a --table made for another device or unit anyway")
+    add_runtime_arg(p)
     p.add_argument("--strategy", default="evolution", choices=("evolution", "rl", "random", "dnas"))
     p.add_argument("--budget", choices=tuple(BUDGETS), default="medium",
                    help="number of evaluated candidates (default medium)")
@@ -65,7 +67,7 @@ def cmd_search(args) -> int:
 
     cfg = SearchConfig(
         space=args.space, target_ms=args.target_ms, out=args.out, device=args.device, unit=args.unit,
-        table=args.table, allow_other_device=args.allow_other_device, strategy=args.strategy,
+        table=args.table, allow_other_device=args.allow_other_device, runtime=args.runtime, strategy=args.strategy,
         trials=args.trials if args.trials is not None else BUDGETS[args.budget], accuracy=args.accuracy,
         data=args.data, seed=args.seed, export=not args.no_export, resume=args.resume,
         seed_from=tuple(s.strip() for s in args.seed_from.split(",") if s.strip()),
@@ -74,6 +76,8 @@ def cmd_search(args) -> int:
         workers=args.workers, gpus_per_trial=args.gpus_per_trial, early_stop=args.early_stop,
         ray_storage=args.ray_storage, dnas_sweep=args.dnas_sweep)
     prep = prepare(cfg)
+    if args.runtime is None and not args.table:
+        print(f"runtime {prep.table.runtime}: the regime `nas export` targets (--runtime to price another)")
     if cfg.strategy == "dnas":
         return _dnas(prep, args)
     print(f"space {prep.space.name}: {len(prep.space.decisions)} decisions; table {prep.table_info['summary']} "

@@ -1,8 +1,11 @@
-"""Finding the table for a device and unit: a measured table always wins over a predicted one.
+"""Finding the table for a device, unit and runtime regime: a measured table always wins over a predicted one.
 
 Search order: ``$NAS_TABLES_DIR`` (a user's own tables), then the shipped
-``latency_tables/`` folder. Within each, ``{device}-{unit}.yaml`` files are
-read and a ``measured`` one beats a ``predicted`` one; the choice is reported.
+``latency_tables/`` folder. Within each, ``{device}-{unit}.yaml`` and
+``{device}-{unit}.*.yaml`` files (e.g. ``iphone13-ane.coreml-mlprogram-ios16.yaml``)
+are read; only tables of the asked regime count (default: the one ``nas export``
+produces, ``coreml-mlprogram-ios16``), and a ``measured`` one beats a
+``predicted`` one. The choice is reported by the callers (``LatencyTable.summary``).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES
 from nas.latency.table import LatencyTable, TableError, load_table
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "latency_tables"
@@ -23,18 +27,31 @@ def table_dirs() -> list[Path]:
     return dirs
 
 
+def default_runtime(unit: str) -> str:
+    """The regime a search or ``nas latency`` uses when none is asked: the exporter's (local units: theirs)."""
+    return LOCAL_RUNTIMES.get(unit, DEFAULT_RUNTIME)
+
+
 def candidates(device: str, unit: str) -> list[Path]:
-    names = (f"{device}-{unit}.yaml", f"{device}-{unit}.measured.yaml", f"{device}-{unit}.predicted.yaml")
-    return [d / n for d in table_dirs() for n in names if (d / n).exists()]
+    out = []
+    for d in table_dirs():
+        names = [d / f"{device}-{unit}.yaml"] + sorted(d.glob(f"{device}-{unit}.*.yaml"))
+        out += [p for p in names if p.exists()]
+    return out
 
 
-def find_table(device: str, unit: str) -> LatencyTable:
-    """The best table for ``device``/``unit``: measured before predicted, user's before shipped."""
-    found = [load_table(p, device=device, unit=unit) for p in candidates(device, unit)]
+def find_table(device: str, unit: str, runtime: str | None = None) -> LatencyTable:
+    """The best table for ``device``/``unit`` in ``runtime`` (default: ``default_runtime(unit)``):
+    measured before predicted, user's before shipped."""
+    runtime = runtime or default_runtime(unit)
+    every = [load_table(p, device=device, unit=unit) for p in candidates(device, unit)]
+    found = [t for t in every if t.runtime == runtime]
     if not found:
         where = ", ".join(str(d) for d in table_dirs())
-        raise TableError(f"no latency table for device {device!r} unit {unit!r} in {where}; profile one "
-                         f"with `nas profile-ops --device {device} --unit {unit}` or pass --table PATH",
-                         field="device")
+        other = sorted({t.runtime for t in every})
+        hint = (f"; tables exist for runtime {', '.join(other)} (pass --runtime {other[0]})" if other else
+                f"; profile one with `nas profile-ops --device {device} --unit {unit}` or pass --table PATH")
+        raise TableError(f"no latency table for device {device!r} unit {unit!r} runtime {runtime!r} in "
+                         f"{where}{hint}", field="device")
     found.sort(key=lambda t: t.method != "measured")
     return found[0]

@@ -3,9 +3,10 @@
 File format (YAML, one entry per line so diffs stay readable)::
 
     schema: nas.latency_table/1
-    device: iphone11            # device name (nas.profiling.devices)
+    device: iphone11            # device name (nas.hardware.devices)
     unit: ane                   # cpu | gpu | ane | cpu_and_ane | local CPU runtimes: ort_cpu, torch_cpu
     method: measured            # measured | predicted
+    runtime: coreml-mlprogram-ios16   # the runtime regime the times describe (see RUNTIMES)
     provenance:                 # where the numbers came from
       hardware: iPhone12,1
       os: iOS 17.5
@@ -20,6 +21,12 @@ File format (YAML, one entry per line so diffs stay readable)::
     entries:
       conv_k3_s2_c16@3x224x224: {median_ms: 0.113, p10_ms: 0.11, p90_ms: 0.12, n: 50}
       ir_k3_s1_e1_c16@16x112x112: {median_ms: 0.084, p10_ms: 0.08, p90_ms: 0.09, n: 50, unit_used: ane}
+
+``runtime`` is part of a table's identity (``find_table`` picks by device, unit
+and runtime): Core ML tables say ``coreml-<format>-<os><major>`` where format is
+``mlprogram`` or ``neuralnetwork`` (an ML program on iOS 16 or later is
+``coreml-mlprogram-ios16``, the regime ``nas export`` produces); local CPU tables
+say ``onnxruntime`` or ``torch``.
 
 ``network latency = overhead + sum of its layers' entries``. ``entry_count``
 guards against a truncated file; duplicate keys, NaN, negative times, missing
@@ -38,6 +45,7 @@ import yaml
 
 from nas.errors import NasError, SpecError
 from nas.fsutil import write_atomic
+from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES, runtime_problem
 
 SCHEMA = "nas.latency_table/1"
 UNITS = ("cpu", "gpu", "ane", "cpu_and_ane", "ort_cpu", "torch_cpu")
@@ -98,6 +106,11 @@ class LatencyTable:
     overhead: Stat
     entries: dict[str, Stat]
     path: str | None = None
+    runtime: str | None = None    # None in code: the unit's local runtime, else the exporter's regime
+
+    def __post_init__(self):
+        if self.runtime is None:
+            self.runtime = LOCAL_RUNTIMES.get(self.unit, DEFAULT_RUNTIME)
 
     @property
     def source_name(self) -> str:
@@ -114,7 +127,7 @@ class LatencyTable:
 
     def summary(self) -> str:
         p = self.provenance
-        bits = [f"{self.method} {self.device}/{self.unit}"]
+        bits = [f"{self.method} {self.device}/{self.unit}", f"runtime {self.runtime}"]
         if self.method == "predicted":
             bits.append(f"model {p.get('model', '?')} {p.get('model_version', '')}".strip())
             if "loo_mape_pct" in p:
@@ -125,6 +138,7 @@ class LatencyTable:
 
     def to_dict(self) -> dict:
         return {"schema": SCHEMA, "device": self.device, "unit": self.unit, "method": self.method,
+                "runtime": self.runtime,
                 "provenance": self.provenance, "time_unit": "ms", "overhead": self.overhead.to_dict(),
                 "entry_count": len(self.entries),
                 "entries": {k: self.entries[k].to_dict() for k in sorted(self.entries)}}
@@ -176,7 +190,7 @@ def table_from_dict(data: Any, file: str) -> LatencyTable:
         raise TableError("a latency table is a mapping", file=file)
     if data.get("schema") != SCHEMA:
         raise TableError(f"schema must be {SCHEMA!r}, got {data.get('schema')!r}", file=file, field="schema")
-    for key in ("device", "unit", "method", "provenance", "time_unit", "overhead", "entry_count", "entries"):
+    for key in ("device", "unit", "method", "runtime", "provenance", "time_unit", "overhead", "entry_count", "entries"):
         if key not in data:
             raise TableError(f"missing required field {key!r}", file=file, field=key)
     if data["unit"] not in UNITS:
@@ -185,6 +199,7 @@ def table_from_dict(data: Any, file: str) -> LatencyTable:
     if data["method"] not in METHODS:
         raise TableError(f"method must be measured or predicted, got {data['method']!r}", file=file,
                          field="method")
+    check_runtime(data["runtime"], data["unit"], file)
     if data["time_unit"] != "ms":
         raise TableError(f"time_unit must be 'ms', got {data['time_unit']!r}", file=file, field="time_unit")
     if not isinstance(data["provenance"], dict):
@@ -197,12 +212,20 @@ def table_from_dict(data: Any, file: str) -> LatencyTable:
                          f"(truncated file?)", file=file, field="entry_count")
     entries = {str(k): _stat(v, file, f"entry {k}") for k, v in entries_raw.items()}
     return LatencyTable(str(data["device"]), data["unit"], data["method"], dict(data["provenance"]),
-                        _stat(data["overhead"], file, "overhead"), entries, file)
+                        _stat(data["overhead"], file, "overhead"), entries, file, data["runtime"])
+
+
+def check_runtime(runtime: Any, unit: str, file: str = "") -> str:
+    """Refuse a runtime name that is not a regime of this unit (``nas.latency.regime``)."""
+    problem = runtime_problem(runtime, unit)
+    if problem:
+        raise TableError(problem, file=file, field="runtime")
+    return runtime
 
 
 def load_table(path: str | os.PathLike, *, device: str | None = None, unit: str | None = None,
-               allow_mismatch: bool = False) -> LatencyTable:
-    """Load and check a table; refuse one for another device/unit unless ``allow_mismatch``."""
+               runtime: str | None = None, allow_mismatch: bool = False) -> LatencyTable:
+    """Load and check a table; refuse one for another device/unit/runtime unless ``allow_mismatch``."""
     file = str(path)
     try:
         text = Path(path).read_text()
@@ -222,6 +245,9 @@ def load_table(path: str | os.PathLike, *, device: str | None = None, unit: str 
         if unit is not None and table.unit != unit:
             raise TableError(f"table is for unit {table.unit!r}, not {unit!r} (pass "
                              f"--allow-other-device to use it anyway)", file=file, field="unit")
+        if runtime is not None and table.runtime != runtime:
+            raise TableError(f"table describes runtime {table.runtime!r}, not {runtime!r} (pass "
+                             f"--allow-other-device to use it anyway)", file=file, field="runtime")
     return table
 
 

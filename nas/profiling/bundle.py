@@ -29,10 +29,11 @@ from typing import Callable, Sequence
 from nas import __version__
 from nas.errors import NasError
 from nas.fsutil import write_atomic
-from nas.profiling.devices import get_device
+from nas.hardware.devices import get_device
 from nas.profiling.ops import OpEntry, parse_op_key
 
 MANIFEST_SCHEMA = "nas.profiling.manifest/1"
+MODEL_FORMAT = "mlprogram"   # every bundle model is an fp16 ML program (ct.convert below); sets a table's regime
 NETWORK_CALL = "__network_call__"
 DEFAULT_PROTOCOL = {"warmup_runs": 10, "min_runs": 50, "min_time_s": 1.0, "max_runs": 2000, "cooldown_s": 0.2,
                     "shuffle": False, "seed": 0, "outlier_mad_k": 5.0}

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from nas.errors import NasError
 from nas.latency.table import LatencyTable, Stat
-from nas.profiling.bundle import NETWORK_CALL, SCHEMA_DIR
-from nas.profiling.devices import get_device, matches
+from nas.latency.regime import regime_for
+from nas.profiling.bundle import MODEL_FORMAT, NETWORK_CALL, SCHEMA_DIR
+from nas.hardware.devices import get_device, matches
 
 RESULTS_SCHEMA = "nas.profiling.results/1"
 SWIFT_DIR = Path(__file__).resolve().parents[2] / "ios_profiler"
@@ -134,4 +135,12 @@ def import_results(results: str | os.PathLike, manifest_path: str | os.PathLike,
                   "protocol": dict(header["protocol"]) | {"statistic": "median", "overhead": "same-shape "
                                                           "overhead model subtracted per entry"},
                   "results_file": results.name}
-    return LatencyTable(manifest["device"], header["unit"], "measured", provenance, overhead, entries), notes
+    fmt = manifest.get("format", MODEL_FORMAT)
+    try:
+        runtime = regime_for(fmt, d["os"])   # the bundle's model format + the phone's OS
+    except NasError:
+        runtime = regime_for(fmt, "iOS 16")
+        notes.append(f"warning: OS {d['os']!r} is not an iOS/macOS version; runtime set to {runtime} (the "
+                     f"bundle's {fmt} regime on iOS 16+)")
+    return LatencyTable(manifest["device"], header["unit"], "measured", provenance, overhead, entries,
+                        runtime=runtime), notes

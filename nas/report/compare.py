@@ -68,11 +68,11 @@ class Comparison:
         return next((r for r in self.rows if r.name == name), None)
 
 
-def load_tables(device: str) -> tuple[dict[str, LatencyTable | None], dict[str, str]]:
+def load_tables(device: str, runtime: str | None = None) -> tuple[dict[str, LatencyTable | None], dict[str, str]]:
     tables, notes = {}, {}
     for unit in UNITS:
         try:
-            t = find_table(device, unit)
+            t = find_table(device, unit, runtime)
             tables[unit], notes[unit] = t, f"{t.summary()} -- {t.source_name}"
         except NasError as e:
             tables[unit], notes[unit] = None, (e.reason if isinstance(e, SpecError) else str(e))
@@ -139,11 +139,11 @@ def read_search_dir(path: str | Path) -> Row:
 
 
 def build_comparison(device: str, unit: str = "ane", search_dirs: tuple[str, ...] = (),
-                     models: tuple[str, ...] | None = None) -> Comparison:
+                     models: tuple[str, ...] | None = None, runtime: str | None = None) -> Comparison:
     """Price every zoo model (or ``models``) and every searched network on ``device``'s tables."""
     if unit not in UNITS:
         raise NasError(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
-    tables, notes = load_tables(device)
+    tables, notes = load_tables(device, runtime)
     published = load_published(device)
     rows = []
     for name in models or zoo.names():

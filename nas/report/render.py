@@ -125,7 +125,8 @@ def render(cmp: Comparison, out: str | Path) -> Path:
     md += ["- params, MACs: counted from each architecture description (BatchNorm included)",
            "- top-1: ImageNet top-1 quoted by the reference article (zoo `article.top1`); searched "
            "networks show their search's own accuracy measure and its kind",
-           f"- published: the article's Core ML measurements, mean of 100 predictions, batch 1 "
+           f"- published: the article's Core ML measurements (2020: NeuralNetwork .mlmodel on iOS 13, runtime "
+           f"coreml-neuralnetwork-ios13), mean of 100 predictions, batch 1 "
            f"({cmp.published_source or 'file not found'}); – where the article has none",
            "- – (no): no latency table for that unit; – (missing): the table lacks an op (listed below the table)",
            ""]

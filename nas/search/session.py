@@ -48,6 +48,7 @@ class SearchConfig:
     unit: str = "ane"
     table: str | None = None
     allow_other_device: bool = False
+    runtime: str | None = None      # table regime; None = the one `nas export` targets (nas.latency.regime)
     strategy: str = "evolution"
     trials: int = BUDGETS["medium"]
     batch_size: int = 8
@@ -106,9 +107,10 @@ def prepare(cfg: SearchConfig) -> Prepared:
         check_image_folder(cfg.data)
     space = load_space(cfg.space)
     if cfg.table:
-        table = load_table(cfg.table, device=cfg.device, unit=cfg.unit, allow_mismatch=cfg.allow_other_device)
+        table = load_table(cfg.table, device=cfg.device, unit=cfg.unit, runtime=cfg.runtime,
+                           allow_mismatch=cfg.allow_other_device)
     else:
-        table = find_table(cfg.device, cfg.unit)
+        table = find_table(cfg.device, cfg.unit, cfg.runtime)
     pricer = SpacePricer(space, table)
     fastest = pricer.fastest_ms()
     if fastest > cfg.target_ms:
@@ -123,7 +125,7 @@ def prepare(cfg: SearchConfig) -> Prepared:
         else:
             initial.append(choices)
     info = {"path": table.path, "sha256": _sha256(table.path), "source": table.method, "device": table.device,
-            "unit": table.unit, "summary": table.summary()}
+            "unit": table.unit, "runtime": table.runtime, "summary": table.summary()}
     return Prepared(cfg, space, table, info, pricer, fastest, initial, notes)
 
 

@@ -32,7 +32,7 @@ import yaml
 from nas.arch.spec import NetSpec
 from nas.errors import SpecError
 from nas.latency.costmodel.builders import public_spec
-from nas.profiling.devices import DEVICES
+from nas.hardware.devices import DEVICES
 
 CALIB_DIR = Path(__file__).resolve().parents[3] / "calibration"
 DEFAULT_FILES = (CALIB_DIR / "coreml_iphone_latency_2020.yaml", CALIB_DIR / "public_coreml_latency.yaml")

@@ -12,7 +12,14 @@ from nas.latency.costmodel.calibdata import PUBLIC_SOURCES, Row, load_all
 from nas.latency.costmodel.fit import UNIT_ORDER, Dataset, fit_all, loo, predict_rows, summarize
 from nas.latency.costmodel.priors import prior_for
 from nas.latency.costmodel.tables import MODEL_NAME, MODEL_VERSION, build_table, coverage, natural
+from nas.latency.regime import ARTICLE_RUNTIME
 from nas.latency.table import save_table
+
+
+def table_name(phone: str, unit: str, runtime: str) -> str:
+    """Shipped predicted tables name their regime: ``iphone11-cpu.coreml-neuralnetwork-ios13.yaml``."""
+    return f"{phone}-{unit}.{runtime}.yaml"
+
 
 PHONES = ("iphone11", "iphonexs", "iphonex")
 ARTICLE = ("M. Hollemans, 'New mobile neural network architectures' (machinethink.net, April 2020): Core ML, "
@@ -109,8 +116,8 @@ def write_tables(report: dict, fits: dict, rows: list[Row], out_dir: Path, phone
                 "loo_mape_pct_overall": s.get("overall_median_ape_pct"),
                 "note": "predicted, not measured: replace with `nas profile-ops` + `nas tables import`",
             }
-            table = build_table(p, unit, fits[p], layers, prov)
-            path = out_dir / f"{p}-{unit}.yaml"
+            table = build_table(p, unit, fits[p], layers, prov, ARTICLE_RUNTIME)
+            path = out_dir / table_name(p, unit, ARTICLE_RUNTIME)
             save_table(table, path)
             written.append(path)
     return written

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from nas.errors import NasError
-from nas.profiling.devices import get_device
+from nas.hardware.devices import get_device
 
 SPECS = Path(__file__).resolve().parents[3] / "calibration" / "apple_soc_specs.yaml"
 UNITS = ("cpu", "gpu", "ane")
@@ -25,6 +25,10 @@ PARAMS = ("peak", "bw", "launch", "dw", "gconv", "eltwise", "concat", "memory", 
 CPU_FLOPS_PER_CYCLE = 32      # per performance core: 4 x 128-bit NEON FMA pipes x 4 fp32 lanes x 2
 GPU_FLOPS_PER_CYCLE = 256     # per GPU core at fp16 (order of magnitude, no Apple figure)
 GPU_CLOCK_HZ = 1.1e9          # no Apple figure
+# Chips without a published bandwidth borrow a neighbour's (same LPDDR generation where known).
+BW_LIKE = {"A11": "A12", "A14": "A13", "A17_Pro": "A16"}
+NE_INT8_PEAK = {"A17_Pro": "35 TOPS is 'up to 2x' the A16; the specs note (coremltools docs) ties A17 Pro's gain "
+                           "to an int8-int8 path, which an fp16 ML program does not take"}
 ACHIEVED = {"cpu": 0.5, "gpu": 0.3, "ane": 0.2}   # prior fraction of peak reached by real layers
 
 
@@ -59,18 +63,24 @@ def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
     chip = _chip(specs, dev.chip)
     src: dict[str, str] = {}
     bw, bw_src = _val(chip, "memory_bandwidth_gb_s")
-    if bw is None:   # A11: not published; its LPDDR4X is assumed as fast as the A12's
-        bw, bw_src = _val(_chip(specs, "A12"), "memory_bandwidth_gb_s")
-        bw_src = f"assumed equal to A12 ({bw_src}); {dev.chip} has no published figure"
+    if bw is None:   # not published: assumed as fast as the neighbouring chip with the same memory generation
+        like = BW_LIKE[dev.chip]
+        bw, bw_src = _val(_chip(specs, like), "memory_bandwidth_gb_s")
+        bw_src = f"assumed equal to {like} ({_s(bw_src)}); {dev.chip} has no published figure"
     src["bw"] = f"{bw} GB/s: {_s(bw_src)}"
     if unit == "cpu":
         cores, _ = _val(chip, "cpu_performance_cores")
         ghz, ghz_src = _val(chip, "cpu_max_clock_ghz")
+        if ghz is None:   # A17 Pro: no sourced clock; assumed no slower than the A16
+            ghz, ghz_src = _val(_chip(specs, "A16"), "cpu_max_clock_ghz")
+            ghz_src = f"assumed equal to A16 ({_s(ghz_src)}); {dev.chip} has no sourced clock"
         peak = cores * ghz * 1e9 * CPU_FLOPS_PER_CYCLE
         src["peak"] = (f"{cores} performance cores x {ghz} GHz ({_s(ghz_src)}) x {CPU_FLOPS_PER_CYCLE} "
                        f"fp32 FLOP/cycle (assumed NEON width)")
     elif unit == "gpu":
         cores, c_src = _val(chip, "gpu_cores")
+        if dev.gpu_cores is not None:   # chips shipped with different GPU core counts (A15: 4 or 5)
+            cores, c_src = dev.gpu_cores, f"{dev.marketing}: {c_src}"
         peak = cores * GPU_CLOCK_HZ * GPU_FLOPS_PER_CYCLE
         src["peak"] = (f"{cores} GPU cores ({_s(c_src)}) x {GPU_FLOPS_PER_CYCLE} fp16 FLOP/cycle x "
                        f"{GPU_CLOCK_HZ / 1e9} GHz (assumed; no Apple figure)")
@@ -79,6 +89,8 @@ def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
         if ops is None and dev.chip == "A13":   # Apple: A13 NE up to 20 % faster than A12 (specs note)
             a12, a12_src = _val(_chip(specs, "A12"), "ne_peak_ops_per_s")
             ops, o_src = a12 * 1.2, f"A12 figure ({_s(a12_src)}) x 1.2, Apple's relative A13 claim"
+        if dev.chip in NE_INT8_PEAK:   # the marketing peak counts an int8 path an fp16 model does not use
+            ops, o_src = ops / 2, f"{_s(o_src)}, halved: {NE_INT8_PEAK[dev.chip]}"
         if ops is None or not dev.ane_for_third_party:
             ops, o_src = 1e12, "no usable Neural Engine (ane-rules G1); placeholder, never used"
         peak = float(ops)

@@ -15,8 +15,9 @@ from nas.arch.resolve import resolve
 from nas.arch.spec import NetSpec
 from nas.latency.costmodel.atoms import block_atoms, stack
 from nas.latency.costmodel.model import block_ms, unit_used
+from nas.latency.regime import ARTICLE_RUNTIME
 from nas.latency.table import LatencyTable, Stat
-from nas.profiling.devices import get_device
+from nas.hardware.devices import get_device
 
 MODEL_NAME = "nas.latency.costmodel"
 MODEL_VERSION = "1.1"
@@ -60,7 +61,8 @@ def predicted_entries(layers: dict[str, tuple], unit: str, theta: dict, fallback
     return entries, _ms(math.exp(theta["overhead"]) * 1e3)
 
 
-def build_table(phone: str, unit: str, fits: dict, layers: dict, provenance: dict) -> LatencyTable:
+def build_table(phone: str, unit: str, fits: dict, layers: dict, provenance: dict,
+                runtime: str = ARTICLE_RUNTIME) -> LatencyTable:
     """The predicted table of ``phone``/``unit``; on a phone without a usable ANE (G1) ``ane`` is its GPU."""
     dev = get_device(phone)
     fb = {u: fits[u].theta for u in ("cpu", "gpu")}
@@ -71,7 +73,7 @@ def build_table(phone: str, unit: str, fits: dict, layers: dict, provenance: dic
             f"on CPU+GPU as .cpuAndGPU does; these are the {phone} gpu predictions (unit_used: gpu)"))
     else:
         entries, overhead = predicted_entries(layers, unit, fits[unit].theta, fb if unit == "ane" else None)
-    return LatencyTable(phone, unit, "predicted", provenance, Stat(overhead), entries)
+    return LatencyTable(phone, unit, "predicted", provenance, Stat(overhead), entries, runtime=runtime)
 
 
 def natural(theta: dict) -> dict:

@@ -1,0 +1,73 @@
+"""Device names the CLI accepts, their hardware identifiers and chips.
+
+``iphone11`` is what users type; ``iPhone12,1`` is what the phone reports
+(``sysctl hw.machine``); results from a phone whose identifier is not listed
+for the asked device are refused unless the user says otherwise.
+Chips: calibration/apple_soc_specs.yaml (a copy of shared/data/apple_soc_specs.yaml;
+devices per chip from hollance/neural-engine docs/supported-devices.md).
+Hardware identifiers (``hw.machine``) of the A14-and-later phones: Apple's model
+identifiers as listed in public device-name tables (several open-source iOS
+projects agree on them). ``gpu_cores`` is set only where one chip ships with
+different GPU core counts (A15: 4 in iPhone 13/14, 5 in 13 Pro; specs file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nas.errors import NasError
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    marketing: str
+    hardware_ids: tuple[str, ...]
+    chip: str
+    ane_for_third_party: bool   # A11's Neural Engine is not used by third-party Core ML (ane-rules G1)
+    gpu_cores: int | None = None   # this phone's GPU core count where its chip has variants
+
+
+DEVICES = {d.name: d for d in (
+    Device("iphonex", "iPhone X", ("iPhone10,3", "iPhone10,6"), "A11", False),
+    Device("iphone8", "iPhone 8", ("iPhone10,1", "iPhone10,4"), "A11", False),
+    Device("iphonexs", "iPhone XS", ("iPhone11,2",), "A12", True),
+    Device("iphonexsmax", "iPhone XS Max", ("iPhone11,4", "iPhone11,6"), "A12", True),
+    Device("iphonexr", "iPhone XR", ("iPhone11,8",), "A12", True),
+    Device("iphone11", "iPhone 11", ("iPhone12,1",), "A13", True),
+    Device("iphone11pro", "iPhone 11 Pro", ("iPhone12,3",), "A13", True),
+    Device("iphone11promax", "iPhone 11 Pro Max", ("iPhone12,5",), "A13", True),
+    Device("iphone12mini", "iPhone 12 mini", ("iPhone13,1",), "A14", True),
+    Device("iphone12", "iPhone 12", ("iPhone13,2",), "A14", True),
+    Device("iphone12pro", "iPhone 12 Pro", ("iPhone13,3",), "A14", True),
+    Device("iphone12promax", "iPhone 12 Pro Max", ("iPhone13,4",), "A14", True),
+    Device("iphone13mini", "iPhone 13 mini", ("iPhone14,4",), "A15", True, 4),
+    Device("iphone13", "iPhone 13", ("iPhone14,5",), "A15", True, 4),
+    Device("iphone13pro", "iPhone 13 Pro", ("iPhone14,2",), "A15", True, 5),
+    Device("iphone13promax", "iPhone 13 Pro Max", ("iPhone14,3",), "A15", True, 5),
+    Device("iphone14", "iPhone 14", ("iPhone14,7",), "A15", True, 4),
+    Device("iphone14plus", "iPhone 14 Plus", ("iPhone14,8",), "A15", True, 4),
+    Device("iphone14pro", "iPhone 14 Pro", ("iPhone15,2",), "A16", True),
+    Device("iphone14promax", "iPhone 14 Pro Max", ("iPhone15,3",), "A16", True),
+    Device("iphone15", "iPhone 15", ("iPhone15,4",), "A16", True),
+    Device("iphone15plus", "iPhone 15 Plus", ("iPhone15,5",), "A16", True),
+    Device("iphone15pro", "iPhone 15 Pro", ("iPhone16,1",), "A17_Pro", True),
+    Device("iphone15promax", "iPhone 15 Pro Max", ("iPhone16,2",), "A17_Pro", True),
+    Device("mac", "a Mac", ("Mac*",), "M-series or Intel", True),
+)}
+
+# Core ML compute-unit names used everywhere (CLI, tables, harness).
+COREML_UNITS = {"cpu": "cpuOnly", "gpu": "cpuAndGPU", "ane": "all", "cpu_and_ane": "cpuAndNeuralEngine"}
+
+
+def get_device(name: str) -> Device:
+    try:
+        return DEVICES[name]
+    except KeyError:
+        raise NasError(f"unknown device {name!r}; known: {', '.join(DEVICES)} (or 'local' for this "
+                       f"machine's CPU)") from None
+
+
+def matches(device: Device, hardware_id: str) -> bool:
+    return any(hardware_id.startswith(h[:-1]) if h.endswith("*") else hardware_id == h
+               for h in device.hardware_ids)
