@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 
 from nas.latency.costmodel.calibdata import DEFAULT_FILES
+from nas.latency.regime import ARTICLE_RUNTIME, DEFAULT_RUNTIME, RUNTIMES
 
 DEFAULT_REPORT = "experiments/article_speed/calibration.json"
+TODAY_REPORT = "experiments/today_speed/calibration.json"
 
 
 def _add(parser) -> None:
@@ -23,6 +25,10 @@ def _add(parser) -> None:
     parser.add_argument("--report", default=DEFAULT_REPORT, help="JSON fit report (incl. cross-validation)")
     parser.add_argument("--no-cv", action="store_true", help="skip leave-one-model-out cross-validation")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--runtime", default=ARTICLE_RUNTIME, choices=sorted(RUNTIMES),
+                        help=f"which regime to refit: {ARTICLE_RUNTIME} (the article's 2020 timings; --data/--add "
+                             f"apply) or {DEFAULT_RUNTIME} (the public 2022+ timings; report default "
+                             f"{TODAY_REPORT})")
     parser.set_defaults(func=cmd_calibrate)
 
 
@@ -32,6 +38,13 @@ def register_calibrate(tables_subparsers) -> None:
 
 
 def cmd_calibrate(args) -> int:
+    if args.runtime == DEFAULT_RUNTIME:
+        from nas.latency.costmodel.today_calibrate import calibrate_today, format_today
+        report_path = TODAY_REPORT if args.report == DEFAULT_REPORT else args.report
+        report = calibrate_today(args.out_dir, report_path, cv=not args.no_cv)
+        print(json.dumps(report, indent=1) if args.json else format_today(report))
+        print(f"wrote {DEFAULT_RUNTIME} predicted tables to {args.out_dir}/ and the report to {report_path}")
+        return 0
     from nas.latency.costmodel.calibrate import calibrate, format_report
     files = list(args.data or DEFAULT_FILES) + list(args.add)
     report = calibrate(files, args.out_dir, args.report, cv=not args.no_cv)

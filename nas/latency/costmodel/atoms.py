@@ -46,6 +46,13 @@ ANE_RULES = {
 }
 
 
+# Rules a regime no longer has (atoms keep their rule id; ``stack(..., drop)`` treats them as ANE-friendly).
+# ML programs on iOS 16+: squeeze-excite models (MobileNetV3-L 0.76 ms, EfficientNet-B0 0.89 ms on iPhone 13,
+# iFormer Table 18) and ShuffleNetV2 (0.74 ms, same table) run as fast per MAC as MobileNetV2 (0.73 ms), which an
+# SE broadcast or channel-shuffle island off the Neural Engine would not allow.
+REGIME_DROPS = {"coreml-mlprogram-ios16": ("L6", "L7")}
+
+
 @dataclass(frozen=True)
 class Atom:
     """One launched Core ML layer (or a fused group) of a block."""
@@ -124,7 +131,8 @@ class AtomArrays:
     n_blocks: int
 
 
-def stack(per_block: list[tuple[Atom, ...]]) -> AtomArrays:
+def stack(per_block: list[tuple[Atom, ...]], drop: tuple[str, ...] = ()) -> AtomArrays:
+    """Flat arrays of the atoms; rules in ``drop`` (a regime's ``REGIME_DROPS``) do not keep an atom off the ANE."""
     atoms = [(i, a) for i, blk in enumerate(per_block) for a in blk]
     idx = {c: i for i, c in enumerate(CLASSES)}
     return AtomArrays(
@@ -133,6 +141,6 @@ def stack(per_block: list[tuple[Atom, ...]]) -> AtomArrays:
         act=np.array([a.act_elems for _, a in atoms], dtype=float),
         wts=np.array([a.weight_elems for _, a in atoms], dtype=float),
         launches=np.array([a.launches for _, a in atoms], dtype=float),
-        ane_ok=np.array([a.ane_rule is None for _, a in atoms], dtype=bool),
+        ane_ok=np.array([a.ane_rule is None or a.ane_rule in drop for _, a in atoms], dtype=bool),
         block=np.array([i for i, _ in atoms], dtype=np.int64),
         n_blocks=len(per_block))

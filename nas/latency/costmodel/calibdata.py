@@ -31,8 +31,8 @@ import yaml
 
 from nas.arch.spec import NetSpec
 from nas.errors import SpecError
-from nas.latency.costmodel.builders import public_spec
 from nas.hardware.devices import DEVICES
+from nas.latency.costmodel.builders import public_spec
 
 CALIB_DIR = Path(__file__).resolve().parents[3] / "calibration"
 DEFAULT_FILES = (CALIB_DIR / "coreml_iphone_latency_2020.yaml", CALIB_DIR / "public_coreml_latency.yaml")
@@ -61,6 +61,7 @@ class Row:
     sigma: float       # log-space standard deviation (noise + rounding of the published value)
     spec: NetSpec
     article: bool      # from the whole-model-timings format (the CV is over these)
+    device: str = ""   # the phone measured, where ``phone`` stands for its chip (today's regime)
 
 
 def _decimals(v: float) -> int:

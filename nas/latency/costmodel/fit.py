@@ -54,13 +54,13 @@ class UnitFit:
 class Dataset:
     """Rows plus the stacked atoms of every distinct network they time."""
 
-    def __init__(self, rows: list[Row]):
+    def __init__(self, rows: list[Row], drop: tuple[str, ...] = ()):
         self.rows = rows
         specs: dict = {}
         for r in rows:
             specs.setdefault(r.spec, len(specs))
         self.net_index = np.array([specs[r.spec] for r in rows], dtype=np.int64)
-        self.batch: Batch = make_batch([[block_atoms(l.block, l.in_shape) for l in resolve(s)] for s in specs])
+        self.batch: Batch = make_batch([[block_atoms(l.block, l.in_shape) for l in resolve(s)] for s in specs], drop)
 
 
 # Form of the joint fit (documented in the module docstring). Every parameter has one value shared by

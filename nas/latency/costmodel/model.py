@@ -48,14 +48,14 @@ class Batch:
     n_nets: int
 
 
-def make_batch(per_net_blocks: list[list[tuple]]) -> Batch:
-    """``per_net_blocks[n]`` = the atoms of each block of network ``n``."""
+def make_batch(per_net_blocks: list[list[tuple]], drop: tuple[str, ...] = ()) -> Batch:
+    """``per_net_blocks[n]`` = the atoms of each block of network ``n``; ``drop``: rules the regime lacks."""
     from nas.latency.costmodel.atoms import stack
     blocks, owner = [], []
     for n, blks in enumerate(per_net_blocks):
         blocks += blks
         owner += [n] * len(blks)
-    return Batch(stack(blocks), np.array(owner, dtype=np.int64), len(per_net_blocks))
+    return Batch(stack(blocks, drop), np.array(owner, dtype=np.int64), len(per_net_blocks))
 
 
 def atom_ms(a: AtomArrays, th: dict[str, float], unit: str) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 
 from nas.arch.resolve import resolve
 from nas.arch.spec import NetSpec
-from nas.latency.costmodel.atoms import block_atoms, stack
+from nas.latency.costmodel.atoms import REGIME_DROPS, block_atoms, stack
 from nas.latency.costmodel.model import block_ms, unit_used
 from nas.latency.regime import ARTICLE_RUNTIME
 from nas.latency.table import LatencyTable, Stat
@@ -43,18 +43,19 @@ def _ms(v: float) -> float:
     return float(f"{v:.4g}")
 
 
-def predicted_entries(layers: dict[str, tuple], unit: str, theta: dict, fallback: dict | None):
-    """(entries, overhead_ms) for the given op keys on ``unit``."""
+def predicted_entries(layers: dict[str, tuple], unit: str, theta: dict, fallback: dict | None,
+                      drop: tuple[str, ...] = ()):
+    """(entries, overhead_ms) for the given op keys on ``unit``; ``drop``: ANE rules the regime lacks."""
     keys = list(layers)
     per_block = [block_atoms(b, s) for b, s in layers.values()]
-    arr = stack(per_block)
+    arr = stack(per_block, drop)
     times, _ = block_ms(arr, unit, theta, fallback)
     used = unit_used(arr, unit, theta, fallback)
     entries = {}
     for i, k in enumerate(keys):
         extra = {"unit_used": used[i]}
         if unit == "ane":
-            rules = sorted({a.ane_rule for a in per_block[i] if a.ane_rule})
+            rules = sorted({a.ane_rule for a in per_block[i] if a.ane_rule and a.ane_rule not in drop})
             if rules:
                 extra["rule"] = ",".join(rules)
         entries[k] = Stat(_ms(float(times[i])), extra=extra)
@@ -65,6 +66,7 @@ def build_table(phone: str, unit: str, fits: dict, layers: dict, provenance: dic
                 runtime: str = ARTICLE_RUNTIME) -> LatencyTable:
     """The predicted table of ``phone``/``unit``; on a phone without a usable ANE (G1) ``ane`` is its GPU."""
     dev = get_device(phone)
+    drop = REGIME_DROPS.get(runtime, ())
     fb = {u: fits[u].theta for u in ("cpu", "gpu")}
     if unit == "ane" and not dev.ane_for_third_party:
         entries, overhead = predicted_entries(layers, "gpu", fits["gpu"].theta, None)
@@ -72,7 +74,7 @@ def build_table(phone: str, unit: str, fits: dict, layers: dict, provenance: dic
             f"ane-rules G1: the {dev.chip}'s Neural Engine is not used by third-party Core ML, so .all runs "
             f"on CPU+GPU as .cpuAndGPU does; these are the {phone} gpu predictions (unit_used: gpu)"))
     else:
-        entries, overhead = predicted_entries(layers, unit, fits[unit].theta, fb if unit == "ane" else None)
+        entries, overhead = predicted_entries(layers, unit, fits[unit].theta, fb if unit == "ane" else None, drop)
     return LatencyTable(phone, unit, "predicted", provenance, Stat(overhead), entries, runtime=runtime)
 
 

@@ -1,0 +1,145 @@
+"""One call that fits today's regime, cross-validates it and writes its predicted tables.
+
+Tables: ``{phone}-{unit}.coreml-mlprogram-ios16.yaml`` for ``TODAY_PHONES``. The
+``ane`` tables are the regime's fitted model; ``cpu`` / ``gpu`` carry the 2020
+CPU/GPU models moved to the phone's chip figures (no public iOS 16+ timings of
+those units exist), and their provenance says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from nas.fsutil import write_atomic
+from nas.hardware.devices import get_device
+from nas.latency.costmodel.calibdata import DEFAULT_FILES, load_all
+from nas.latency.costmodel.calibrate import PHONES as PHONES_2020, _rel, table_name
+from nas.latency.costmodel.fit import Dataset
+from nas.latency.costmodel.priors import prior_for
+from nas.latency.costmodel.tables import MODEL_NAME, MODEL_VERSION, build_table, coverage, natural
+from nas.latency.costmodel.today_data import (ATTENTION_NOTE, REFERENCE, TEST_ROWS, TODAY_FILE, load_today,
+                                              row_label)
+from nas.latency.costmodel.today_fit import DROP, cross_validate, fit_2020, fit_today, predict, summarize_cv
+from nas.latency.regime import DEFAULT_RUNTIME, RUNTIMES
+from nas.latency.table import save_table
+
+TODAY_PHONES = ("iphonexs", "iphone11", "iphone12", "iphone13", "iphone14", "iphone15", "iphone15pro")
+REF_2020 = "iphone11"     # the 2020 fit's phone whose shared CPU/GPU values are moved to other chips
+UNITS = ("cpu", "gpu", "ane")
+
+
+def calibrate_today(out_dir: str | Path | None, report_path: str | Path | None, *, cv: bool = True,
+                    phones=TODAY_PHONES, files_2020=DEFAULT_FILES, today_file=TODAY_FILE, progress=None) -> dict:
+    rows2020, _ = load_all(files_2020)
+    fits2020 = fit_2020(rows2020, PHONES_2020)
+    rows, excluded, tests = load_today(today_file)
+    ds = Dataset(rows + tests, DROP)
+    keep = np.arange(len(ds.rows)) < len(rows)
+    model = fit_today(ds, keep, fits2020, REF_2020)
+    pred = predict(model, ds, range(len(ds.rows)))
+    in_sample = [{"row": row_label(r), "measured_ms": r.ms, "predicted_ms": round(float(p), 4),
+                  "calibration": bool(k)} for r, p, k in zip(ds.rows, pred, keep)]
+    cv_rows = cross_validate(Dataset(rows, DROP), fits2020, REF_2020) if cv else []
+    report = {
+        "model": MODEL_NAME, "model_version": MODEL_VERSION, "runtime": DEFAULT_RUNTIME,
+        "runtime_meaning": RUNTIMES[DEFAULT_RUNTIME],
+        "calibration": {"file": _rel(today_file), "rows": len(rows), "reference_source": REFERENCE,
+                        "rows_per_source": dict(sorted(Counter(r.source for r in rows).items())),
+                        "rows_per_device": dict(sorted(Counter(r.device for r in rows).items())),
+                        "models": sorted({r.model for r in rows})},
+        "cpu_gpu_from": {"files": [_rel(f) for f in files_2020], "phone": REF_2020,
+                         "note": "2020 CPU/GPU models (NeuralNetwork .mlmodel, iOS 13) moved to each chip's "
+                                 "published figures: no public iOS 16+ .cpuOnly/.cpuAndGPU timings to refit them"},
+        "regime_term": {"ane_rules_dropped": list(DROP), "refitted": "every ANE parameter incl. the per-network "
+                        "overhead", "source_offsets": {k: round(v, 4) for k, v in sorted(model.offsets.items())}},
+        "excluded": _excluded(excluded), "attention_models": ATTENTION_NOTE,
+        "test_rows": sorted(f"{s}:{m}@{d}" for s, m, d in TEST_ROWS),
+        "fitted_parameters": {p: natural(f.theta) for p, f in model.ane.items() if f.fitted},
+        "in_sample": in_sample,
+        "in_sample_median_ape_pct": _med([r for r in in_sample if r["calibration"]]),
+        "test_rows_ape_pct": [round(abs(r["predicted_ms"] / r["measured_ms"] - 1) * 100, 1)
+                              for r in in_sample if not r["calibration"]],
+        "cv": cv_rows, "cv_summary": summarize_cv(cv_rows) if cv else {},
+    }
+    if out_dir is not None:
+        write_today_tables(report, model, rows, Path(out_dir), phones)
+    if report_path is not None:
+        Path(report_path).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(report_path, json.dumps(report, indent=1) + "\n")
+    return report
+
+
+def _med(sel) -> float | None:
+    e = [abs(r["predicted_ms"] / r["measured_ms"] - 1) * 100 for r in sel]
+    return round(float(np.median(e)), 1) if e else None
+
+
+def _excluded(excluded) -> dict:
+    by_reason: dict[str, set] = {}
+    for e in excluded:
+        by_reason.setdefault(e.reason, set()).add(f"{e.source}:{e.model}")
+    return {reason: sorted(v) for reason, v in sorted(by_reason.items())}
+
+
+def _cv_for(report: dict, phone: str) -> dict:
+    s = report.get("cv_summary") or {}
+    chip = get_device(phone).chip
+    out = {}
+    for kind, name in (("model", "leave_one_model_out"), ("source", "leave_one_source_out"),
+                       ("phone", "leave_one_phone_out")):
+        k = s.get(kind) or {}
+        out[name] = {"overall": k.get("overall"), "this_chip": (k.get("per_chip") or {}).get(chip),
+                     "per_device": k.get("per_device")}
+    return out
+
+
+def write_today_tables(report: dict, model, rows, out_dir: Path, phones) -> list[Path]:
+    layers = coverage(sorted({r.spec for r in rows}, key=lambda s: s.name))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for p in phones:
+        fits = model.unit_fits(p)
+        chip = get_device(p).chip
+        fitted_chip = any(get_device(r.device).chip == chip for r in rows)
+        for unit in UNITS:
+            prov = {"model": MODEL_NAME, "model_version": MODEL_VERSION, "runtime_meaning": report["runtime_meaning"],
+                    "form": "roofline per Core ML layer + launch cost + ANE fallback/transfers + network overhead "
+                            "(nas/latency/costmodel/model.py); one model across chips (today_fit.py)",
+                    "priors": {k: prior_for(p, unit).sources[k] for k in ("peak", "bw")},
+                    "fitted_parameters": natural(fits[unit].theta),
+                    "note": "predicted, not measured: replace with `nas profile-ops` + `nas tables import`"}
+            if unit == "ane":
+                cvp = _cv_for(report, p)
+                lomo = (cvp["leave_one_model_out"]["this_chip"] or cvp["leave_one_model_out"]["overall"] or {})
+                prov.update({
+                    "calibration": report["calibration"], "regime_term": report["regime_term"],
+                    "calibration_chip": chip if fitted_chip else f"none: no {chip} rows; this chip's published "
+                                                                  f"figures with the A14/A15 fit's shared values",
+                    "loo_mape_pct": lomo.get("median_ape_pct"), "cross_validation": cvp,
+                    "excluded_rows": report["excluded"], "attention_models": report["attention_models"],
+                    "test_rows": report["test_rows"]})
+            else:
+                prov.update({"calibration": report["cpu_gpu_from"], "loo_mape_pct": None,
+                             "regime_calibrated": False})
+            table = build_table(p, unit, fits, layers, prov, DEFAULT_RUNTIME)
+            path = out_dir / table_name(p, unit, DEFAULT_RUNTIME)
+            save_table(table, path)
+            written.append(path)
+    return written
+
+
+def format_today(report: dict) -> str:
+    c = report["calibration"]
+    lines = [f"{report['runtime']}: {c['rows']} rows from {c['file']} (reference source {c['reference_source']}); "
+             f"in-sample median APE {report['in_sample_median_ape_pct']}%; held-out test rows "
+             f"{', '.join(report['test_rows'])}: APE {report['test_rows_ape_pct']}%",
+             "  source offsets (log): " + ", ".join(f"{k} {v:+.3f}" for k, v in
+                                                    report["regime_term"]["source_offsets"].items())]
+    for kind, v in (report.get("cv_summary") or {}).items():
+        lines.append(f"  leave-one-{kind}-out: overall {v['overall']['median_ape_pct']}% (n={v['overall']['n']}); "
+                     + ", ".join(f"{d} {x['median_ape_pct']}%" for d, x in v["per_device"].items()))
+    return "\n".join(lines)

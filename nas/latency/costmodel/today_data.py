@@ -1,0 +1,180 @@
+"""Calibration rows of today's regime (Core ML ML programs, iOS 16+) from the public 2022+ timings.
+
+``calibration/public_coreml_latency_2022plus.yaml`` (a copy of the project's
+shared file, every row with its source, protocol notes and flags) times
+image-classification backbones on iPhone 12 / 12 Pro / 12 Pro Max (A14) and
+iPhone 13 (A15), all with Core ML's default compute units (``.all``). Here each
+row becomes a ``Row`` when this project can build its model (``MODEL_MAP``);
+everything else is listed with the reason (``Excluded``). ``phone`` is the
+chip's representative (A14 -> iphone12, A15 -> iphone13): one parameter set per
+chip, the measured phone kept in ``device`` (leave-one-phone-out uses it).
+
+Sources: ``REFERENCE`` (the MobileNetV4 paper: fp16 ML program on iOS 16.6.1,
+coremltools 7.1 -- exactly what ``nas export`` writes) has no offset; every
+other source gets one multiplicative offset (different apps, OS, conversion).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from nas.errors import SpecError
+from nas.latency.costmodel.builders import mobilenet_v2
+from nas.latency.costmodel.calibdata import CALIB_DIR, Row, _check_time, _decimals, _sigma
+
+TODAY_FILE = CALIB_DIR / "public_coreml_latency_2022plus.yaml"
+REFERENCE = "mnv4_t6"
+CHIP_PHONE = {"A14": "iphone12", "A15": "iphone13"}
+DEVICE_OF = (("iPhone 12 Pro Max", "iphone12promax", "A14"), ("iPhone 12 Pro", "iphone12pro", "A14"),
+             ("iPhone 12", "iphone12", "A14"), ("iPhone 13", "iphone13", "A15"))
+APPROX_SIGMA = 0.15      # values read off a plot
+HELD_OUT = {"mobilenet_v3_small", "fbnet_c", "ghostnet_1_0", "efficientnet_lite0"}   # the article's, never fitted
+# (source, model text, device text): kept out of calibration to test a new-phone prediction (tests/test_today.py)
+TEST_ROWS = {("iformer", "MobileNetV3-Large (1.0x)", "iPhone 13")}
+SKIP_SOURCES = {
+    "starnet_t6": "duplicate of starnet_t19's iPhone 12 column under an iPhone 13 caption (the file's flag)",
+    "starnet_t14": "device not named (the file's flag)",
+    "iformer_t5_512": "backbone-only timings at 512x512; the zoo models include their classifier",
+    "recnext": "only RecNeXt models (recursive convs, interpolation, linear attention): not buildable",
+}
+NN_FORMAT = ("StarNet exports NeuralNetwork-format .mlmodel files: squeeze-excite / h-swish models are 6-20x and "
+             "A14 ShuffleNetV2 5-11x slower than in every ML-program source (the file's flag) -- another regime")
+EFORMER_V1 = ("EfficientFormer V1 era: coremltools 5.2 (NeuralNetwork format by default) timed with "
+              "coreml-performance on an older iOS, 1.1-2x slower than the V2-era iOS 16 numbers (the file's flag: "
+              "do not pool) -- another regime")
+# base model text (before " (") -> (zoo model or mobilenet_v2 width, family)
+MODEL_MAP = {
+    "MobileNetV1": ("mobilenet_v1", "mobilenet_v1"), "MobileNetV1-1.0": ("mobilenet_v1", "mobilenet_v1"),
+    "MobileNetV2": (1.0, "mobilenet_v2"), "MobileNetV2-1.0": (1.0, "mobilenet_v2"),
+    "MobileNetV2-0.5": (0.5, "mobilenet_v2"), "MobileNetV2-1.4": (1.4, "mobilenet_v2"),
+    "MobileNetV2 x1.4": (1.4, "mobilenet_v2"), "MobileNetV2x1.4": (1.4, "mobilenet_v2"),
+    "MobileNetV2-1.5": (1.5, "mobilenet_v2"), "MobileNetV2-2.0": (2.0, "mobilenet_v2"),
+    "MobileNetV3-Large": ("mobilenet_v3_large", "mobilenet_v3"),
+    "MobileNetV3-Small": ("mobilenet_v3_small", "mobilenet_v3"),
+    "EfficientNet-B0": ("efficientnet_b0", "efficientnet"), "EfficientNet-B1": ("efficientnet_b1", "efficientnet"),
+    "EfficientNet-B2": ("efficientnet_b2", "efficientnet"),
+    "ShuffleNetV2-1.0": ("shufflenet_v2_1_0", "shufflenet_v2"), "ShuffleNetV2-1.5": ("shufflenet_v2_1_5", "shufflenet_v2"),
+    "ShuffleNetV2-2.0": ("shufflenet_v2_2_0", "shufflenet_v2"),
+    "GhostNet-0.5": ("ghostnet_0_5", "ghostnet"), "GhostNet-1.0": ("ghostnet_1_0", "ghostnet"),
+    "GhostNet-1.3": ("ghostnet_1_3", "ghostnet"),
+    "MobileOne-S0": ("mobileone_s0", "mobileone"), "MobileOne-S1": ("mobileone_s1", "mobileone"),
+    "MobileOne-S2": ("mobileone_s2", "mobileone"), "MobileOne-S3": ("mobileone_s3", "mobileone"),
+    "MNASNet-A1": ("mnasnet_a1", "mnasnet"), "MixNet-S": ("mixnet_s", "mixnet"), "ResNet-50": ("resnet_50", "resnet"),
+}
+# Convolutional models in the file that the zoo does not have yet, with why (attention models: see ATTENTION_NOTE).
+NOT_BUILT = {
+    "MobileOne-S4": "squeeze-excite on both convs of each reparameterized block in its last stages: the ds block "
+                    "has no SE option",
+    "MNv4-Conv-S": "universal inverted bottleneck (extra depthwise) blocks: not in the DSL yet",
+    "MNv4-Conv-M": "universal inverted bottleneck (extra depthwise) blocks: not in the DSL yet",
+    "MobileNetV3-Large-0.75": "no width-scaled MobileNetV3 builder yet",
+    "MobileNetV3-Large-0.5": "no width-scaled MobileNetV3 builder yet",
+    "MobileNetV3-Small-0.75": "no width-scaled MobileNetV3 builder yet",
+    "ResNet-18": "backbone-only row; no basic-block op in the DSL",
+    "EfficientNet-B3": "not in the zoo yet (B0-B2 are)",
+    "GhostNetV3-1.0x": "GhostNetV3's reparameterized ghost modules differ from the zoo's GhostNet v1",
+    "GhostNetV3-1.3x": "GhostNetV3's reparameterized ghost modules differ from the zoo's GhostNet v1",
+    "GhostNetV3-1.6x": "GhostNetV3's reparameterized ghost modules differ from the zoo's GhostNet v1",
+    "FasterNet-T0": "partial convolution (conv on a channel slice) is not in the DSL",
+    "FasterNet-T1": "partial convolution (conv on a channel slice) is not in the DSL",
+}
+ATTENTION_NOTE = ("attention / token-mixer models (ViTs, MobileViT, EfficientFormer, FastViT, StarNet, RepViT, SHViT, "
+                  "iFormer, ...) are left out: the DSL has no attention, layer-norm or token-mixing blocks")
+
+
+@dataclass(frozen=True)
+class Excluded:
+    source: str
+    model: str
+    device: str
+    reason: str
+
+
+def _device(text: str, file: str, where: str) -> tuple[str, str]:
+    for prefix, name, chip in DEVICE_OF:
+        if str(text).startswith(prefix):
+            return name, chip
+    raise SpecError(f"unknown device {text!r}", file=file, field=where)
+
+
+def _spec(target, res):
+    from nas import zoo
+    from nas.arch.spec import NetSpec
+    if isinstance(target, float):
+        return mobilenet_v2(target, int(res or 224))
+    spec = zoo.get(target).spec
+    if res and tuple(spec.input_size) != (int(res),) * 2:
+        spec = NetSpec(spec.name, (int(res),) * 2, spec.stages, spec.in_channels)
+    return spec
+
+
+def _source_id(src: dict, row: dict) -> str:
+    if src["id"] == "efficientformer" and "V1" in str(row.get("table", "")):
+        return "efficientformer_v1"
+    return src["id"]
+
+
+def _exclusion(src_id: str, base: str, target, chip: str, row: dict) -> str | None:
+    if src_id == "starnet_t19" and (base.startswith(("MobileNetV3", "GhostNet")) or
+                                    (base.startswith("ShuffleNetV2") and chip == "A14")):
+        return NN_FORMAT
+    if src_id == "efficientformer_v1":
+        return EFORMER_V1
+    if "re-implementation" in row["model"]:
+        return "not the zoo model (GeLU re-implementation of MobileNetV3-L)"
+    if target in HELD_OUT:
+        return "held-out article model: prediction only, never fitted"
+    return None
+
+
+def load_today(path: str | Path = TODAY_FILE) -> tuple[list[Row], list[Excluded], list[Row]]:
+    """(calibration rows, excluded rows with reasons, test rows kept out of calibration)."""
+    file = str(path)
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as e:
+        raise SpecError(f"cannot read: {e.strerror}", file=file) from None
+    if not isinstance(data, list):
+        raise SpecError("expected a list of sources", file=file)
+    rows, excluded, tests = [], [], []
+    for si, src in enumerate(data):
+        if src.get("id") in SKIP_SOURCES:
+            excluded += [Excluded(src["id"], r["model"], str(r["device"]), SKIP_SOURCES[src["id"]])
+                         for r in src.get("rows", [])]
+            continue
+        for ri, r in enumerate(src.get("rows", [])):
+            where = f"[{si}].rows[{ri}]"
+            base = r["model"].split(" (")[0].strip()
+            mapped = MODEL_MAP.get(base)
+            if mapped is None:
+                reason = NOT_BUILT.get(base, ATTENTION_NOTE if base not in NOT_BUILT else "")
+                excluded.append(Excluded(src["id"], r["model"], str(r["device"]), reason))
+                continue
+            device, chip = _device(r["device"], file, where + ".device")
+            sid = _source_id(src, r)
+            reason = _exclusion(sid, base, mapped[0], chip, r)
+            if reason:
+                excluded.append(Excluded(sid, r["model"], str(r["device"]), reason))
+                continue
+            ms = _check_time(r.get("ms"), file, where + ".ms")
+            # published to at least one decimal (1.0 is "1.0", not "1"); plot readings get APPROX_SIGMA
+            sigma = _sigma(ms, max(1, _decimals(ms)))
+            sigma = math.hypot(APPROX_SIGMA, sigma) if r.get("approx") else sigma
+            spec = _spec(mapped[0], r.get("res"))
+            row = Row(spec.name, mapped[1], sid, CHIP_PHONE[chip], "ane", ms, sigma, spec, sid == REFERENCE,
+                      device)
+            (tests if (src["id"], r["model"], str(r["device"])) in TEST_ROWS else rows).append(row)
+    return rows, excluded, tests
+
+
+def row_label(r: Row) -> str:
+    return f"{r.source}:{r.model}@{r.device}"
+
+
+def base_name(model_text: str) -> str:
+    return re.split(r"\s+\(", model_text)[0].strip()
