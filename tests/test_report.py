@@ -64,7 +64,7 @@ def search_dir(tmp_path, name, kind, acc):
     return d
 
 
-def test_report_renders_and_matches_price_net(tables, tmp_path, capsys):
+def test_report_renders_and_matches_table_sums(tables, tmp_path, capsys):
     s1 = search_dir(tmp_path, "run1", "top1", 73.0)
     s2 = search_dir(tmp_path, "run2", "proxy_val_acc", 0.42)
     out = tmp_path / "report"
