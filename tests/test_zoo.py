@@ -72,7 +72,8 @@ def _tinyyolo_v2_by_hand():
     return sum(9 * i * o + 2 * o for i, o in zip(chans, chans[1:]))
 
 
-FBNET_BLOCK = re.compile(r"^(?:ir_k(?P<k>[35])_s(?P<s>[12])_e(?P<e>[136])_c(?P<c>\d+)(?:_g(?P<g>2))?|skip_s1_c(?P<sc>\d+))$")
+FBNET_BLOCK = re.compile(r"^(?:ir_k(?P<k>[35])_s(?P<s>[12])_e(?P<e>[136])_c(?P<c>\d+)(?:_g(?P<g>2))?"
+                         r"|skip_s1_c(?P<sc>\d+))$")
 
 
 def _fbnet_by_hand(name):

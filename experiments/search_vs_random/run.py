@@ -57,10 +57,12 @@ def best_curve(out: Path, trials: int) -> list[float]:
 
 
 def code_commit() -> str | None:
-    """The checkout's commit (with ``+dirty`` when it has uncommitted changes), for the results' provenance."""
+    """The checkout's commit (``+dirty`` when ``nas/`` has uncommitted changes), for the provenance."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=HERE.parents[1], capture_output=True, text=True,
+                              check=True).stdout.strip()
     try:
-        run = lambda *a: subprocess.run(["git", *a], cwd=HERE, capture_output=True, text=True, check=True).stdout  # noqa: E731
-        return run("rev-parse", "HEAD").strip() + ("+dirty" if run("status", "--porcelain", "--", "nas").strip() else "")
+        return git("rev-parse", "HEAD") + ("+dirty" if git("status", "--porcelain", "--", "nas") else "")
     except (OSError, subprocess.CalledProcessError):
         return None
 
