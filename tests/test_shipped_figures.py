@@ -20,6 +20,7 @@ from nas import zoo
 from nas.arch import parse_net, resolve
 from nas.cli import main
 from nas.latency.costmodel.calibdata import DEFAULT_FILES, load_all
+from nas.latency.regime import ARTICLE_RUNTIME
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ROOT / "latency_tables"
@@ -42,11 +43,12 @@ def load(path: Path):
     return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
-def predicted_tables() -> dict[str, dict]:
+def predicted_tables(runtime: str = ARTICLE_RUNTIME) -> dict[str, dict]:
+    """The committed predicted tables of one regime (``nas tables calibrate`` writes the 2020 one)."""
     out = {}
     for f in sorted(TABLES.glob("iphone*.yaml")):
         data = load(f)
-        if data.get("method") == "predicted":
+        if data.get("method") == "predicted" and data.get("runtime") == runtime:
             out[f.name] = data
     return out
 

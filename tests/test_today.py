@@ -97,3 +97,24 @@ def test_article_regime_still_selectable(capsys, monkeypatch):
     out = json.loads(capsys.readouterr().out)
     assert out["runtime"] == "coreml-neuralnetwork-ios13" and out["total_ms"] > 3.0   # the article: 5.1 ms
     assert find_table("iphone11", "ane").runtime == DEFAULT_RUNTIME
+
+
+def test_today_cv_summary_rederived_from_its_rows_and_quoted_by_the_tables():
+    import statistics
+    from pathlib import Path
+    report = json.loads((Path(__file__).resolve().parents[1] / "experiments" / "today_speed" /
+                         "calibration.json").read_text())
+    rows = report["cv"]
+
+    def med(sel):
+        return round(statistics.median(abs(r["predicted_ms"] / r["measured_ms"] - 1) * 100 for r in sel), 1)
+    for kind, s in report["cv_summary"].items():
+        sel = [r for r in rows if r["cv"] == kind]
+        assert s["overall"] == {"median_ape_pct": med(sel), "n": len(sel)}, kind
+        for d, v in s["per_device"].items():
+            assert v["median_ape_pct"] == med([r for r in sel if r["device"] == d]), (kind, d)
+    assert not {r["model"] for r in rows} & HELD_OUT
+    for (p, u), t in shipped_today().items():
+        if u == "ane":
+            cv = t.provenance["cross_validation"]["leave_one_model_out"]
+            assert cv["overall"] == report["cv_summary"]["model"]["overall"], p
