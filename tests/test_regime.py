@@ -115,3 +115,13 @@ def test_new_devices_use_the_shared_chip_facts(name, chip):
 def test_a15_gpu_cores_per_phone():
     assert get_device("iphone13").gpu_cores == 4 and get_device("iphone13pro").gpu_cores == 5
     assert all(d.chip != "A15" or d.gpu_cores in (4, 5) for d in DEVICES.values())
+
+
+def test_phones_sharing_tables_have_the_same_chip_figures():
+    from nas.hardware.devices import SAME_FIGURES
+    for phone, twin in SAME_FIGURES.items():
+        a, b = get_device(phone), get_device(twin)
+        assert (a.chip, a.gpu_cores, a.ane_for_third_party) == (b.chip, b.gpu_cores, b.ane_for_third_party), phone
+        assert twin not in SAME_FIGURES
+    for unit in ("cpu", "gpu", "ane"):
+        assert prior_for("iphone12pro", unit).mean == prior_for("iphone12", unit).mean

@@ -8,6 +8,7 @@ from nas import zoo
 from nas.arch import resolve
 from nas.arch.counts import count
 from nas.cli import main
+from nas.hardware.devices import DEVICES
 from nas.latency import price_net
 from nas.latency.costmodel.calibrate import table_name
 from nas.latency.costmodel.today_calibrate import TODAY_PHONES
@@ -79,7 +80,10 @@ def test_new_phone_prediction_against_a_row_kept_out_of_calibration():
     assert ms == pytest.approx(0.76, rel=0.25)
 
 
-@pytest.mark.parametrize("device", TODAY_PHONES)
+NEW_PHONES = sorted(n for n, d in DEVICES.items() if d.chip in ("A14", "A15", "A16", "A17_Pro"))
+
+
+@pytest.mark.parametrize("device", sorted(set(TODAY_PHONES) | set(NEW_PHONES)))
 def test_latency_cli_defaults_to_todays_regime(device, capsys, monkeypatch):
     monkeypatch.delenv("NAS_TABLES_DIR", raising=False)
     assert main(["latency", "--model", "mobilenet_v2", "--device", device, "--unit", "ane", "--json"]) == 0

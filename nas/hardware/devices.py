@@ -56,6 +56,14 @@ DEVICES = {d.name: d for d in (
     Device("mac", "a Mac", ("Mac*",), "M-series or Intel", True),
 )}
 
+# Phones whose chip figures (chip, GPU cores) equal another's: a prediction from chip figures is the same, so
+# they share that phone's predicted tables (``nas.latency.store.find_table``); measured tables stay per phone.
+SAME_FIGURES = {"iphone12mini": "iphone12", "iphone12pro": "iphone12", "iphone12promax": "iphone12",
+                "iphone13mini": "iphone13", "iphone13promax": "iphone13pro", "iphone14plus": "iphone14",
+                "iphone14pro": "iphone15", "iphone14promax": "iphone15", "iphone15plus": "iphone15",
+                "iphone15promax": "iphone15pro", "iphonexsmax": "iphonexs", "iphonexr": "iphonexs",
+                "iphone11pro": "iphone11", "iphone11promax": "iphone11", "iphone8": "iphonex"}
+
 # Core ML compute-unit names used everywhere (CLI, tables, harness).
 COREML_UNITS = {"cpu": "cpuOnly", "gpu": "cpuAndGPU", "ane": "all", "cpu_and_ane": "cpuAndNeuralEngine"}
 

@@ -5,7 +5,9 @@ Search order: ``$NAS_TABLES_DIR`` (a user's own tables), then the shipped
 ``{device}-{unit}.*.yaml`` files (e.g. ``iphone13-ane.coreml-mlprogram-ios16.yaml``)
 are read; only tables of the asked regime count (default: the one ``nas export``
 produces, ``coreml-mlprogram-ios16``), and a ``measured`` one beats a
-``predicted`` one. The choice is reported by the callers (``LatencyTable.summary``).
+``predicted`` one. A phone with no table of its own uses the predicted tables of a phone with
+the same chip figures (``nas.hardware.devices.SAME_FIGURES``: iPhone 12 Pro -> iPhone 12); the table
+then names that phone. The choice is reported by the callers (``LatencyTable.summary``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from nas.hardware.devices import SAME_FIGURES
 from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES
 from nas.latency.table import LatencyTable, TableError, load_table
 
@@ -46,6 +49,11 @@ def find_table(device: str, unit: str, runtime: str | None = None) -> LatencyTab
     runtime = runtime or default_runtime(unit)
     every = [load_table(p, device=device, unit=unit) for p in candidates(device, unit)]
     found = [t for t in every if t.runtime == runtime]
+    twin = SAME_FIGURES.get(device)
+    if not any(t.method == "measured" for t in found) and twin:   # a phone with the same chip figures
+        shared = [load_table(p, device=twin, unit=unit) for p in candidates(twin, unit)]
+        found += [t for t in shared if t.runtime == runtime and t.method == "predicted"]
+        every += shared
     if not found:
         where = ", ".join(str(d) for d in table_dirs())
         other = sorted({t.runtime for t in every})

@@ -27,7 +27,7 @@ from nas.latency.costmodel.today_fit import DROP, cross_validate, fit_2020, fit_
 from nas.latency.regime import DEFAULT_RUNTIME, RUNTIMES
 from nas.latency.table import save_table
 
-TODAY_PHONES = ("iphonexs", "iphone11", "iphone12", "iphone13", "iphone14", "iphone15", "iphone15pro")
+TODAY_PHONES = ("iphonexs", "iphone11", "iphone12", "iphone13", "iphone13pro", "iphone14", "iphone15", "iphone15pro")
 REF_2020 = "iphone11"     # the 2020 fit's phone whose shared CPU/GPU values are moved to other chips
 UNITS = ("cpu", "gpu", "ane")
 
