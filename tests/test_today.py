@@ -122,3 +122,18 @@ def test_today_cv_summary_rederived_from_its_rows_and_quoted_by_the_tables():
         if u == "ane":
             cv = t.provenance["cross_validation"]["leave_one_model_out"]
             assert cv["overall"] == report["cv_summary"]["model"]["overall"], p
+
+
+@pytest.mark.slow
+def test_regenerated_today_tables_match_committed(tmp_path):
+    """`nas tables calibrate --runtime coreml-mlprogram-ios16` rewrites the committed tables (4 significant digits)."""
+    assert main(["tables", "calibrate", "--runtime", DEFAULT_RUNTIME, "--no-cv", "--out-dir", str(tmp_path),
+                 "--report", str(tmp_path / "r.json")]) == 0
+    committed = shipped_today()
+    for (p, u), c in committed.items():
+        r = load_table(tmp_path / table_name(p, u, DEFAULT_RUNTIME))
+        assert set(r.entries) == set(c.entries), (p, u)
+        assert r.overhead.median_ms == pytest.approx(c.overhead.median_ms, rel=0.005, abs=1e-4)
+        bad = [k for k, e in c.entries.items()
+               if abs(r.entries[k].median_ms - e.median_ms) > 0.005 * e.median_ms + 1e-4]
+        assert not bad, (p, u, bad[:3])
