@@ -137,3 +137,18 @@ def test_regenerated_today_tables_match_committed(tmp_path):
         bad = [k for k, e in c.entries.items()
                if abs(r.entries[k].median_ms - e.median_ms) > 0.005 * e.median_ms + 1e-4]
         assert not bad, (p, u, bad[:3])
+
+
+@pytest.mark.parametrize("text,field", [("- id: x\n  rows:\n  - {model: MobileNetV2, device: iPhone 13, ms: -1}\n",
+                                         "[0].rows[0].ms"),
+                                        ("- id: x\n  rows:\n  - {model: MobileNetV2, device: Pixel 8, ms: 1}\n",
+                                         "[0].rows[0].device"),
+                                        ("- id: x\n  rows:\n  - {device: iPhone 13, ms: 1}\n", "[0].rows[0]"),
+                                        ("{a: 1}\n", None)])
+def test_bad_today_file_is_refused_with_file_and_field(tmp_path, text, field):
+    from nas.errors import SpecError
+    p = tmp_path / "today.yaml"
+    p.write_text(text)
+    with pytest.raises(SpecError) as e:
+        load_today(p)
+    assert str(p) in str(e.value) and (field is None or field in str(e.value))

@@ -114,12 +114,14 @@ def write_today_tables(report: dict, model, rows, out_dir: Path, phones) -> list
                     "note": "predicted, not measured: replace with `nas profile-ops` + `nas tables import`"}
             if unit == "ane":
                 cvp = _cv_for(report, p)
-                lomo = (cvp["leave_one_model_out"]["this_chip"] or cvp["leave_one_model_out"]["overall"] or {})
+                # a fitted chip quotes its leave-one-model-out error; another chip the leave-one-phone-out one
+                kind = "leave_one_model_out" if fitted_chip else "leave_one_phone_out"
+                err = (cvp[kind]["this_chip"] if fitted_chip else cvp[kind]["overall"]) or {}
                 prov.update({
                     "calibration": report["calibration"], "regime_term": report["regime_term"],
                     "calibration_chip": chip if fitted_chip else f"none: no {chip} rows; this chip's published "
                                                                   f"figures with the A14/A15 fit's shared values",
-                    "loo_mape_pct": lomo.get("median_ape_pct"), "cross_validation": cvp,
+                    "loo_mape_pct": err.get("median_ape_pct"), "loo_kind": kind, "cross_validation": cvp,
                     "excluded_rows": report["excluded"], "attention_models": report["attention_models"],
                     "test_rows": report["test_rows"]})
             else:

@@ -143,12 +143,16 @@ def load_today(path: str | Path = TODAY_FILE) -> tuple[list[Row], list[Excluded]
         raise SpecError("expected a list of sources", file=file)
     rows, excluded, tests = [], [], []
     for si, src in enumerate(data):
-        if src.get("id") in SKIP_SOURCES:
+        if isinstance(src, dict) and src.get("id") in SKIP_SOURCES:
             excluded += [Excluded(src["id"], r["model"], str(r["device"]), SKIP_SOURCES[src["id"]])
                          for r in src.get("rows", [])]
             continue
-        for ri, r in enumerate(src.get("rows", [])):
+        if not isinstance(src, dict) or not isinstance(src.get("id"), str) or not isinstance(src.get("rows"), list):
+            raise SpecError("each source is a mapping with an id and a list of rows", file=file, field=f"[{si}]")
+        for ri, r in enumerate(src["rows"]):
             where = f"[{si}].rows[{ri}]"
+            if not isinstance(r, dict) or not isinstance(r.get("model"), str) or "device" not in r:
+                raise SpecError("a row is a mapping with model, device and ms", file=file, field=where)
             base = r["model"].split(" (")[0].strip()
             mapped = MODEL_MAP.get(base)
             if mapped is None:
