@@ -47,8 +47,8 @@ def _commit() -> str:
 def _cv_table(report) -> list[str]:
     md = ["| cross-validation | overall | " + " | ".join(["A14", "A15"]) + " | per phone |", "|---|---|---|---|---|"]
     for kind, v in report["cv_summary"].items():
-        chips = [f"{(v['per_chip'].get(c) or {}).get('median_ape_pct', '–')} % (n={(v['per_chip'].get(c) or {}).get('n', 0)})"
-                 for c in ("A14", "A15")]
+        per_chip = {c: v["per_chip"].get(c) or {} for c in ("A14", "A15")}
+        chips = [f"{x.get('median_ape_pct', '–')} % (n={x.get('n', 0)})" for x in per_chip.values()]
         per = "; ".join(f"{d} {x['median_ape_pct']} % (n={x['n']})" for d, x in v["per_device"].items())
         md.append(f"| leave one {kind} out | {v['overall']['median_ape_pct']} % (n={v['overall']['n']}) | "
                   + " | ".join(chips) + f" | {per} |")

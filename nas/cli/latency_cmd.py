@@ -44,7 +44,8 @@ def cmd_latency(args) -> int:
     if args.json:
         print(json.dumps(price.to_json() | {"runtime": table.runtime}))
         return 0
-    print(f"{net.name}: {price.total_ms:.3f} ms on {table.device}/{table.unit} ({price.source}, runtime {table.runtime})")
+    print(f"{net.name}: {price.total_ms:.3f} ms on {table.device}/{table.unit} "
+          f"({price.source}, runtime {table.runtime})")
     print(f"  table: {table.source_name} -- {table.summary()}")
     print(f"  {'overhead':8} {'(per network call)':50} {price.overhead_ms:9.4f} ms")
     for l in price.layers:
