@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -24,10 +25,26 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
         raise
 
 
+def _finite(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def json_text(obj, **kwargs) -> str:
+    """Standard JSON for a result file: never ``NaN``/``Infinity`` (other tools refuse them); a
+    non-finite number, which validated inputs should never produce, is written as ``null``."""
+    return json.dumps(_finite(obj), allow_nan=False, **kwargs)
+
+
 def append_json_line(path: str | os.PathLike, record: dict) -> None:
     """Append one JSON line and make it durable before returning (a record of finished work)."""
     with open(path, "a") as f:
-        f.write(json.dumps(record, sort_keys=True) + "\n")
+        f.write(json_text(record, sort_keys=True) + "\n")
         f.flush()
         os.fsync(f.fileno())
 

@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 
 from nas import __version__
 from nas.errors import NasError
-from nas.fsutil import LOCK_NAME, lock_folder, write_atomic
+from nas.fsutil import LOCK_NAME, json_text, lock_folder, write_atomic
 from nas.profiling.devices import get_device
 from nas.profiling.ops import OpEntry, parse_op_key
 
@@ -173,7 +173,7 @@ def _write_bundle(entries, dev, units, root: Path, *, network_io, resume, worker
                 "units": list(units), "precision": "fp16", "protocol": dict(protocol or DEFAULT_PROTOCOL),
                 "overheads": ov_list, "entries": manifest_entries}
     path = root / "manifest.json"
-    write_atomic(path, json.dumps(manifest, indent=1) + "\n")
+    write_atomic(path, json_text(manifest, indent=1) + "\n")
     return path
 
 

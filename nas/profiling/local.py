@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nas.errors import NasError
-from nas.fsutil import write_atomic
+from nas.fsutil import json_text, write_atomic
 from nas.latency.table import Stat
 from nas.profiling.measure import Protocol, measure, one_pass, summarize, warm_up
 from nas.profiling.ops import OpEntry
@@ -173,9 +173,9 @@ class Progress:
                     raise NasError(f"{path}: cannot resume, its {k} is {old.get(k)!r}, this run's is "
                                    f"{header.get(k)!r}; delete it or use the same settings")
             self.rows = rows[1:]
-            write_atomic(self.path, "".join(json.dumps(r) + "\n" for r in rows))
+            write_atomic(self.path, "".join(json_text(r) + "\n" for r in rows))
         else:
-            write_atomic(self.path, json.dumps(header) + "\n")
+            write_atomic(self.path, json_text(header) + "\n")
 
     def passes_done(self, item_id: str) -> set[int]:
         return {r["pass"] for r in self.rows if r["id"] == item_id}
@@ -186,7 +186,7 @@ class Progress:
     def add(self, item_id: str, kind: str, pass_index: int, samples: Sequence[float]) -> None:
         row = {"id": item_id, "kind": kind, "pass": pass_index, "ms": [round(v, 6) for v in samples]}
         with open(self.path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+            f.write(json_text(row) + "\n")
             f.flush()
             os.fsync(f.fileno())
         self.rows.append(row)

@@ -28,6 +28,7 @@ from nas.search import report
 from nas.search.accuracy import ESTIMATORS, PredictorEstimator, ProxyEstimator, TrainEstimator
 from nas.search.accuracy.data import check_image_folder, load_digits, load_image_folder
 from nas.search.backends import BACKENDS, LocalBackend
+from nas.search.checks import check_config
 from nas.search.evaluate import Evaluator
 from nas.search.run import run
 from nas.search.storage import TrialLog
@@ -89,6 +90,7 @@ def _sha256(path: str | None) -> str | None:
 
 def prepare(cfg: SearchConfig) -> Prepared:
     """Everything that can be refused, refused before any work."""
+    check_config(cfg)
     if cfg.strategy not in STRATEGIES and cfg.strategy not in DIFFERENTIABLE:
         raise NasError(f"unknown --strategy {cfg.strategy!r}; choose one of "
                        f"{', '.join((*STRATEGIES, *DIFFERENTIABLE))}")
