@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -251,7 +252,10 @@ class DnasSearch:
         try:
             s = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001 -- a damaged or crafted checkpoint must not be silently ignored
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            if isinstance(e, pickle.UnpicklingError):
+                reason = "it holds pickled Python objects, which are refused because loading them can run code"
+            else:
+                reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise NasError(f"{self.checkpoint}: not a dnas checkpoint of `nas search` ({reason[:200]}); "
                            f"delete it to start over") from None
         check_state(self, s)
