@@ -52,7 +52,7 @@ def append_json_line(path: str | os.PathLike, record: dict) -> None:
 def read_json_lines(path: str | os.PathLike) -> list[dict]:
     """The records of an append-only JSON-lines file; a line cut short by a kill is skipped (redone)."""
     out = []
-    for line in Path(path).read_text().splitlines():
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             rec = json.loads(line)
         except ValueError:

@@ -158,7 +158,7 @@ class Progress:
             if not resume:
                 raise NasError(f"{path} exists (an earlier, interrupted profile): pass --resume to continue "
                                f"it, or delete it to start over")
-            lines = self.path.read_text().splitlines()
+            lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
             rows = []
             for i, line in enumerate(lines):
                 try:
@@ -167,7 +167,13 @@ class Progress:
                     if i != len(lines) - 1:
                         raise NasError(f"{path}: line {i + 1} is not JSON (only a torn last line is "
                                        f"tolerated)") from None
-            old = rows[0] if rows else {}
+            for i, r in enumerate(rows[1:], start=2):
+                if not (isinstance(r, dict) and isinstance(r.get("id"), str) and type(r.get("pass")) is int
+                        and isinstance(r.get("ms"), list) and all(isinstance(v, (int, float))
+                                                                  and not isinstance(v, bool) for v in r["ms"])):
+                    raise NasError(f"{path}: line {i} is not a profile record (id, kind, pass, ms); delete the "
+                                   f"file to start over")
+            old = rows[0] if rows and isinstance(rows[0], dict) else {}
             for k in ("unit", "runtime", "protocol", "clock"):
                 if old.get(k) != header.get(k):
                     raise NasError(f"{path}: cannot resume, its {k} is {old.get(k)!r}, this run's is "
