@@ -76,7 +76,7 @@ def test_crafted_dnas_checkpoint_runs_no_code(tiny, tmp_path, capsys, writer):
         if writer == "torch.save":
             torch.save(payload, path)
         else:
-            path.write_bytes(pickle.dumps(payload))
+            path.write_bytes(pickle.dumps(payload, protocol=2))
     write(ckpt, marker)
     # The payload is live: an unsafe load of the same file with another marker runs it (in a subprocess).
     probe = tmp_path / "probe.pt"
