@@ -361,3 +361,22 @@ def test_export_into_a_path_under_a_file_fails_before_conversion(tmp_path, capsy
     target = afile / "sub" / "net.mlpackage"
     refused(capsys, ["export", "--model", "mobilenet_v2", "--out", target], target)
     assert afile.read_text() == "x" and files_in(tmp_path) == ["afile"]
+
+
+def test_fast_table_reader_agrees_with_yaml_on_every_shipped_table():
+    """The fast entry-line reader must read exactly what the safe YAML loader reads (which it replaces)."""
+    import yaml
+    from nas.latency import fastload
+    from nas.latency.table import _UniqueKeyLoader
+    tables = sorted((ROOT / "latency_tables").glob("*.yaml"))
+    assert tables
+    for path in tables:
+        text = path.read_text()
+        head, lines = fastload.split(text)
+        fast = fastload.read_entries(lines)
+        assert fast is not None, path                                # save_table's format: the fast path
+        assert fast == yaml.load(text, Loader=_UniqueKeyLoader)["entries"], path
+    # Anything outside that format goes to YAML: a comment, a flow value with a space, a duplicate key.
+    for odd in ("  a@1: {median_ms: 1.0}  # note", "  a@1: {median_ms: 1.0, rule: 'x y'}x", "  a@1: {x: [1, 2]}"):
+        assert fastload.read_entries([odd]) is None
+    assert fastload.read_entries(["  a@1: {median_ms: 1.0}", "  a@1: {median_ms: 2.0}"]) is None
