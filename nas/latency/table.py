@@ -130,8 +130,9 @@ class LatencyTable:
                 "entries": {k: self.entries[k].to_dict() for k in sorted(self.entries)}}
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last silently)."""
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last silently); libyaml's parser when
+    PyYAML has it (a shipped table loads in ~0.5 s instead of ~5 s; same safe constructors)."""
 
 
 def _construct_mapping(loader, node, deep=False):

@@ -33,12 +33,13 @@ from nas.search.accuracy.data import check_image_folder, load_digits, load_image
 from nas.search.backends import BACKENDS, LocalBackend
 from nas.search.evaluate import Evaluator
 from nas.search.run import run
-from nas.search.storage import TrialLog
+from nas.search.storage import Trial, TrialLog
 from nas.search.strategies import STRATEGIES, make_strategy
 from nas.spaces import Space, load_space
 
 BUDGETS = {"small": 96, "medium": 144, "large": 480}   # evaluated candidates
 REFERENCE_SEED, REFERENCE_SIZE = 20190101, 12            # the proxy's fixed calibration sample of a space
+LOOKUP_SYNC_S = 0.5                                      # trial-log fsync interval of a lookup search
 DIFFERENTIABLE = ("dnas",)   # a trainer over the same pricer, not an ask/tell strategy (nas.search.dnas)
 
 
@@ -242,15 +243,15 @@ def baselines(prep: Prepared, estimator, notes: list[str]) -> list[report.Baseli
     return out
 
 
-def execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
-            on_stage: Callable[[str], None] | None = None) -> dict:
-    """Run the search and write every result file; returns the summary."""
+def search(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
+           on_stage: Callable[[str], None] | None = None) -> tuple[list[Trial], object, list[str]]:
+    """The search loop with its trial log in ``out``: (trials, estimator, notes). ``execute`` adds the files;
+    experiments that run many searches call this to measure exactly what ``nas search`` runs."""
     cfg, space, stage = prep.config, prep.space, on_stage or (lambda s: None)
-    out = Path(cfg.out)
-    t0 = time.perf_counter()
     stage("calibrating the accuracy estimator")
     estimator = make_estimator(prep)
-    log = TrialLog(out)
+    # A lookup estimator makes trials cheaper than an fsync: group the log's fsyncs (nas.search.storage).
+    log = TrialLog(cfg.out, sync_every_s=LOOKUP_SYNC_S if getattr(estimator, "lookup", False) else 0.0)
     stored = log.open(header(prep, estimator), resume=cfg.resume)
     notes = list(prep.notes) + log.warnings
     strategy = make_strategy(cfg.strategy, cardinalities=space.cardinalities, seed=cfg.seed,
@@ -266,7 +267,16 @@ def execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
     finally:
         log.close()
         backend.close()
-    notes += [f"failed: {f}" for f in evaluator.failures[:20]]
+    return trials, estimator, notes + [f"failed: {f}" for f in evaluator.failures[:20]]
+
+
+def execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
+            on_stage: Callable[[str], None] | None = None) -> dict:
+    """Run the search and write every result file; returns the summary."""
+    cfg, space, stage = prep.config, prep.space, on_stage or (lambda s: None)
+    out = Path(cfg.out)
+    t0 = time.perf_counter()
+    trials, estimator, notes = search(prep, on_progress=on_progress, on_stage=on_stage)
     best = report.best_trial(trials)
     front = report.pareto(trials)
     stage("scoring the article's models on the same table")

@@ -25,6 +25,7 @@ class BenchmarkEstimator:
     """Scores a space's networks with its benchmark's recorded accuracy (in the benchmark's unit, e.g. %)."""
 
     kind = KIND
+    lookup = True     # microseconds per network: the trial log groups its fsyncs (nas.search.storage)
 
     def __init__(self, space, seed: int | None = None):
         self.space = space
