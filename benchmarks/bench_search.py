@@ -31,6 +31,7 @@ import numpy as np
 
 from nas.latency import LatencyTable, SpacePricer, Stat, load_table, save_table
 from nas.ops.features import block_features
+from nas.search import session
 from nas.search.session import SearchConfig, prepare, search
 from nas.search.strategies import STRATEGIES, Result, Status, make_strategy
 from nas.spaces import load_space
@@ -83,10 +84,15 @@ def main(argv=None) -> int:
     ap.add_argument("--trials", type=int, help="trials of the memory run (default: the medium budget)")
     ap.add_argument("--tabular-trials", type=int, default=5000, help="candidates per tabular search (default 5000)")
     ap.add_argument("--tabular-only", action="store_true", help="only the tabular search speed (part 2)")
+    ap.add_argument("--fsync-every-trial", action="store_true",
+                    help="tabular search with the per-trial fsync of training searches (for comparison)")
     args = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench_search."))
+    if args.fsync_every_trial:
+        session.LOOKUP_SYNC_S = 0.0
     print(f"tabular search (nasbench_macro, --accuracy benchmark, iphone11/ane, median-latency target, "
-          f"{args.tabular_trials} candidates, batch 8):")
+          f"{args.tabular_trials} candidates, batch 8, trial-log fsync "
+          f"{'every trial' if args.fsync_every_trial else f'every {session.LOOKUP_SYNC_S:g} s'}):")
     for name in STRATEGIES:
         rate, setup = tabular(name, args.tabular_trials, work)
         print(f"  {name:9} {rate:,.0f} candidates/s (whole loop incl. trial log; prepare {setup:.2f} s)")
