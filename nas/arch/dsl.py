@@ -98,7 +98,10 @@ _FORMATTED: dict[tuple[BlockSpec, bool], str] = {}   # blocks are immutable: a s
 def format_block(block: BlockSpec, *, repeats: bool = True) -> str:
     """Canonical block string: table order, defaults left out."""
     key = (block, repeats)
-    text = _FORMATTED.get(key)
+    try:
+        text = _FORMATTED.get(key)
+    except TypeError:               # args holding something unhashable: format without the cache
+        return _format_block(block, repeats)
     if text is None:
         if len(_FORMATTED) > 100_000:
             _FORMATTED.clear()
