@@ -169,3 +169,35 @@ def test_grouped_fsync_keeps_every_trial_readable(tmp_path, monkeypatch):
         per_trial.append(Trial(i, Result((0,), Status.OK, {"accuracy": 1.0, "latency_ms": 1.0}), "a", "train", 0.0))
     assert len(calls) - n == 5                      # default: every trial is fsynced as it finishes
     per_trial.close()
+
+
+@pytest.mark.parametrize("strategy", ["evolution", "rl"])
+def test_killed_lookup_search_resumes_to_the_same_result(tmp_path, monkeypatch, strategy):
+    """Grouped fsyncs lose nothing to a kill: with fsync disabled altogether (as if the process died before
+    any), a search cut mid-batch resumes to exactly the uninterrupted result, re-evaluating only the rest."""
+    def cfg(out, **kw):
+        return SearchConfig(space="nasbench_macro", target_ms=2.79, out=str(tmp_path / out), trials=40,
+                            export=False, baselines=False, accuracy="benchmark", strategy=strategy, seed=1, **kw)
+    whole = execute(prepare(cfg("whole")))
+    real_append, n = TrialLog.append, {"n": 0}
+
+    def dying_append(self, trial):
+        real_append(self, trial)
+        n["n"] += 1
+        if n["n"] == 21:                  # mid-batch (batches of 8)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", lambda fd: None)
+    monkeypatch.setattr(TrialLog, "append", dying_append)
+    monkeypatch.setattr(TrialLog, "close", lambda self: None)    # no orderly close either
+    with pytest.raises(KeyboardInterrupt):
+        execute(prepare(cfg("cut")))
+    monkeypatch.undo()
+    assert len((tmp_path / "cut" / "trials.jsonl").read_text().splitlines()) == 22   # header + 21 trials
+    resumed = execute(prepare(cfg("cut", resume=True)))
+    assert resumed["best"] == whole["best"] and resumed["pareto"] == whole["pareto"]
+    strip = [{k: v for k, v in json.loads(l).items() if k != "wall_s"}
+             for l in (tmp_path / "cut" / "trials.jsonl").read_text().splitlines()[1:]]
+    ref = [{k: v for k, v in json.loads(l).items() if k != "wall_s"}
+           for l in (tmp_path / "whole" / "trials.jsonl").read_text().splitlines()[1:]]
+    assert strip == ref
