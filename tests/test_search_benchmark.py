@@ -138,6 +138,7 @@ def test_non_binding_target_is_noted(tmp_path, capsys, macro):
                "--accuracy", "benchmark"])
     out = capsys.readouterr().out
     assert rc == 0 and "the target does not bind" in out and f"slowest takes {slowest:.3f} ms" in out
+    assert out.count("the target does not bind") == 1          # said once, before the search
     assert f"--target-ms {median:.3g}" in out
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["target_binds"] is False and summary["slowest_ms"] == pytest.approx(slowest, abs=1e-6)

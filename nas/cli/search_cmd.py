@@ -90,7 +90,8 @@ def cmd_search(args) -> int:
     finally:
         bar.close()
     for note in summary["notes"]:
-        print(f"note: {note}")
+        if note not in prep.notes:          # those were printed before the search
+            print(f"note: {note}")
     best = summary["best"]
     counts = summary["status_counts"]
     print(f"{summary['trials']} candidates ({counts['OK']} within target, {counts['INFEASIBLE']} over, "
