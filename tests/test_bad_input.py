@@ -302,7 +302,8 @@ def test_zoo_metadata_keys_stay_allowed():
 
 
 def _table_text(entry_line: str) -> str:
-    return ("schema: nas.latency_table/1\ndevice: iphone11\nunit: ane\nmethod: measured\nprovenance: {}\n"
+    return ("schema: nas.latency_table/1\ndevice: iphone11\nunit: ane\nmethod: measured\n"
+            "runtime: coreml-mlprogram-ios16\nprovenance: {}\n"
             "time_unit: ms\noverhead: {median_ms: 0.1}\nentry_count: 1\nentries:\n" + entry_line + "\n")
 
 

@@ -30,9 +30,10 @@ from nas.errors import SpecError
 from nas.ops import REGISTRY
 
 NET_KEYS = ("name", "input_size", "in_channels", "stages")
-# Metadata a description may carry: the zoo's (article, paper, reference, notes, backbone_stages) and
+# Metadata a description may carry: the zoo's (article, paper, reference, notes, backbone_stages, published:
+# the paper's own parameter count for models the article does not quote) and
 # what `nas search` writes into best.yaml (latency_ms, accuracy, accuracy_kind). Add a key here to allow it.
-META_KEYS = ("article", "paper", "reference", "notes", "backbone_stages", "description",
+META_KEYS = ("article", "paper", "reference", "notes", "backbone_stages", "published", "description",
              "latency_ms", "accuracy", "accuracy_kind")
 
 
