@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from nas.search.accuracy import DEFAULT_ESTIMATOR, ESTIMATORS
+from nas.search.accuracy.validation import describe
 from nas.search.session import BUDGETS, SearchConfig, execute, prepare
 
 
@@ -23,9 +25,11 @@ def register(sub) -> None:
     p.add_argument("--budget", choices=tuple(BUDGETS), default="medium",
                    help="number of evaluated candidates (default medium)")
     p.add_argument("--trials", type=int, help="evaluated candidates (overrides --budget)")
-    p.add_argument("--accuracy", default="proxy", choices=("proxy", "train", "predictor"),
-                   help="proxy: training-free scores (default); train: short training on --data (or the "
-                        "digits demo); predictor: ChamNet's GP screen over trained candidates")
+    p.add_argument("--accuracy", default=DEFAULT_ESTIMATOR, choices=ESTIMATORS,
+                   help=f"{DEFAULT_ESTIMATOR} (default): training-free, at each network's own input size; "
+                        "params, macs, naswot, ...: one training-free score; proxy: the older 64x64 ensemble; "
+                        "train: short training on --data (or the digits demo); predictor: ChamNet's GP screen "
+                        "over trained candidates (docs/estimators.md)")
     p.add_argument("--data", help="ImageFolder directory for --accuracy train/predictor")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="search_out", help="output directory (default search_out)")
@@ -78,6 +82,7 @@ def cmd_search(args) -> int:
         return _dnas(prep, args)
     print(f"space {prep.space.name}: {len(prep.space.decisions)} decisions; table {prep.table_info['summary']} "
           f"({prep.table.path}); fastest network {prep.fastest_ms:.3f} ms, target {cfg.target_ms:g} ms")
+    print(describe(cfg.accuracy))
     for note in prep.notes:
         print(f"note: {note}")
     bar = tqdm(total=cfg.trials, unit="cand", desc=f"{cfg.strategy}", file=sys.stderr, dynamic_ncols=True)

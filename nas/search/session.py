@@ -25,8 +25,10 @@ from nas.fsutil import write_atomic
 from nas.latency import SpacePricer, find_table, load_table, price_net
 from nas.latency.table import LatencyTable, MissingEntry
 from nas.search import report
-from nas.search.accuracy import ESTIMATORS, PredictorEstimator, ProxyEstimator, TrainEstimator
+from nas.search.accuracy import (DEFAULT_ESTIMATOR, ESTIMATORS, ZEROSHOT, PredictorEstimator, ProxyEstimator,
+                                 ScoreEstimator, TrainEstimator)
 from nas.search.accuracy.data import check_image_folder, load_digits, load_image_folder
+from nas.search.accuracy.validation import validation
 from nas.search.backends import BACKENDS, LocalBackend
 from nas.search.evaluate import Evaluator
 from nas.search.run import run
@@ -51,7 +53,7 @@ class SearchConfig:
     strategy: str = "evolution"
     trials: int = BUDGETS["medium"]
     batch_size: int = 8
-    accuracy: str = "proxy"
+    accuracy: str = DEFAULT_ESTIMATOR
     data: str | None = None
     seed: int = 0
     export: bool = True
@@ -164,18 +166,28 @@ def make_backend(cfg: SearchConfig):
 _REFERENCES: dict[tuple, ProxyEstimator] = {}
 
 
+def proxy_estimator(space: Space, resolution: int = 64, batch: int = 16) -> ProxyEstimator:
+    """The ``proxy`` estimator calibrated on the space's fixed reference sample (shared within a process)."""
+    key = (space.name, str(space.decode(space.sample(np.random.default_rng(0)))), resolution, batch)
+    if key not in _REFERENCES:   # calibration is deterministic: share it within a process
+        rng = np.random.default_rng(REFERENCE_SEED)
+        ref = [space.decode(c) for c in space.sample(rng, REFERENCE_SIZE)]
+        _REFERENCES[key] = ProxyEstimator(reference=ref, resolution=resolution, batch=batch)
+    return _REFERENCES[key]
+
+
+def train_estimator(data: str | None, resolution: int, epochs: int) -> TrainEstimator:
+    dataset = load_image_folder(data, resolution) if data else load_digits(resolution)
+    return TrainEstimator(data=dataset, epochs=epochs, seed=0)
+
+
 def make_estimator(prep: Prepared):
     cfg, space = prep.config, prep.space
+    if cfg.accuracy in ZEROSHOT:
+        return ScoreEstimator(cfg.accuracy)
     if cfg.accuracy == "proxy":
-        key = (space.name, str(space.decode(space.sample(np.random.default_rng(0)))), cfg.proxy_resolution,
-               cfg.proxy_batch)
-        if key not in _REFERENCES:   # calibration is deterministic: share it within a process
-            rng = np.random.default_rng(REFERENCE_SEED)
-            ref = [space.decode(c) for c in space.sample(rng, REFERENCE_SIZE)]
-            _REFERENCES[key] = ProxyEstimator(reference=ref, resolution=cfg.proxy_resolution, batch=cfg.proxy_batch)
-        return _REFERENCES[key]
-    data = load_image_folder(cfg.data, cfg.train_resolution) if cfg.data else load_digits(cfg.train_resolution)
-    train = TrainEstimator(data=data, epochs=cfg.train_epochs, seed=0)
+        return proxy_estimator(space, cfg.proxy_resolution, cfg.proxy_batch)
+    train = train_estimator(cfg.data, cfg.train_resolution, cfg.train_epochs)
     if cfg.accuracy == "train":
         return train
     return PredictorEstimator(base=train, cardinalities=space.cardinalities)
@@ -241,6 +253,7 @@ def execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
         "space": space.name, "strategy": cfg.strategy, "device": cfg.device, "unit": cfg.unit,
         "table": prep.table_info, "target_ms": cfg.target_ms, "fastest_ms": round(prep.fastest_ms, 6),
         "seed": cfg.seed, "trials": len(trials), "accuracy": cfg.accuracy,
+        "estimator": {"name": cfg.accuracy, "kind": estimator.kind, "validation": validation(cfg.accuracy)},
         "backend": {"name": cfg.backend} | ({"address": cfg.ray_address or "local", "workers": cfg.workers,
                                              "gpus_per_trial": cfg.gpus_per_trial, "early_stop": cfg.early_stop}
                                             if cfg.backend == "ray" else {}),
