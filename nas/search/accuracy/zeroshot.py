@@ -19,14 +19,23 @@ from nas.search.accuracy.components import COMPONENTS, COUNTED, scores
 
 # name -> {component: weight}. Single components first, then the combinations.
 COMBINATIONS: dict[str, dict[str, float]] = {name: {name: 1.0} for name in COMPONENTS}
+# Written down before any of them was scored against trained accuracy. Every term is in nats of a count:
+# ln params, ln MACs, and naswot / batch (the NASWOT log-determinant of a batch-by-batch kernel whose
+# entries count agreeing ReLU units: about ln(units) per image), so equal weights are the unit-free choice.
 COMBINATIONS.update({
+    "counts": {"params": 1.0, "macs": 1.0},
+    "naswot_params": {"naswot": 1.0, "params": 1.0},
+    "naswot_counts": {"naswot": 1.0, "params": 1.0, "macs": 1.0},
 })
+PER_IMAGE = ("naswot",)   # divided by the batch size
 DEFAULT = "params"
 KIND = "proxy"
 
 
-def _log_scale(name: str, value: float) -> float:
-    return math.log(max(value, 1.0)) if name in COUNTED else value
+def _log_scale(name: str, value: float, batch: int) -> float:
+    if name in COUNTED:
+        return math.log(max(value, 1.0))
+    return value / batch if name in PER_IMAGE else value
 
 
 class ScoreEstimator:
@@ -56,7 +65,7 @@ class ScoreEstimator:
     def combine(self, raw: dict[str, float]) -> float:
         if len(self.weights) == 1:       # a single component is reported as it is (e.g. params as a count)
             return float(raw[self.name])
-        return float(sum(w * _log_scale(k, raw[k]) for k, w in self.weights.items()))
+        return float(sum(w * _log_scale(k, raw[k], self.batch) for k, w in self.weights.items()))
 
     def score(self, net: NetSpec) -> float:
         key = str(net)
