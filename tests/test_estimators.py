@@ -137,3 +137,22 @@ def test_default_ranks_a_benchmark_sample_like_its_recorded_accuracy():
     est = ScoreEstimator(DEFAULT_ESTIMATOR)
     pred = [est.score(space.decode(b.choices[i])) for i in idx]
     assert kendalltau(pred, b.mean_acc[idx]).statistic > 0.5
+
+
+def test_search_records_its_estimator_and_validation(tmp_path):
+    from search_fixtures import tiny_space, write_table
+
+    from nas.search.accuracy.validation import FILE, describe
+    from nas.search.session import SearchConfig, execute, prepare
+    space_path, space = tiny_space(tmp_path)
+    table = write_table(space, tmp_path / "t.yaml")
+    summary = execute(prepare(SearchConfig(space=str(space_path), target_ms=1e3, out=str(tmp_path / "o"),
+                                           table=str(table), trials=4, export=False, baselines=False)))
+    rec = summary["estimator"]
+    committed = json.loads(FILE.read_text())
+    assert rec["name"] == DEFAULT_ESTIMATOR and rec["kind"] == "proxy"
+    assert rec["validation"]["zoo"] == committed["estimators"][DEFAULT_ESTIMATOR]["zoo"]
+    assert len(rec["validation"]["source"]["commit"]) == 40
+    line = describe(DEFAULT_ESTIMATOR)
+    assert f"{committed['estimators'][DEFAULT_ESTIMATOR]['nbmacro']['kendall_tau']:.2f}" in line
+    assert "not validated" in describe("train")

@@ -12,7 +12,7 @@ tau (noise ceiling). Writes results.json, estimators.png, and nas/search/accurac
 (the figures ``nas search`` prints for its estimator). Raw scores are kept in nbmacro.jsonl and
 zoo.jsonl (recomputed only where missing; delete them to recompute everything).
 
-Usage: python experiments/estimators/run.py
+Usage: python experiments/estimators/run.py [--scored-only]
 """
 
 from __future__ import annotations
@@ -58,9 +58,13 @@ def metrics(pred, truth) -> dict:
 
 
 def proxy_reference(space_name: str) -> Reference:
+    """The ``proxy`` estimator's calibration on a space, as ``nas search`` builds it (raw scores kept in
+    proxy_reference.jsonl, recomputed where missing)."""
     space = load_space(space_name)
     ref = [space.decode(c) for c in space.sample(np.random.default_rng(REFERENCE_SEED), REFERENCE_SIZE)]
-    return Reference.fit([raw_scores(n) for n in ref])
+    rows = collect.collect_with(HERE / "proxy_reference.jsonl", [(str(n), n, {}) for n in ref],
+                                f"proxy reference ({space_name})", lambda n: raw_scores(n))
+    return Reference.fit(rows)
 
 
 def noise_ceiling() -> dict:
@@ -71,19 +75,42 @@ def noise_ceiling() -> dict:
 
 
 def evaluate(rows: list[dict], truth_key: str, ref: Reference) -> dict[str, dict]:
-    truth = [r[truth_key] for r in rows]
     out = {}
     for name in COMBINATIONS:
         est = ScoreEstimator(name)
-        pred = [est.combine(r) for r in rows]
-        secs = float(np.mean([sum(r["seconds"][c] for c in est.weights) for r in rows]))
-        out[name] = metrics(pred, truth) | {"seconds_per_net": round(secs, 4),
-                                            "components": sorted(est.weights)}
+        have = [r for r in rows if all(c in r for c in est.weights)]   # see collect.FAST
+        pred = [est.combine(r) for r in have]
+        secs = float(np.mean([sum(r["seconds"][c] for c in est.weights) for r in have]))
+        out[name] = metrics(pred, [r[truth_key] for r in have]) | {"seconds_per_net": round(secs, 4),
+                                                                   "components": sorted(est.weights)}
     sub = [r for r in rows if "p64_naswot" in r]
     pred = [ref.score({k: r[f"p64_{k}"] for k in PROXIES}) for r in sub]
     out["proxy"] = metrics(pred, [r[truth_key] for r in sub]) | {
         "seconds_per_net": round(float(np.mean([r["seconds"]["proxy"] for r in sub])), 4),
         "components": list(PROXIES), "note": "64x64 input, batch 16, z-mean against the space's reference"}
+    return out
+
+
+GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)   # weight of naswot and of ln MACs, relative to ln params (weight 1)
+
+
+def transfer(bench_rows: list[dict], zoo_rows: list[dict]) -> dict:
+    """Weights of ln params + a naswot/batch + c ln MACs picked on one ground truth, scored on the other."""
+    data = {"nbmacro": (bench_rows, "mean_acc"), "zoo": (zoo_rows, "top1")}
+
+    def tau(gt, a, c):
+        rows, key = data[gt]
+        est = ScoreEstimator("naswot_counts")
+        est.weights = {"params": 1.0, "naswot": a, "macs": c}
+        return float(kendalltau([est.combine(r) for r in rows], [r[key] for r in rows]).statistic)
+
+    table = {(a, c): {gt: tau(gt, a, c) for gt in data} for a in GRID for c in GRID}
+    out = {}
+    for fit, other in (("nbmacro", "zoo"), ("zoo", "nbmacro")):
+        (a, c), t = max(table.items(), key=lambda kv: kv[1][fit])
+        out[f"fitted_on_{fit}"] = {"weights": {"params": 1.0, "naswot": a, "macs": c},
+                                   f"tau_{fit}_in_sample": round(t[fit], 4), f"tau_{other}_transfer": round(t[other], 4)}
+    out["grid"] = [{"naswot": a, "macs": c, **{gt: round(v, 4) for gt, v in t.items()}} for (a, c), t in table.items()]
     return out
 
 
@@ -111,8 +138,28 @@ def plot(results: dict, ceiling: float, path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def markdown(results: dict) -> str:
+    lines = ["| estimator | tau NB-Macro | rho NB-Macro | top-5 % recall NB-Macro | tau zoo | rho zoo | "
+             "top-5 % recall zoo | s/net NB-Macro | s/net zoo |", "|---|" + "---|" * 8]
+    for name in results["nbmacro"]:
+        a, z = results["nbmacro"][name], results["zoo"][name]
+        label = f"**{name}** (default)" if name == DEFAULT else f"`{name}`"
+        if a["n"] != results["nbmacro"]["params"]["n"]:
+            label += f" (NB-Macro: {a['n']} nets)"
+        lines.append(f"| {label} | {a['kendall_tau']:.3f} | {a['spearman']:.3f} | {a['top5_recall']:.2f} | "
+                     f"{z['kendall_tau']:.3f} | {z['spearman']:.3f} | {z['top5_recall']:.2f} | "
+                     f"{a['seconds_per_net']:.2f} | {z['seconds_per_net']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
-    bench_rows, zoo_rows = collect.main()
+    if "--scored-only" not in sys.argv:   # else analyse the rows already scored, computing nothing
+        collect.main()
+    b, z = collect.targets()
+    have_b = collect.read_rows(HERE / "nbmacro_fast.jsonl") | collect.read_rows(HERE / "nbmacro.jsonl")
+    have_z = collect.read_rows(HERE / "zoo.jsonl")
+    bench_rows = [have_b[a] for a, _, _ in b if a in have_b]
+    zoo_rows = [have_z[a] for a, _, _ in z if a in have_z]
     results = {"nbmacro": evaluate(bench_rows, "mean_acc", proxy_reference("nasbench_macro")),
                "zoo": evaluate(zoo_rows, "top1", proxy_reference("fbnet"))}
     ceiling = noise_ceiling()
@@ -123,13 +170,14 @@ def main() -> None:
            "sample": {"nbmacro": f"default_rng({collect.SEED}).choice(6561, {collect.N}, replace=False); "
                                  f"proxy on the first {collect.P64_FIRST}", "zoo": "zoo models with a top1"},
            "noise_ceiling": ceiling | {"seed_vs_mean_on_sample": seed_vs_mean},
-           "bars": BARS, "results": results}
+           "bars": BARS, "results": results, "transfer": transfer(bench_rows, zoo_rows)}
     write_atomic(HERE / "results.json", json.dumps(out, indent=1) + "\n")
     plot(results, ceiling["mean"], HERE / "estimators.png")
     validation = {"source": out["source"], "file": "experiments/estimators/results.json",
                   "estimators": {name: {gt: {k: results[gt][name][k] for k in ("kendall_tau", "spearman", "n")}
                                         for gt in results} for name in results["nbmacro"]}}
     write_atomic(VALIDATION, json.dumps(validation, indent=1) + "\n")
+    write_atomic(HERE / "table.md", markdown(results))
     print(f"noise ceiling (seed-to-seed tau, all {ceiling['n']}): {ceiling['mean']:.3f} {ceiling['seed_pairs']}")
     print(f"{'estimator':18} {'tau NBM':>8} {'rho NBM':>8} {'top5 NBM':>8} {'tau zoo':>8} {'rho zoo':>8} "
           f"{'top5 zoo':>8} {'s/net NBM':>9} {'s/net zoo':>9}")
@@ -138,6 +186,9 @@ def main() -> None:
         print(f"{name:18} {a['kendall_tau']:8.3f} {a['spearman']:8.3f} {a['top5_recall']:8.2f} "
               f"{z['kendall_tau']:8.3f} {z['spearman']:8.3f} {z['top5_recall']:8.2f} "
               f"{a['seconds_per_net']:9.3f} {z['seconds_per_net']:9.3f}")
+    for k, v in out["transfer"].items():
+        if k != "grid":
+            print(f"transfer, {k}: {v}")
 
 
 if __name__ == "__main__":
