@@ -9,8 +9,8 @@ Each row: the architecture, its recorded accuracy (benchmark mean and per-seed, 
 top-1), every component of ``nas.search.accuracy.components`` with its seconds, and the three raw
 scores of the ``proxy`` estimator at its 64x64 setting (``p64_*``; on the benchmark only for the first
 ``P64_FIRST`` networks of the sample, itself a seeded random sample). ``collect.py nbmacro I K`` computes
-every K-th missing row from the I-th (K processes may share the file: each appends whole lines). A row already in the file is
-not recomputed; a line that does not parse is ignored and recomputed.
+every K-th missing row from the I-th (K processes may share the file: each appends whole lines).
+A row already in the file is not recomputed; a line that does not parse is ignored and recomputed.
 """
 
 from __future__ import annotations

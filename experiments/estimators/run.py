@@ -109,7 +109,8 @@ def transfer(bench_rows: list[dict], zoo_rows: list[dict]) -> dict:
     for fit, other in (("nbmacro", "zoo"), ("zoo", "nbmacro")):
         (a, c), t = max(table.items(), key=lambda kv: kv[1][fit])
         out[f"fitted_on_{fit}"] = {"weights": {"params": 1.0, "naswot": a, "macs": c},
-                                   f"tau_{fit}_in_sample": round(t[fit], 4), f"tau_{other}_transfer": round(t[other], 4)}
+                                   f"tau_{fit}_in_sample": round(t[fit], 4),
+                                   f"tau_{other}_transfer": round(t[other], 4)}
     out["grid"] = [{"naswot": a, "macs": c, **{gt: round(v, 4) for gt, v in t.items()}} for (a, c), t in table.items()]
     return out
 

@@ -92,10 +92,11 @@ def zen(model: nn.Module, x: torch.Tensor, *, alpha: float = 0.01, seed: int = 0
         bn_logs: list[float] = []
         feats: list[torch.Tensor] = []
         pool = _pre_pool_hook(model)
-        hooks = [m.register_forward_hook(
-            lambda _m, inp, _o: bn_logs.append(0.5 * math.log(float(inp[0].double().var((0, 2, 3),
-                                                                                         unbiased=False).mean()) + 1e-30)))
-            for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+        def bn_scale(_m, inp, _o):   # log sqrt(mean channel variance of the BN input)
+            var = inp[0].double().var((0, 2, 3), unbiased=False).mean()
+            bn_logs.append(0.5 * math.log(float(var) + 1e-30))
+
+        hooks = [m.register_forward_hook(bn_scale) for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
         if pool is not None:
             hooks.append(pool.register_forward_hook(lambda _m, inp, _o: feats.append(inp[0])))
         try:
