@@ -19,7 +19,7 @@ def register(sub) -> None:
     p.add_argument("--table", help="latency table YAML (default: the shipped/own table for --device/--unit)")
     p.add_argument("--allow-other-device", action="store_true",
                    help="use a --table made for another device or unit anyway")
-    p.add_argument("--strategy", default="evolution", choices=("evolution", "rl", "random", "dnas"))
+    p.add_argument("--strategy", default="evolution", choices=("evolution", "rl", "random", "nsga2", "tpe", "dnas"))
     p.add_argument("--budget", choices=tuple(BUDGETS), default="medium",
                    help="number of evaluated candidates (default medium)")
     p.add_argument("--trials", type=int, help="evaluated candidates (overrides --budget)")
