@@ -69,6 +69,10 @@ class SearchConfig:
     early_stop: str = "none"               # none | asha (ray only; changes results, so it is in the log header)
     ray_storage: str | None = None         # Tune checkpoints (default out/ray; shared storage on a cluster)
     dnas_sweep: str | None = None          # dnas: a grid over its hyperparameters, e.g. "lr_theta=0.02,0.1 lam=0.5,2"
+    constraints: tuple = ()                # several (device, unit, target) at once (nas.search.multi.Constraint)
+    objective: str = "accuracy"            # accuracy | pareto (nsga2: accuracy vs worst-case latency ratio)
+    storage: str | None = None             # an optuna RDB URL: every trial also as an optuna trial
+    study_name: str | None = None          # default nas-SPACE-STRATEGY-seedN
 
 
 @dataclass
@@ -81,6 +85,7 @@ class Prepared:
     fastest_ms: float
     initial: list[tuple[int, ...]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    multi: object | None = None            # nas.search.multi.MultiPricer when several pairs are searched at once
 
 
 def _sha256(path: str | None) -> str | None:
@@ -105,11 +110,15 @@ def prepare(cfg: SearchConfig) -> Prepared:
     if cfg.data is not None:
         check_image_folder(cfg.data)
     space = load_space(cfg.space)
-    if cfg.table:
+    multi = _check_optuna_options(cfg, space)
+    if multi is not None:
+        table, pricer = multi.tables[0], multi
+    elif cfg.table:
         table = load_table(cfg.table, device=cfg.device, unit=cfg.unit, allow_mismatch=cfg.allow_other_device)
     else:
         table = find_table(cfg.device, cfg.unit)
-    pricer = SpacePricer(space, table)
+    if multi is None:
+        pricer = SpacePricer(space, table)
     fastest = pricer.fastest_ms()
     if fastest > cfg.target_ms:
         raise NasError(f"target {cfg.target_ms:g} ms is infeasible: the fastest network of space {space.name!r} "
@@ -124,7 +133,26 @@ def prepare(cfg: SearchConfig) -> Prepared:
             initial.append(choices)
     info = {"path": table.path, "sha256": _sha256(table.path), "source": table.method, "device": table.device,
             "unit": table.unit, "summary": table.summary()}
-    return Prepared(cfg, space, table, info, pricer, fastest, initial, notes)
+    return Prepared(cfg, space, table, info, pricer, fastest, initial, notes, multi)
+
+
+def _check_optuna_options(cfg: SearchConfig, space: Space):
+    """--objective, --storage and several pairs: refused before any work; the multi-pair pricer, if any."""
+    from nas.search.multi import prepare_multi
+    from nas.search.optuna_storage import check_storage, default_study_name
+    if cfg.objective not in ("accuracy", "pareto"):
+        raise NasError(f"unknown --objective {cfg.objective!r}; choose accuracy or pareto")
+    if cfg.objective == "pareto" and cfg.strategy != "nsga2":
+        raise NasError(f"--objective pareto needs --strategy nsga2 (got {cfg.strategy})")
+    if cfg.storage:
+        check_storage(cfg.storage, cfg.study_name or default_study_name(space.name, cfg.strategy, cfg.seed),
+                      resume=cfg.resume)
+    if not cfg.constraints:
+        return None
+    if cfg.table or cfg.strategy in DIFFERENTIABLE:
+        raise NasError("several --device/--unit pairs use the shipped tables and an ask/tell strategy: "
+                       "drop --table, and use evolution, rl, random, nsga2 or tpe")
+    return prepare_multi(space, cfg.constraints)
 
 
 def _check_backend(cfg: SearchConfig) -> None:
@@ -186,7 +214,19 @@ def header(prep: Prepared, estimator) -> dict:
     return {"space": prep.space.name, "strategy": cfg.strategy, "seed": cfg.seed, "target_ms": cfg.target_ms,
             "batch_size": cfg.batch_size, "table_sha256": prep.table_info["sha256"], "accuracy": cfg.accuracy,
             "estimator": estimator.settings(), "initial": [list(c) for c in prep.initial],
-            "early_stop": cfg.early_stop}
+            "early_stop": cfg.early_stop} | _optuna_header(prep)
+
+
+def _optuna_header(prep: Prepared) -> dict:
+    """Settings added by several pairs and --objective (absent otherwise, so older logs still resume)."""
+    cfg, out = prep.config, {}
+    if prep.multi is not None:
+        from nas.search.multi import table_info
+        out["constraints"] = [[c.device, c.unit, c.target_ms, table_info(t)["sha256"]]
+                              for c, t in zip(prep.multi.constraints, prep.multi.tables)]
+    if cfg.objective != "accuracy":
+        out["objective"] = cfg.objective
+    return out
 
 
 def baselines(prep: Prepared, estimator, notes: list[str]) -> list[report.Baseline]:
@@ -219,8 +259,14 @@ def execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
     log = TrialLog(out)
     stored = log.open(header(prep, estimator), resume=cfg.resume)
     notes = list(prep.notes) + log.warnings
+    targets = prep.multi.target_map if prep.multi is not None else {"latency_ms": cfg.target_ms}
+    record = log.append
+    if cfg.storage:
+        from nas.search.optuna_storage import open_recorder
+        stored, record = open_recorder(prep, targets, header(prep, estimator), log, stored)
     strategy = make_strategy(cfg.strategy, cardinalities=space.cardinalities, seed=cfg.seed,
-                             target_ms=cfg.target_ms, initial=prep.initial)
+                             target_ms=cfg.target_ms, initial=prep.initial, targets=targets,
+                             objective=cfg.objective)
     backend = make_backend(cfg)
     evaluator = Evaluator(space=space, pricer=prep.pricer, estimator=estimator, target_ms=cfg.target_ms,
                           backend=backend)
@@ -228,7 +274,7 @@ def execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
           + (f" on Ray ({cfg.ray_address or 'local'}, {cfg.workers} workers)" if cfg.backend == "ray" else ""))
     try:
         trials = run(strategy, evaluator, trials=cfg.trials, batch_size=cfg.batch_size, stored=stored,
-                     on_trial=log.append, on_progress=on_progress)
+                     on_trial=record, on_progress=on_progress)
     finally:
         log.close()
         backend.close()
@@ -253,6 +299,12 @@ def execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
         "baselines": [asdict(b) for b in base],
         "notes": notes,
     }
+    if prep.multi is not None:
+        from nas.search.multi import summarize, write_plots
+        summary |= summarize(prep.multi, trials, best)
+        write_plots(out, prep.multi, trials, f"{space.name} / {cfg.strategy}")
+    if cfg.storage:
+        summary["storage"] = {"url": cfg.storage, "study_name": record.study_name}
     write_atomic(out / "trials.csv", report.trials_csv(trials))
     title = f"{space.name} / {cfg.strategy} on {cfg.device}/{cfg.unit} ({prep.table.method}), target {cfg.target_ms:g} ms"
     write_atomic(out / "pareto.png", report.plot_png(trials, base, cfg.target_ms, title))

@@ -79,7 +79,10 @@ class Reinforce(Strategy):
                 self.acc_floor = acc if self.acc_floor is None else min(self.acc_floor, acc)
             else:
                 acc = self.acc_floor if self.acc_floor is not None else 0.5
-            out.append(mnas_reward(acc, r.latency_ms, self.target_ms, mode=self.reward, w=self.w))
+            if "latency_ratio" in r.metrics:     # several targets (nas.search.multi): the worst-case ratio
+                out.append(mnas_reward(acc, r.metrics["latency_ratio"], 1.0, mode=self.reward, w=self.w))
+            else:
+                out.append(mnas_reward(acc, r.latency_ms, self.target_ms, mode=self.reward, w=self.w))
         return np.array(out)
 
     def _tell(self, results: list[Result]) -> None:
