@@ -196,3 +196,13 @@ def test_pareto_needs_nsga2_and_multi_refuses_table(setup):
         prepare(config(setup, strategy="tpe", objective="pareto"))
     with pytest.raises(NasError, match="--table"):
         prepare(config(setup, constraints=(Constraint("iphone11", "ane", 5.0), Constraint("iphone11", "gpu", 9.0))))
+
+
+def test_rl_policy_stays_finite_when_probabilities_underflow():
+    # Seen in experiments/optuna_strategies: a collapsed policy had p == 0 exactly, and 0 * log 0 made it NaN.
+    s = make_strategy("rl", cardinalities=(3, 3), seed=0, target_ms=10)
+    s.logits = np.where(s.mask, np.array([[0.0, -800.0, -800.0]] * 2), -np.inf)   # exp(-800) == 0.0
+    assert (s.probs()[:, 1:] == 0).all()
+    with np.errstate(divide="raise", invalid="raise", under="ignore"):
+        s.tell([Result((0, 0), Status.OK, {"latency_ms": 5.0, "accuracy": 0.5})])
+    assert np.isfinite(s.logits[s.mask]).all() and s.ask(4) == [(0, 0)] * 4
