@@ -151,7 +151,8 @@ def test_lists_pair_up_or_broadcast():
             parse_constraints(*args)
 
 
-@pytest.mark.parametrize("strategy, objective", [("nsga2", "accuracy"), ("nsga2", "pareto"), ("evolution", "accuracy")])
+@pytest.mark.parametrize("strategy, objective", [("nsga2", "accuracy"), ("nsga2", "pareto"), ("nsga2", "pareto-all"),
+                                                 ("evolution", "accuracy")])
 def test_several_devices_best_meets_every_target(setup, monkeypatch, strategy, objective):
     tmp, space_path, space, _, _ = setup
     tables = tmp / "tables"
@@ -185,6 +186,15 @@ def test_several_devices_best_meets_every_target(setup, monkeypatch, strategy, o
     front = summary["pareto_worst_ratio"]
     assert front and all(a["latency_ratio"] < b["latency_ratio"] and a["accuracy"] < b["accuracy"]
                          for a, b in zip(front, front[1:]))
+    every = summary["pareto_every_latency"]
+    assert {p["trial"] for p in front} <= {p["trial"] for p in every}       # a ratio-front point is never dominated
+    for p in every:                 # hand check: nothing feasible is at least as good everywhere and better somewhere
+        for t in stored(tmp / "m"):
+            if t["status"] == "OK" and t["arch"] != p["arch"]:
+                a, la, lg = t["metrics"]["accuracy"], t["metrics"]["latency_ms@iphone11/ane"], t["metrics"]["latency_ms@iphone11/gpu"]
+                pa, pl, pg = p["accuracy"], p["latency_ms"]["iphone11/ane"], p["latency_ms"]["iphone11/gpu"]
+                assert not (a >= pa - 1e-6 and la <= pl + 1e-6 and lg <= pg + 1e-6
+                            and (a > pa + 1e-6 or la < pl - 1e-6 or lg < pg - 1e-6))
     for unit in ("ane", "gpu"):
         assert (tmp / "m" / f"pareto_iphone11_{unit}.png").stat().st_size > 0
     study = optuna.load_study(storage=f"sqlite:///{tmp / 'm.db'}", study_name=f"nas-tiny-{strategy}-seed0")

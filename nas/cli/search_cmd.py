@@ -48,9 +48,9 @@ def register(sub) -> None:
     p.add_argument("--train-resolution", type=int, default=32,
                    help="--accuracy train and dnas: image size for training (default 32)")
     opt = p.add_argument_group("optuna (docs/optuna.md)")
-    opt.add_argument("--objective", default="accuracy", choices=("accuracy", "pareto"),
-                     help="accuracy: best within every target (default); pareto: nsga2's front of accuracy vs "
-                          "the worst-case latency/target ratio")
+    opt.add_argument("--objective", default="accuracy", choices=("accuracy", "pareto", "pareto-all"),
+                     help="accuracy: best within every target (default); with nsga2, pareto: accuracy vs the "
+                          "worst-case latency/target ratio; pareto-all: accuracy vs every latency")
     opt.add_argument("--storage", help="an optuna RDB URL, e.g. sqlite:///search.db: every trial also as an optuna "
                      "trial (optuna.load_study, optuna-dashboard); --resume reads it back")
     opt.add_argument("--study-name", help="study name in --storage (default nas-SPACE-STRATEGY-seedN)")

@@ -154,6 +154,19 @@ def ratio_front(trials: Sequence[Trial]) -> list[Trial]:
     return front
 
 
+def full_front(trials: Sequence[Trial], keys: Sequence[str]) -> list[Trial]:
+    """Feasible trials no other feasible one dominates on accuracy (higher) and every latency (lower)."""
+    ok, seen = [], set()
+    for t in sorted((t for t in trials if t.result.status is Status.OK), key=lambda t: t.index):
+        if t.arch not in seen:
+            seen.add(t.arch)
+            ok.append((t, (-t.result.accuracy, *(t.result.metrics[k] for k in keys))))
+
+    def dominates(a, b):
+        return all(x <= y for x, y in zip(a, b)) and a != b
+    return [t for t, v in ok if not any(dominates(w, v) for _, w in ok)]
+
+
 def summarize(pricer: MultiPricer, trials: Sequence[Trial], best: Trial | None) -> dict:
     """summary.json's per-pair part: each pair's table (source, regime, sha256), target and the best's latency."""
     devices = []
@@ -167,7 +180,10 @@ def summarize(pricer: MultiPricer, trials: Sequence[Trial], best: Trial | None) 
               "accuracy_kind": t.accuracy_kind, "latency_ratio": round(t.result.metrics["latency_ratio"], 6),
               "latency_ms": {c.pair: round(t.result.metrics[c.key], 6) for c in pricer.constraints}}
              for t in ratio_front(trials)]
-    return {"devices": devices, "pareto_worst_ratio": front}
+    every = [{"trial": t.index, "arch": t.arch, "accuracy": round(t.result.accuracy, 6),
+              "latency_ms": {c.pair: round(t.result.metrics[c.key], 6) for c in pricer.constraints}}
+             for t in full_front(trials, [c.key for c in pricer.constraints])]
+    return {"devices": devices, "pareto_worst_ratio": front, "pareto_every_latency": every}
 
 
 def write_plots(out: Path, pricer: MultiPricer, trials: Sequence[Trial], title: str) -> None:

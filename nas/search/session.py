@@ -70,7 +70,7 @@ class SearchConfig:
     ray_storage: str | None = None         # Tune checkpoints (default out/ray; shared storage on a cluster)
     dnas_sweep: str | None = None          # dnas: a grid over its hyperparameters, e.g. "lr_theta=0.02,0.1 lam=0.5,2"
     constraints: tuple = ()                # several (device, unit, target) at once (nas.search.multi.Constraint)
-    objective: str = "accuracy"            # accuracy | pareto (nsga2: accuracy vs worst-case latency ratio)
+    objective: str = "accuracy"            # accuracy | pareto | pareto-all (nsga2; docs/optuna.md)
     storage: str | None = None             # an optuna RDB URL: every trial also as an optuna trial
     study_name: str | None = None          # default nas-SPACE-STRATEGY-seedN
 
@@ -140,10 +140,10 @@ def _check_optuna_options(cfg: SearchConfig, space: Space):
     """--objective, --storage and several pairs: refused before any work; the multi-pair pricer, if any."""
     from nas.search.multi import prepare_multi
     from nas.search.optuna_storage import check_storage, default_study_name
-    if cfg.objective not in ("accuracy", "pareto"):
-        raise NasError(f"unknown --objective {cfg.objective!r}; choose accuracy or pareto")
-    if cfg.objective == "pareto" and cfg.strategy != "nsga2":
-        raise NasError(f"--objective pareto needs --strategy nsga2 (got {cfg.strategy})")
+    if cfg.objective not in ("accuracy", "pareto", "pareto-all"):
+        raise NasError(f"unknown --objective {cfg.objective!r}; choose accuracy, pareto or pareto-all")
+    if cfg.objective != "accuracy" and cfg.strategy != "nsga2":
+        raise NasError(f"--objective {cfg.objective} needs --strategy nsga2 (got {cfg.strategy})")
     if cfg.storage:
         check_storage(cfg.storage, cfg.study_name or default_study_name(space.name, cfg.strategy, cfg.seed),
                       resume=cfg.resume)

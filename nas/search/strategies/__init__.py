@@ -17,7 +17,7 @@ def make_strategy(name: str, *, cardinalities, seed: int, target_ms: float, init
     """A strategy by name with the search's common settings.
 
     ``targets`` (latency metric -> ms) defaults to ``{"latency_ms": target_ms}``; several entries are
-    several devices' constraints. ``objective`` ``pareto`` needs NSGA-II.
+    several devices' constraints. ``objective`` ``pareto``/``pareto-all`` needs NSGA-II.
     """
     if name not in STRATEGIES:
         raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")

@@ -17,7 +17,8 @@ rebuilds the same study, and the search goes on exactly as if never stopped.
 
 Objectives: ``accuracy`` (maximize; latency only as constraints) or, for
 NSGA-II, ``pareto``: maximize accuracy and minimize the worst-case latency
-ratio ``max(latency_i / target_i)`` over the targets.
+ratio ``max(latency_i / target_i)`` over the targets; or ``pareto-all``:
+maximize accuracy and minimize every latency, one objective each.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Mapping, Sequence
 
 from nas.search.strategies.base import Choices, Result, Status, Strategy
 
-OBJECTIVES = ("accuracy", "pareto")
+OBJECTIVES = ("accuracy", "pareto", "pareto-all")
 
 
 def worst_ratio(metrics: Mapping[str, float], targets: Mapping[str, float]) -> float | None:
@@ -45,7 +46,7 @@ class OptunaStrategy(Strategy):
         cardinalities: options per decision.
         seed: the sampler's seed.
         targets: latency metric name -> target in ms (``{"latency_ms": T}`` for one device).
-        objective: ``accuracy`` or ``pareto`` (see the module docstring).
+        objective: ``accuracy``, ``pareto`` or ``pareto-all`` (see the module docstring).
         names: parameter name of each decision (default ``d0``, ``d1``, ...).
     """
 
@@ -59,7 +60,7 @@ class OptunaStrategy(Strategy):
 
         if not targets or any(not t > 0 for t in targets.values()):
             raise ValueError(f"targets must map latency metrics to positive ms, got {dict(targets)!r}")
-        if objective not in OBJECTIVES or (objective == "pareto" and not self.pareto_ok):
+        if objective not in OBJECTIVES or (objective != "accuracy" and not self.pareto_ok):
             raise ValueError(f"strategy {self.name} supports objective "
                              f"{' or '.join(OBJECTIVES if self.pareto_ok else OBJECTIVES[:1])}, got {objective!r}")
         names = list(names) if names is not None else [f"d{i}" for i in range(self.dims)]
@@ -72,7 +73,8 @@ class OptunaStrategy(Strategy):
         with warnings.catch_warnings():          # multivariate TPE is "experimental"
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             sampler = self._sampler(optuna, seed)
-        directions = ["maximize"] + (["minimize"] if objective == "pareto" else [])
+        extra = {"accuracy": 0, "pareto": 1, "pareto-all": len(self.targets)}[objective]
+        directions = ["maximize"] + ["minimize"] * extra
         self.study = optuna.create_study(directions=directions, sampler=sampler)
         self.pending: dict[Choices, deque] = defaultdict(deque)
         self.acc_floor: float | None = None
@@ -108,7 +110,8 @@ class OptunaStrategy(Strategy):
                 self.acc_floor = acc if self.acc_floor is None else min(self.acc_floor, acc)
             else:
                 acc = self.acc_floor if self.acc_floor is not None else 0.0
-            values = [acc] + ([worst_ratio(r.metrics, self.targets)] if self.objective == "pareto" else [])
+            values = [acc] + ([worst_ratio(r.metrics, self.targets)] if self.objective == "pareto" else
+                              [float(v) for v in lat] if self.objective == "pareto-all" else [])
             if trial is None:               # learn from it all the same, as a finished trial
                 params = dict(zip(self.names, (int(v) for v in r.choices)))
                 self.study.add_trial(self._optuna.trial.create_trial(
