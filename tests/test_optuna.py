@@ -216,3 +216,27 @@ def test_rl_policy_stays_finite_when_probabilities_underflow():
     with np.errstate(divide="raise", invalid="raise", under="ignore"):
         s.tell([Result((0, 0), Status.OK, {"latency_ms": 5.0, "accuracy": 0.5})])
     assert np.isfinite(s.logits[s.mask]).all() and s.ask(4) == [(0, 0)] * 4
+
+
+def test_database_failure_stops_cleanly_and_resume_refills_the_study(setup, monkeypatch):
+    import sqlite3
+    tmp = setup[0]
+    url = f"sqlite:///{tmp / 'f.db'}"
+    real = StudyRecorder.append
+
+    def failing(self, trial):
+        if trial.index == 5:
+            raise sqlite3.OperationalError("database is locked")
+        real(self, trial)
+
+    monkeypatch.setattr(StudyRecorder, "append", failing)
+    with pytest.raises(NasError, match="could not record trial 5.*--resume"):
+        execute(prepare(config(setup, "f", strategy="tpe", storage=url)))
+    monkeypatch.setattr(StudyRecorder, "append", real)
+    assert len(stored(tmp / "f")) == 6                       # the log has trial 5, the study stops at 4
+    assert len(optuna.load_study(storage=url, study_name="nas-tiny-tpe-seed0").trials) == 5
+    resumed = execute(prepare(config(setup, "f", strategy="tpe", storage=url, resume=True)))
+    whole = execute(prepare(config(setup, "w", strategy="tpe")))
+    assert resumed["best"] == whole["best"] and stored(tmp / "f") == stored(tmp / "w")
+    trials = optuna.load_study(storage=url, study_name="nas-tiny-tpe-seed0").trials
+    assert [t.user_attrs["nas_trial"] for t in trials] == list(range(16))

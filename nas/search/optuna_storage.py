@@ -186,7 +186,12 @@ class Recording:
 
     def __call__(self, trial: Trial) -> None:
         self.log.append(trial)
-        self.recorder.append(trial)
+        try:
+            self.recorder.append(trial)
+        except Exception as e:  # noqa: BLE001 -- any database failure: the log holds the trial, resume refills
+            raise NasError(f"--storage {self.recorder.url!r}: could not record trial {trial.index} "
+                           f"({type(e).__name__}: {e}); it is in {self.log.path}, and --resume copies it "
+                           f"into the study") from e
 
 
 def open_recorder(prep, targets: Mapping[str, float], header: dict, log, logged: Sequence[Trial]):
