@@ -82,7 +82,7 @@ def table_info(table: LatencyTable) -> dict:
     p = table.provenance
     return {"path": table.path, "sha256": hashlib.sha256(Path(table.path).read_bytes()).hexdigest()
             if table.path else None, "source": table.method, "device": table.device, "unit": table.unit,
-            "regime": p.get("regime"), "summary": table.summary()}
+            "regime": getattr(table, "runtime", None), "summary": table.summary()}   # runtime: the tables branch's regime
 
 
 class MultiPricer:
