@@ -78,11 +78,11 @@ def parse_constraints(device: str, unit: str, target_ms) -> list[Constraint]:
 
 
 def table_info(table: LatencyTable) -> dict:
-    """Where a pair's latencies come from: the file, its sha256, measured or predicted, and its regime."""
-    p = table.provenance
+    """Where a pair's latencies come from: the file, its sha256, measured or predicted, and its regime
+    (a table's ``runtime``, once tables carry one; None before)."""
     return {"path": table.path, "sha256": hashlib.sha256(Path(table.path).read_bytes()).hexdigest()
             if table.path else None, "source": table.method, "device": table.device, "unit": table.unit,
-            "regime": getattr(table, "runtime", None), "summary": table.summary()}   # runtime: the tables branch's regime
+            "regime": getattr(table, "runtime", None), "summary": table.summary()}
 
 
 class MultiPricer:
