@@ -84,8 +84,10 @@ def test_storage_holds_every_trial_with_its_attributes(setup):
     for ft, t in zip(trials, log):
         a = ft.user_attrs
         assert a["dsl"] == t["arch"] and a["accuracy_kind"] == t["accuracy_kind"] and a["status"] == t["status"]
-        assert a["table_sha256"] == {"latency_ms": sha} and "predicted iphone11/ane" in a["latency_source"]["latency_ms"]
-        assert len(ft.params) == 4 and set(ft.params.values()) <= {"ir_k3_e1", "ir_k3_e3", "ir_k5_e3", "ir_k5_e6", "skip"}
+        assert a["table_sha256"] == {"latency_ms": sha}
+        assert "predicted iphone11/ane" in a["latency_source"]["latency_ms"]
+        assert len(ft.params) == 4
+        assert set(ft.params.values()) <= {"ir_k3_e1", "ir_k3_e3", "ir_k5_e3", "ir_k5_e6", "skip"}
         lat = t["metrics"]["latency_ms"]
         assert ft.constraints["latency_ms"] == pytest.approx(lat - summary["target_ms"])
         if t["status"] == "OK":
@@ -146,7 +148,8 @@ def test_lists_pair_up_or_broadcast():
     assert parse_constraints("iphone11,iphonexs", "ane,gpu", "5") == [Constraint("iphone11", "ane", 5.0),
                                                                       Constraint("iphonexs", "gpu", 5.0)]
     for args, msg in ((("a,b,c", "ane,gpu", "5"), "pair up"), (("a", "ane", "5,x"), "not a number"),
-                      (("a", "ane,ane", "5"), "twice"), (("a", "ane", "-1"), "positive"), (("a,", "ane", "1"), "empty")):
+                      (("a", "ane,ane", "5"), "twice"), (("a", "ane", "-1"), "positive"),
+                      (("a,", "ane", "1"), "empty")):
         with pytest.raises(NasError, match=msg):
             parse_constraints(*args)
 
@@ -191,7 +194,8 @@ def test_several_devices_best_meets_every_target(setup, monkeypatch, strategy, o
     for p in every:                 # hand check: nothing feasible is at least as good everywhere and better somewhere
         for t in stored(tmp / "m"):
             if t["status"] == "OK" and t["arch"] != p["arch"]:
-                a, la, lg = t["metrics"]["accuracy"], t["metrics"]["latency_ms@iphone11/ane"], t["metrics"]["latency_ms@iphone11/gpu"]
+                m = t["metrics"]
+                a, la, lg = m["accuracy"], m["latency_ms@iphone11/ane"], m["latency_ms@iphone11/gpu"]
                 pa, pl, pg = p["accuracy"], p["latency_ms"]["iphone11/ane"], p["latency_ms"]["iphone11/gpu"]
                 assert not (a >= pa - 1e-6 and la <= pl + 1e-6 and lg <= pg + 1e-6
                             and (a > pa + 1e-6 or la < pl - 1e-6 or lg < pg - 1e-6))

@@ -105,7 +105,7 @@ def main() -> int:
 
 
 def regrets(results, name) -> np.ndarray:
-    """(seeds, budgets) regret; a run with nothing feasible yet would count as accuracy 0 (none did, see results.json)."""
+    """(seeds, budgets) regret; a run with nothing feasible yet would count as accuracy 0 (none did)."""
     r = [[results["optimum"] - (a if a is not None else 0.0) for a in row] for row in results["runs"][name]]
     return np.array(r)
 

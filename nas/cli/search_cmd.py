@@ -17,7 +17,8 @@ def register(sub) -> None:
                    "a comma list pairing up with --device and --unit (one value applies to all)")
     p.add_argument("--device", default="iphone11", help="device of the latency table (default iphone11); a comma "
                    "list searches one network for several (device, unit) pairs, e.g. iphone11,iphonexs")
-    p.add_argument("--unit", default="ane", help="compute unit of the table (default ane); or a comma list, e.g. ane,gpu")
+    p.add_argument("--unit", default="ane",
+                   help="compute unit of the table (default ane); or a comma list, e.g. ane,gpu")
     p.add_argument("--table", help="latency table YAML (default: the shipped/own table for --device/--unit)")
     p.add_argument("--allow-other-device", action="store_true",
                    help="use a --table made for another device or unit anyway")
