@@ -110,6 +110,12 @@ class MultiPricer:
     def fastest_ms(self) -> float:
         return self.pricers[0].fastest_ms()
 
+    def slowest_ms(self) -> float:
+        return self.pricers[0].slowest_ms()
+
+    def median_ms(self) -> float:
+        return self.pricers[0].median_ms()
+
     def fastest(self) -> list[float]:
         """The fastest network of the space on each pair's table (each pair on its own)."""
         return [p.fastest_ms() for p in self.pricers]

@@ -79,10 +79,7 @@ class Reinforce(Strategy):
                 self.acc_floor = acc if self.acc_floor is None else min(self.acc_floor, acc)
             else:
                 acc = self.acc_floor if self.acc_floor is not None else 0.5
-            if "latency_ratio" in r.metrics:     # several targets (nas.search.multi): the worst-case ratio
-                out.append(mnas_reward(acc, r.metrics["latency_ratio"], 1.0, mode=self.reward, w=self.w))
-            else:
-                out.append(mnas_reward(acc, r.latency_ms, self.target_ms, mode=self.reward, w=self.w))
+            out.append(mnas_reward(acc, r.latency_ms, self.target_ms, mode=self.reward, w=self.w))
         return np.array(out)
 
     def _tell(self, results: list[Result]) -> None:
@@ -104,7 +101,7 @@ class Reinforce(Strategy):
             g[rows, np.array(r.choices)] += a
             grad += g
         grad /= len(results)
-        logp = np.log(np.where(self.mask & (p > 0), p, 1.0))   # p log p -> 0 where p underflowed to 0 (no NaN)
+        logp = np.log(np.where(self.mask & (p > 0), p, 1.0))   # p underflowed to 0 adds 0 (its limit), not NaN
         ent = -(p * logp).sum(axis=1, keepdims=True)
         grad += self.entropy * (-p * (logp + ent))        # d(entropy)/d(logits)
         self.logits = np.where(self.mask, self.logits + self.lr * grad, -np.inf)
