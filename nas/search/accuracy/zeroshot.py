@@ -61,6 +61,7 @@ class ScoreEstimator:
         if batch < 2 or threads < 1:
             raise ValueError("need batch >= 2 and threads >= 1")
         self.name, self.weights = name, COMBINATIONS[name]
+        self.metric = f"training-free score {name} (higher = predicted more accurate; not an accuracy)"
         self.batch, self.seed, self.threads = batch, seed, threads
         self.cache: dict[str, float] = {}
 
