@@ -19,7 +19,7 @@ from nas.errors import NasError
 from nas.search.accuracy import DEFAULT_ESTIMATOR, ESTIMATORS, ZEROSHOT
 from nas.search.accuracy.cache import ScoreCache, cache_key, default_path
 
-CHOICES = tuple(n for n in ESTIMATORS if n != "predictor")   # the GP screen needs a search's history
+CHOICES = tuple(n for n in ESTIMATORS if n not in ("predictor", "benchmark"))   # need a search (history, a space)
 
 
 def register(sub) -> None:
