@@ -13,8 +13,8 @@ from nas.errors import NasError
 from nas.profiling.devices import COREML_UNITS, get_device
 from nas.profiling.local import RUNTIMES
 from nas.profiling.measure import Protocol
-from nas.profiling.ops import collect
-from nas.spaces import load_space
+from nas.profiling.ops import collect, unique
+from nas.spaces import load_space, space_names
 
 
 def register(sub) -> None:
@@ -58,10 +58,37 @@ def _network_io(space, nets):
     return (net.in_channels, *net.input_size), out
 
 
+# Seconds to convert one model (op or overhead) to Core ML in one process here: the fbnet bundle's
+# 112 ops + their overhead models took 170 s with two processes (issue 17).
+CONVERT_S_PER_MODEL = 2.4
+
+
+def _everything():
+    """Every shipped space's ops and every zoo model's, for a run with no --space/--zoo/--ops."""
+    spaces = [load_space(n) for n in space_names()]
+    entries = unique(e for s in spaces for e in collect(space=s))
+    return unique([*entries, *collect(nets=[zoo.get(n).spec for n in zoo.names()])]), spaces
+
+
+def _estimate(entries, workers: int, networks: int = 0) -> str:
+    overheads = len({(e.in_shape, e.out_shape) for e in entries})
+    models = len(entries) + overheads + networks
+    minutes = models * CONVERT_S_PER_MODEL / max(1, workers) / 60
+    return (f"converting {len(entries)} ops, {overheads} overhead models" + (f", {networks} whole networks" if networks else "")
+            + f" to Core ML: about {minutes:.0f} min with {workers} processes "
+            f"(~{CONVERT_S_PER_MODEL} s per model per process, measured here; already converted ones are skipped)")
+
+
 def cmd_profile(args) -> int:
     space = load_space(args.space) if args.space else None
     nets = _nets(args)
-    entries = collect(space=space, nets=nets, keys=args.ops)
+    if not (space or nets or args.ops):
+        entries, spaces = _everything()
+        print(f"no --space, --zoo or --ops: profiling every shipped space ({', '.join(s.name for s in spaces)}) "
+              f"and all {len(zoo.names())} zoo models: {len(entries)} unique ops")
+        nets = [zoo.get(n).spec for n in zoo.names()]
+    else:
+        entries = collect(space=space, nets=nets, keys=args.ops)
     protocol = Protocol(warmup_runs=args.warmup, min_runs=args.min_runs, min_time_s=args.min_time,
                         max_runs=args.max_runs, passes=args.passes, clock=args.clock, seed=args.seed)
     if args.device == "local":
@@ -87,6 +114,7 @@ def cmd_profile(args) -> int:
     from nas.profiling import host
     from nas.profiling.bundle import write_bundle
     bundle = Path(args.out or f"bundles/{device.name}")
+    print(_estimate(entries, args.workers))
     with tqdm(desc=f"converting {len(entries)} ops to Core ML", unit="model") as bar:
         manifest = write_bundle(entries, device.name, units, bundle, network_io=_network_io(space, nets),
                                 resume=args.resume, workers=args.workers, bar=bar)

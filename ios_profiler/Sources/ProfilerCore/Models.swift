@@ -29,9 +29,11 @@ public enum ProfilerError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Compute-unit names used in manifests and results.
-/// cpu = .cpuOnly, gpu = .cpuAndGPU, ane = .all, cpu_and_ane = .cpuAndNeuralEngine.
+/// cpu = .cpuOnly, gpu = .cpuAndGPU, ane = .cpuAndNeuralEngine (CPU and Neural Engine, no GPU),
+/// all = .all (Core ML picks among CPU, GPU and Neural Engine: the reference article's "ANE" column).
+/// cpu_and_ane is the older name of `ane` (same setting), still read from old files.
 public enum ComputeUnit: String, Codable, CaseIterable, Sendable {
-    case cpu, gpu, ane
+    case cpu, gpu, ane, all
     case cpuAndANE = "cpu_and_ane"
 }
 
