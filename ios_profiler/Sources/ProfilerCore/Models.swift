@@ -106,13 +106,36 @@ public struct EntrySpec: Codable, Equatable, Sendable {
     public var outputs: [TensorSpec]
     /// Id of an overhead model with the same input/output shapes; nil = nothing subtracted.
     public var overhead: String?
+    /// Set for a whole network (calibration or validation) rather than one op.
+    public var network: NetworkSpec?
 
-    public init(key: String, file: String, inputs: [TensorSpec], outputs: [TensorSpec], overhead: String?) {
+    public init(key: String, file: String, inputs: [TensorSpec], outputs: [TensorSpec], overhead: String?,
+                network: NetworkSpec? = nil) {
         self.key = key
         self.file = file
         self.inputs = inputs
         self.outputs = outputs
         self.overhead = overhead
+        self.network = network
+    }
+}
+
+/// A whole network of a bundle: its role, where it was drawn from, and its layers' entry keys in order.
+public struct NetworkSpec: Codable, Equatable, Sendable {
+    public var role: String
+    public var space: String
+    public var seed: Int
+    public var index: Int
+    public var arch: String
+    public var layers: [String]
+
+    public init(role: String, space: String, seed: Int, index: Int, arch: String, layers: [String]) {
+        self.role = role
+        self.space = space
+        self.seed = seed
+        self.index = index
+        self.arch = arch
+        self.layers = layers
     }
 }
 

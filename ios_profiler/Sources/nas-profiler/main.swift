@@ -149,7 +149,8 @@ func profile(_ argv: ArraySlice<String>) throws -> Int32 {
         let clock = FakeClock()
         let s = try ProfileJob.run(bundleDir: bundle, out: URL(fileURLWithPath: out), options: options,
                                    device: HostInfo.simulatedDevice(manifest: manifest, name: args.options["--device-name"]),
-                                   runner: SimulatedRunner(clock: clock, seed: manifest.measurement.seed), clock: clock,
+                                   runner: SimulatedRunner(clock: clock, seed: manifest.measurement.seed, unit: unit,
+                                                           manifest: manifest), clock: clock,
                                    conditions: FixedConditions())
         summary = (s.measured.count, s.failed)
     } else {
