@@ -131,3 +131,38 @@ def test_simulated_fbnet_bundle_end_to_end_with_real_conversion(tmp_path, capsys
     assert main(["tables", "import", str(results), "--manifest", str(b / "manifest.json"), "--out", str(out)]) == 0
     v = load_table(out).provenance["validation"]
     assert v["within_10pct"] >= 0.9 and v["uncorrected"]["within_10pct"] < v["within_10pct"]
+
+
+def test_a_simulated_table_never_beats_a_predicted_one(tmp_path, monkeypatch):
+    from nas.latency import LatencyTable, Stat, save_table
+    from nas.latency.store import find_table
+    shipped = find_table("iphone11", "ane")
+    assert shipped.method == "predicted"
+    fake = LatencyTable("iphone11", "ane", "simulated", {"runtime": "simulated"}, Stat(0.1), dict(shipped.entries))
+    save_table(fake, tmp_path / "iphone11-ane.yaml")
+    monkeypatch.setenv("NAS_TABLES_DIR", str(tmp_path))
+    assert find_table("iphone11", "ane").method == "predicted"
+    fake.method = "measured"
+    save_table(fake, tmp_path / "iphone11-ane.yaml")
+    assert find_table("iphone11", "ane").method == "measured"
+
+
+def test_validate_calls_a_table_from_another_machine_stale(tmp_path, monkeypatch, capsys):
+    """The shipped local table with its calibration networks' times made 4x slower stands for a table
+    measured on a slower machine: re-timing them here drifts far beyond 15 %."""
+    import yaml
+    from nas.profiling import staleness
+    from nas.profiling.measure import Protocol
+    from nas.latency.store import SHIPPED_DIR
+    data = yaml.safe_load((SHIPPED_DIR / "local-ort_cpu.yaml").read_text())
+    corr = data["provenance"]["correction"]
+    corr["calibration_measured_ms"] = [v * 4 for v in corr["calibration_measured_ms"]]
+    path = tmp_path / "local-ort_cpu.yaml"
+    path.write_text(yaml.safe_dump(data))
+    from nas.profiling import localrun
+    monkeypatch.setattr(staleness, "QUICK", Protocol(warmup_runs=1, min_runs=3, min_time_s=0.0, max_runs=3, passes=1))
+    monkeypatch.setattr(localrun, "NET_PROTOCOL", {"min_runs": 3, "min_time_s": 0.0})  # short, not 30 s
+    rc = main(["tables", "validate", "--device", "local", "--space", "fbnet", "--samples", "3", "--table", str(path),
+               "--min-runs", "3", "--min-time", "0", "--drift-networks", "2"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "stale for this machine" in err and "nas profile-ops --device local" in err

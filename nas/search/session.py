@@ -116,6 +116,10 @@ def prepare(cfg: SearchConfig) -> Prepared:
                        f"takes {fastest:.3f} ms on {table.source_name} ({table.summary()}); raise --target-ms to "
                        f"at least {fastest:.3f}")
     initial, notes = [], []
+    from nas.profiling.staleness import quick_check  # a measured local table: re-time a few networks (seconds)
+    stale = quick_check(table)
+    if stale:
+        notes.append(f"warning: {stale}")
     for name in cfg.seed_from:
         choices = space.encode(zoo.get(name).spec)
         if choices is None:
