@@ -166,3 +166,32 @@ def test_validate_calls_a_table_from_another_machine_stale(tmp_path, monkeypatch
                "--min-runs", "3", "--min-time", "0", "--drift-networks", "2"])
     err = capsys.readouterr().err
     assert rc == 1 and "stale for this machine" in err and "nas profile-ops --device local" in err
+
+
+def test_profile_ops_with_no_selection_covers_every_space_and_zoo_model(tmp_path, monkeypatch, capsys):
+    """`nas profile-ops --device iphone11 --unit ane`, as the README writes it (conversion left out)."""
+    from nas import zoo
+    from nas.arch.resolve import resolve
+    from nas.cli import profile_cmd
+    from nas.spaces import space_names
+    seen = {}
+
+    def fake_write_bundle(entries, device, units, out, *, networks=(), **kw):
+        seen.update(entries=entries, device=device, units=units, networks=networks)
+        Path(out).mkdir(parents=True)
+        (Path(out) / "manifest.json").write_text(json.dumps({"bundle_id": "c" * 64}))
+        return Path(out) / "manifest.json"
+
+    monkeypatch.setattr(profile_cmd, "write_bundle", fake_write_bundle)
+    assert main(["profile-ops", "--device", "iphone11", "--unit", "ane", "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    keys = [e.key for e in seen["entries"]]
+    assert len(keys) == len(set(keys))
+    for name in space_names():
+        assert {e.key for e in collect(space=load_space(name))} <= set(keys), name
+    for name in zoo.names():
+        assert {l.key for l in resolve(zoo.get(name).spec)} <= set(keys), name
+    assert f"{len(keys)} unique ops" in out and "about" in out and "min with 2 processes" in out
+    roles = [n.role for n in seen["networks"]]
+    assert roles.count("calibration") == 24 and {n.space for n in seen["networks"]} == set(space_names())
+    assert "results-ane-cccccccccccc.jsonl" in out  # not on a Mac: the printed steps
