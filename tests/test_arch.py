@@ -108,11 +108,27 @@ def test_repeats_keep_stride_on_first_only():
     assert layers[1].key == "ir_k3_s1_e6_c8@8x16x16"
 
 
-def test_counts_match_built_module():
-    net = parse_net("64:conv_k3_s2_c16|ir_k3.5_s2_e3_c24_se0.25_g2|ir_k5_s1_e6_c24_ahswish|gap,fc_c10")
+def test_counts_by_hand():
+    # Counted by hand, not by building the module (count() traces the same modules build() makes).
+    net = parse_net("32:conv_k3_s2_c16|ir_k3_s2_e6_c24_se0.25|gap,fc_c10")
+    conv = 3 * 3 * 3 * 16 + 2 * 16                     # 3x3 conv, no bias, BN scale + shift
+    mid = 16 * 6
+    ir = (16 * mid + 2 * mid                            # 1x1 expansion + BN
+          + 9 * mid + 2 * mid                           # 3x3 depthwise + BN
+          + (mid * 4 + 4) + (4 * mid + mid)             # SE: reduce to 16 * 0.25 = 4 and back, biased
+          + mid * 24 + 2 * 24)                          # 1x1 projection + BN; stride 2: no residual
+    fc = 24 * 10 + 10
+    bn = 2 * 16 + 2 * mid + 2 * mid + 2 * 24
+    # MACs: conv at 16x16 out; expansion at 16x16; depthwise and projection at 8x8; SE on 1x1; fc
+    macs = (16 * 16 * 16 * 27 + 16 * 16 * mid * 16 + 8 * 8 * mid * 9 + 2 * mid * 4
+            + 8 * 8 * 24 * mid + 24 * 10)
     c = count(net)
+    assert (c.params, c.params_no_bn, c.macs) == (conv + ir + fc, conv + ir + fc - bn, macs) == (6718, 6254, 707568)
+
+
+def test_built_module_runs():
+    net = parse_net("64:conv_k3_s2_c16|ir_k3.5_s2_e3_c24_se0.25_g2|ir_k5_s1_e6_c24_ahswish|gap,fc_c10")
     model = build(net)
-    assert c.params == sum(p.numel() for p in model.parameters())
     y = model(torch.randn(2, 3, 64, 64))
     assert y.shape == (2, 10)
     # MACs by hand for the first conv: 32x32 outputs * 16 filters * 3*3*3

