@@ -195,3 +195,17 @@ def test_profile_ops_with_no_selection_covers_every_space_and_zoo_model(tmp_path
     roles = [n.role for n in seen["networks"]]
     assert roles.count("calibration") == 24 and {n.space for n in seen["networks"]} == set(space_names())
     assert "results-ane-cccccccccccc.jsonl" in out  # not on a Mac: the printed steps
+
+
+def test_import_refuses_a_crafted_network_entry(fbnet_bundle, tmp_path, capsys):
+    root, manifest = fbnet_bundle
+    m = json.loads(manifest.read_text())
+    net = next(e for e in m["entries"] if "network" in e)
+    net["network"]["role"] = "training"
+    bad = tmp_path / "manifest.json"
+    bad.write_text(json.dumps(m))
+    results = tmp_path / "r.jsonl"
+    results.write_text('{"kind": "header"}\n')
+    assert main(["tables", "import", str(results), "--manifest", str(bad), "--out", str(tmp_path / "t.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "manifest.json" in err and "role" in err and not (tmp_path / "t.yaml").exists()

@@ -129,6 +129,9 @@ class LatencyTable:
             if isinstance(v, dict) and v.get("within_10pct") is not None:
                 bits.append(f"validated on {v.get('networks')} networks: {v['within_10pct'] * 100:.0f} % within "
                             f"±10 %, MAPE {v.get('mape')} %")
+            elif isinstance(p.get("correction"), dict):
+                bits.append(f"in-network correction from {p['correction'].get('calibration_nets')} networks, "
+                            f"no stored validation figure (`nas tables validate`)")
             elif self.method == "measured":
                 bits.append("not validated on whole networks")
         return ", ".join(bits)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from nas.errors import NasError
 from nas.latency.table import LatencyTable, Stat
-from nas.profiling.bundle import NETWORK_CALL, SCHEMA_DIR
+from nas.profiling.bundle import NETWORK_CALL, SCHEMA_DIR, validate_manifest
 from nas.profiling import netcheck
 from nas.profiling.devices import COREML_UNITS, get_device, matches
 
@@ -91,7 +91,14 @@ def import_results(results: str | os.PathLike, manifest_path: str | os.PathLike,
                    allow_other_device: bool = False) -> tuple[LatencyTable, list[str]]:
     """Build a measured table from a results file; returns it with notes for the user."""
     results, manifest_path = Path(results), Path(manifest_path)
-    manifest = json.loads(manifest_path.read_text())
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise NasError(f"{manifest_path}: cannot read the manifest: {e}") from None
+    try:
+        validate_manifest(manifest)
+    except NasError as e:
+        raise NasError(f"{manifest_path}: {e}") from None
     rows = read_results(results)
     header = rows[0]
     notes = [swift_validate(results, manifest_path, allow_other_device)]
