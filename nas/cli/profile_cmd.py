@@ -65,11 +65,12 @@ def _network_io(space, nets):
     return (net.in_channels, *net.input_size), out
 
 
-# Seconds to convert one model to Core ML in one process on the 2-core development machine (shared):
-# an op or overhead model ~0.8-2.4 s (the fbnet bundle's 112 ops + overheads took 170 s with two
-# processes, issue 17), a whole 224x224 network ~10 s (one fbnet network, measured when this was written).
-CONVERT_S_PER_MODEL = 2.4
-CONVERT_S_PER_NETWORK = 10.0
+# CPU seconds to convert one model to Core ML in one process, measured on the development machine (AMD
+# EPYC): ~1 s for an op or overhead model, ~2.3 s for a whole 224x224 fbnet network (trace 0.25 s,
+# ct.convert 2 s), plus ~5 s of imports per process. On a loaded machine wall time is several times this.
+CONVERT_S_PER_MODEL = 1.0
+CONVERT_S_PER_NETWORK = 2.5
+IMPORT_S = 5.0
 
 
 def _everything():
@@ -82,11 +83,12 @@ def _everything():
 def _estimate(entries, workers: int, networks: int = 0) -> str:
     overheads = len({(e.in_shape, e.out_shape) for e in entries})
     models = len(entries) + overheads
-    minutes = (models * CONVERT_S_PER_MODEL + networks * CONVERT_S_PER_NETWORK) / max(1, workers) / 60
-    return (f"converting {len(entries)} ops, {overheads} overhead models" + (f", {networks} whole networks" if networks else "")
-            + f" to Core ML: about {minutes:.0f} min with {workers} processes "
-            f"(~{CONVERT_S_PER_MODEL} s per op and ~{CONVERT_S_PER_NETWORK:.0f} s per network per process on a "
-            f"2-core machine; already converted ones are skipped)")
+    minutes = ((models * CONVERT_S_PER_MODEL + networks * CONVERT_S_PER_NETWORK) / max(1, workers) + IMPORT_S) / 60
+    nets = f", {networks} whole networks" if networks else ""
+    return (f"converting {len(entries)} ops, {overheads} overhead models{nets}"
+            + f" to Core ML: about {minutes:.1f} min with {workers} processes "
+            f"(~{CONVERT_S_PER_MODEL:g} s per op and ~{CONVERT_S_PER_NETWORK:g} s per network per idle core; "
+            f"longer on a loaded machine; already converted ones are skipped)")
 
 
 def cmd_profile(args) -> int:

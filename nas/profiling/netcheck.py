@@ -27,7 +27,8 @@ def manifest_networks(manifest: dict) -> list[ProtocolNet]:
 def fallback_ops(isolated: dict[str, Stat]) -> frozenset[str]:
     """Ops the compute plan puts off the unit most ops use (``unit_used`` from MLComputePlan); empty
     when no plan is known (older OS, local CPU)."""
-    used = {k: s.extra.get("unit_used") for k, s in isolated.items() if s.extra.get("unit_used") not in (None, "unknown")}
+    used = {k: s.extra.get("unit_used") for k, s in isolated.items()
+            if s.extra.get("unit_used") not in (None, "unknown")}
     if not used:
         return frozenset()
     main = Counter(used.values()).most_common(1)[0][0]
