@@ -96,3 +96,14 @@ def test_results_of_another_bundle_are_not_complete(tmp_path):
 def test_mac_profile_runs_the_harness_with_wall_time_and_declared_inputs(tmp_path):
     cmd = host.mac_profile_command(tmp_path / "nas-profiler", tmp_path / "b", "ane", tmp_path / "r.jsonl")
     assert cmd[1:4] == ["profile", str(tmp_path / "b"), "--unit"] and "--resume" in cmd
+
+
+def test_profile_ops_checks_units_and_network_counts_before_writing(tmp_path, capsys):
+    from nas.cli import main
+    out = tmp_path / "b"
+    assert main(["profile-ops", "--device", "iphone11", "--unit", "ane,npu", "--space", "fbnet",
+                 "--out", str(out)]) == 2
+    assert "'npu'" in capsys.readouterr().err and not out.exists()
+    assert main(["profile-ops", "--device", "iphone11", "--unit", "ane", "--space", "fbnet", "--calibrate", "3",
+                 "--out", str(out)]) == 2
+    assert "--calibrate" in capsys.readouterr().err and not out.exists()

@@ -123,6 +123,10 @@ def cmd_profile(args) -> int:
         if u not in COREML_UNITS:
             raise NasError(f"--unit for Core ML is one or more (comma-separated) of {', '.join(COREML_UNITS)}, "
                            f"not {u!r} (ane = CPU and Neural Engine, all = any unit Core ML picks)")
+    from nas.profiling.correction import MIN_NETS
+    if args.calibrate < 0 or args.validate < 0 or 0 < args.calibrate < MIN_NETS:
+        raise NasError(f"--calibrate must be 0 or at least {MIN_NETS} (the correction's fit), and --validate "
+                       f"not negative; got {args.calibrate} and {args.validate}")
     networks = draw_all(spaces, args.calibrate, args.validate) if spaces else []
     if not networks and (args.calibrate or args.validate):
         print("warning: no --space, so no calibration/validation networks: the table will carry no in-network "
