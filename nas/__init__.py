@@ -6,3 +6,7 @@ and the Core ML exporter.
 """
 
 __version__ = "0.1.0"
+
+from nas.coreml_log import install as _quiet_coremltools  # noqa: E402
+
+_quiet_coremltools()   # before any coremltools import: its known harmless Linux messages are logged at import

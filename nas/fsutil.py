@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -24,10 +25,26 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
         raise
 
 
+def _finite(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def json_text(obj, **kwargs) -> str:
+    """Standard JSON for a result file: never ``NaN``/``Infinity`` (other tools refuse them); a
+    non-finite number, which validated inputs should never produce, is written as ``null``."""
+    return json.dumps(_finite(obj), allow_nan=False, **kwargs)
+
+
 def append_json_line(path: str | os.PathLike, record: dict) -> None:
     """Append one JSON line and make it durable before returning (a record of finished work)."""
     with open(path, "a") as f:
-        f.write(json.dumps(record, sort_keys=True) + "\n")
+        f.write(json_text(record, sort_keys=True) + "\n")
         f.flush()
         os.fsync(f.fileno())
 
@@ -35,7 +52,7 @@ def append_json_line(path: str | os.PathLike, record: dict) -> None:
 def read_json_lines(path: str | os.PathLike) -> list[dict]:
     """The records of an append-only JSON-lines file; a line cut short by a kill is skipped (redone)."""
     out = []
-    for line in Path(path).read_text().splitlines():
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             rec = json.loads(line)
         except ValueError:
@@ -43,3 +60,80 @@ def read_json_lines(path: str | os.PathLike) -> list[dict]:
         if isinstance(rec, dict):
             out.append(rec)
     return out
+
+
+LOCK_NAME = ".nas.lock"
+
+
+class OutputLock:
+    """One writer per output: an OS lock (``flock``) on ``lock_path``, held until ``release``.
+
+    A second process (or a second lock in this one) that asks for it while it is held gets a
+    ``NasError`` naming ``what`` at once, before it writes anything. The lock goes with the
+    process: a killed run leaves no stale lock (the file may stay; it holds nothing). On release
+    the lock file is removed, and the folder too if this lock created it and left it empty, so a
+    run refused for another reason leaves nothing behind.
+    """
+
+    def __init__(self, lock_path: str | os.PathLike, what: str):
+        self.path, self.what = Path(lock_path), what
+        self._fd: int | None = None
+        self._made_dir = False
+
+    def acquire(self) -> "OutputLock":
+        import fcntl
+
+        from nas.errors import NasError
+        if not self.path.parent.exists():
+            try:
+                self.path.parent.mkdir(parents=True)
+                self._made_dir = True
+            except FileExistsError:
+                pass
+            except OSError as e:
+                raise NasError(f"{self.path.parent}: cannot create the output folder ({e.strerror})") from None
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as e:
+                raise NasError(f"{self.path.parent}: cannot write there ({e.strerror})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise NasError(f"{self.what} is in use: another run holds its lock ({self.path}); wait for it "
+                               f"to finish, or choose another output") from None
+            try:   # the holder we waited on may have removed the file: lock the one on disk
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                self._fd = fd
+                os.write(fd, f"{os.getpid()}\n".encode())
+                return self
+            os.close(fd)
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)      # while still held: a waiting opener re-checks the inode
+        finally:
+            os.close(self._fd)
+            self._fd = None
+        if self._made_dir:
+            try:
+                self.path.parent.rmdir()           # only if empty
+            except OSError:
+                pass
+
+    def __enter__(self) -> "OutputLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def lock_folder(folder: str | os.PathLike, what: str | None = None) -> OutputLock:
+    """The lock of an output folder (``folder/.nas.lock``); use as ``with lock_folder(out): ...``."""
+    return OutputLock(Path(folder) / LOCK_NAME, what or f"output folder {folder}")

@@ -15,6 +15,13 @@ from typing import Any
 from nas.errors import SpecError
 from nas.ops import REGISTRY
 
+# Sanity bounds on any description (a mobile backbone is far inside them; beyond them a typo or a
+# crafted file would only exhaust memory): input side, input channels, block channels and repeats.
+MAX_INPUT_SIZE = 4096
+MAX_CHANNELS = 16384
+MAX_REPEATS = 64
+MAX_KERNEL = 63
+
 
 @dataclass(frozen=True)
 class BlockSpec:
@@ -28,8 +35,18 @@ class BlockSpec:
         bt = REGISTRY.get(self.type)
         if not isinstance(self.args, bt.args):
             raise SpecError(f"args of a {self.type!r} block must be {bt.args.__name__}", field="args")
-        if self.repeats < 1:
-            raise SpecError(f"repeats must be >= 1, got {self.repeats}", field="r")
+        if isinstance(self.repeats, bool) or not isinstance(self.repeats, int) or not 1 <= self.repeats <= MAX_REPEATS:
+            raise SpecError(f"repeats must be an integer in 1..{MAX_REPEATS}, got {self.repeats!r}", field="r")
+        kernel = getattr(self.args, "kernel", None)
+        if kernel is not None:
+            ks = kernel if isinstance(kernel, tuple) else (kernel,)
+            if not ks or any(not isinstance(k, int) or not 1 <= k <= MAX_KERNEL for k in ks):
+                raise SpecError(f"kernel sizes must be integers in 1..{MAX_KERNEL}, got {kernel}", field="k")
+        for name in ("out", "mid"):
+            v = getattr(self.args, name, None)
+            if isinstance(v, int) and v > MAX_CHANNELS:
+                raise SpecError(f"{name} channels must be at most {MAX_CHANNELS}, got {v}",
+                                field="c" if name == "out" else "m")
         if self.repeats > 1 and not hasattr(self.args, "stride"):
             raise SpecError(f"block {self.type!r} has no stride and cannot repeat", field="r")
 
@@ -69,9 +86,9 @@ class NetSpec:
 
     def __post_init__(self) -> None:
         h, w = self.input_size
-        if h < 1 or w < 1 or self.in_channels < 1:
-            raise SpecError(f"input size must be positive, got {self.in_channels}x{h}x{w}",
-                            field="input_size")
+        if not (1 <= h <= MAX_INPUT_SIZE and 1 <= w <= MAX_INPUT_SIZE and 1 <= self.in_channels <= MAX_CHANNELS):
+            raise SpecError(f"input size must be 1..{MAX_INPUT_SIZE} per side with 1..{MAX_CHANNELS} channels, "
+                            f"got {self.in_channels}x{h}x{w}", field="input_size")
         if not self.stages or any(not s for s in self.stages):
             raise SpecError("a network needs at least one stage and no empty stage", field="stages")
 

@@ -11,7 +11,9 @@
       - [{type: ir, r: 2, k: 3, s: 2, e: 6, c: 24, a: relu6}]   # mapping form, same tokens
 
 A block is a DSL string or a mapping of DSL tokens (or field names) to values.
-Other top-level keys are kept as metadata for the caller (the zoo uses them).
+Besides ``NET_KEYS``, only the metadata keys of ``META_KEYS`` are allowed at the
+top level (kept for the caller: the zoo's provenance, a search's scores); any
+other key is refused as a likely typo (``stage:``, ``input-size:``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from nas.errors import SpecError
 from nas.ops import REGISTRY
 
 NET_KEYS = ("name", "input_size", "in_channels", "stages")
+# Metadata a description may carry: the zoo's (article, paper, reference, notes, backbone_stages) and
+# what `nas search` writes into best.yaml (latency_ms, accuracy, accuracy_kind). Add a key here to allow it.
+META_KEYS = ("article", "paper", "reference", "notes", "backbone_stages", "description",
+             "latency_ms", "accuracy", "accuracy_kind")
 
 
 def _block_from_mapping(m: dict) -> BlockSpec:
@@ -36,7 +42,11 @@ def _block_from_mapping(m: dict) -> BlockSpec:
     if not isinstance(code, str):
         raise SpecError("a block mapping needs 'type' (a block code)", field="type")
     bt = REGISTRY.get(code)
+    if "r" in m and "repeats" in m:
+        raise SpecError("give r or repeats, not both", field="r")
     repeats = m.pop("r", m.pop("repeats", 1))
+    if isinstance(repeats, bool) or not isinstance(repeats, int):
+        raise SpecError(f"repeats must be a positive integer, got {repeats!r}", field="r")
     values = {}
     for key, value in m.items():
         t = bt.token(key) or next((t for t in bt.tokens if t.field == key), None)
@@ -65,6 +75,10 @@ def net_from_dict(data: Any, *, file: str | None = None) -> NetSpec:
     for key in ("name", "input_size", "stages"):
         if key not in data:
             raise SpecError(f"missing required key {key!r}", file=file, field=key)
+    unknown = [k for k in data if k not in NET_KEYS and k not in META_KEYS]
+    if unknown:
+        raise SpecError(f"unknown top-level key {unknown[0]!r}; a network takes {', '.join(NET_KEYS)} and the "
+                        f"metadata keys {', '.join(META_KEYS)}", file=file, field=str(unknown[0])[:40])
     size = data["input_size"]
     if isinstance(size, int):
         size = (size, size)
@@ -105,7 +119,9 @@ def read_yaml(path: str | os.PathLike) -> Any:
     """Load a YAML file safely, turning syntax errors into SpecError naming the file and line."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(f"not a YAML text file (not UTF-8 at byte {e.start})", file=str(path)) from None
     except OSError as e:
         raise SpecError(f"cannot read: {e.strerror}", file=str(path)) from None
     try:

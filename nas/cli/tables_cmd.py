@@ -121,8 +121,8 @@ def cmd_validate(args) -> int:
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        from nas.fsutil import write_atomic
-        write_atomic(out / "results.json", json.dumps(result, indent=1) + "\n")
+        from nas.fsutil import json_text, write_atomic
+        write_atomic(out / "results.json", json_text(result, indent=1) + "\n")
         plot_validation(result, out / "predicted_vs_measured.png")
     if args.json:
         print(json.dumps(summary))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import tempfile
 import uuid
@@ -32,6 +33,7 @@ import torch
 from nas.arch.spec import NetSpec
 from nas.export.metadata import package_metadata
 from nas.export.torch_prep import IMAGENET_MEAN, ExportError, Prepared, prepare
+from nas.fsutil import json_text
 
 PRECISIONS = ("fp16", "fp32")
 TARGETS = ("iOS16", "iOS17", "iOS18")
@@ -125,7 +127,7 @@ def _fix_manifest(package: Path) -> None:
            for old, entry in data["itemInfoEntries"].items()}
     data["itemInfoEntries"] = {ids[k]: v for k, v in data["itemInfoEntries"].items()}
     data["rootModelIdentifier"] = ids[data["rootModelIdentifier"]]
-    path.write_text(json.dumps(data, indent=4, sort_keys=True) + "\n")
+    path.write_text(json_text(data, indent=4, sort_keys=True) + "\n")
 
 
 def _sort_spec(package: Path) -> None:
@@ -155,6 +157,25 @@ def _save(mlmodel, out: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def check_output_place(out: Path) -> None:
+    """Refuse, before converting anything, an output that cannot be written: a path under a file, a
+    folder without write permission (tried with a temporary folder that is removed at once)."""
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out}: exists and is not a package folder")
+    place = out.parent
+    while not place.exists():
+        if place.is_symlink() or place.parent == place:
+            break
+        place = place.parent
+    if place.exists() and not place.is_dir():
+        raise ExportError(f"{out}: cannot write there: {place} is a file, not a folder")
+    try:
+        probe = tempfile.mkdtemp(prefix=f".{out.name}.probe.", dir=place)
+    except OSError as e:
+        raise ExportError(f"{out}: cannot write in {place} ({e.strerror})") from None
+    os.rmdir(probe)
+
+
 def export_package(net: NetSpec, out: str | Path, *, weights: str | Path | dict | None = None,
                    options: ExportOptions | None = None) -> ExportResult:
     """Export ``net`` (random weights from ``options.seed`` unless ``weights``) to ``out``."""
@@ -162,6 +183,7 @@ def export_package(net: NetSpec, out: str | Path, *, weights: str | Path | dict 
     out = Path(out)
     if out.suffix != ".mlpackage":
         raise ExportError(f"{out}: the output must end in .mlpackage")
+    check_output_place(out)
     prep = prepare(net, weights=weights, seed=opts.seed, image_input=not opts.tensor_input,
                    backbone_only=opts.backbone_only, labels=opts.labels)
     mlmodel = _convert(prep, opts)

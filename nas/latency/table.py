@@ -28,6 +28,7 @@ fields and unknown units are refused with the file and field named.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 from dataclasses import dataclass, field
@@ -143,33 +144,76 @@ class LatencyTable:
                 "entries": {k: self.entries[k].to_dict() for k in sorted(self.entries)}}
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last silently)."""
+# libyaml's C parser when PyYAML was built with it (about 10x faster on big tables: see
+# benchmarks/bench_table_load.py); the same safe constructors either way.
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeBase):
+    """Safe loader that refuses duplicate mapping keys (PyYAML keeps the last silently).
+
+    Tag resolution of plain scalars (a chain of regular expressions per value, most of the load
+    time of a big table) is memoized per load: the same text always resolves to the same tag."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._tags: dict = {}
+
+    def resolve(self, kind, value, implicit):
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = self._tags[key] = super().resolve(kind, value, implicit)
+        return tag
 
 
 def _construct_mapping(loader, node, deep=False):
     seen = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
+        try:
+            dup = key in seen
+        except TypeError:               # an unhashable key (a list or mapping): refused by the checks after
+            continue
+        if dup:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}",
                                                     key_node.start_mark)
         seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep)
 
 
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+MAX_N = 10**9    # timed runs behind one entry: more is not a measurement
+
+
+def _finite(v: int | float) -> bool:
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:           # an int too large for a float (a 400-digit number)
+        return False
+
+
+def _show(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
+
+
 def _stat(raw: Any, file: str, where: str) -> Stat:
     if not isinstance(raw, dict) or "median_ms" not in raw:
         raise TableError("an entry needs median_ms", file=file, layer=where, field="median_ms")
+    odd = next((k for k in raw if not isinstance(k, str)), None)
+    if odd is not None:
+        raise TableError(f"field names must be text, got {odd!r}", file=file, layer=where, field=str(odd)[:40])
     values = {}
     for k in ("median_ms", "p10_ms", "p90_ms", "mad_ms"):
         if k in raw:
             v = raw[k]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v) or math.isinf(v):
-                raise TableError(f"{k} must be a finite number, got {v!r}", file=file, layer=where, field=k)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v):
+                raise TableError(f"{k} must be a finite number, got {_show(v)}", file=file, layer=where, field=k)
             if v < 0:
                 raise TableError(f"{k} must not be negative, got {v}", file=file, layer=where, field=k)
             values[k] = float(v)
@@ -178,8 +222,9 @@ def _stat(raw: Any, file: str, where: str) -> Stat:
         raise TableError(f"times must be in milliseconds (*_ms), got {bad[0]!r}", file=file, layer=where,
                          field=bad[0])
     n = raw.get("n")
-    if n is not None and (not isinstance(n, int) or n < 1):
-        raise TableError(f"n must be a positive integer, got {n!r}", file=file, layer=where, field="n")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_N):
+        raise TableError(f"n must be an integer in 1..{MAX_N}, got {_show(n)}", file=file, layer=where,
+                         field="n")
     extra = {k: v for k, v in raw.items() if k not in STAT_FIELDS}
     return Stat(n=n, extra=extra, **values)
 
@@ -208,9 +253,33 @@ def table_from_dict(data: Any, file: str) -> LatencyTable:
     if data["entry_count"] != len(entries_raw):
         raise TableError(f"entry_count says {data['entry_count']} but {len(entries_raw)} entries were read "
                          f"(truncated file?)", file=file, field="entry_count")
-    entries = {str(k): _stat(v, file, f"entry {k}") for k, v in entries_raw.items()}
+    odd = next((k for k in entries_raw if not isinstance(k, str)), None)
+    if odd is not None:
+        raise TableError(f"op keys must be text, got {_show(odd)} ({type(odd).__name__})", file=file,
+                         field="entries")
+    entries = {k: _stat(v, file, f"entry {k}") for k, v in entries_raw.items()}
     return LatencyTable(str(data["device"]), data["unit"], data["method"], dict(data["provenance"]),
                         _stat(data["overhead"], file, "overhead"), entries, file)
+
+
+def _parse(text: str) -> Any:
+    """The table's data: ``save_table``'s entry lines by the fast reader, everything else by YAML."""
+    from nas.latency.fastload import read_entries, split
+    parts = split(text)
+    if parts is not None:
+        entries = read_entries(parts[1])
+        if entries is not None:
+            data = yaml.load(parts[0], Loader=_UniqueKeyLoader)
+            if isinstance(data, dict):
+                data["entries"] = entries
+            return data
+    gc_was = gc.isenabled()
+    gc.disable()        # a big document is millions of young objects: collecting them is most of the time
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    finally:
+        if gc_was:
+            gc.enable()
 
 
 def load_table(path: str | os.PathLike, *, device: str | None = None, unit: str | None = None,
@@ -218,11 +287,13 @@ def load_table(path: str | os.PathLike, *, device: str | None = None, unit: str 
     """Load and check a table; refuse one for another device/unit unless ``allow_mismatch``."""
     file = str(path)
     try:
-        text = Path(path).read_text()
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise TableError(f"not a YAML text file (not UTF-8 at byte {e.start})", file=file) from None
     except OSError as e:
         raise TableError(f"cannot read: {e.strerror}", file=file) from None
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)
+        data = _parse(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

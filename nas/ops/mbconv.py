@@ -73,6 +73,9 @@ class InvertedResidualModule(ResidualBlock):
 def _ir_shape(a: "InvertedResidual", in_shape: Shape) -> Shape:
     cin, h, w = in_shape
     mid = a.mid_channels(cin)
+    if mid < 1:
+        raise SpecError(f"expansion e{a.expand:g} of {cin} input channels gives {mid} mid channels; raise e "
+                        f"or give m", field="e")
     ge, gp = a.expand_group_count, a.project_group_count
     expands = mid != cin or a.expand_always
     if a.expand_groups > 1 and not expands:

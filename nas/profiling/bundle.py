@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 
 from nas import __version__
 from nas.errors import NasError
-from nas.fsutil import write_atomic
+from nas.fsutil import LOCK_NAME, json_text, lock_folder, write_atomic
 from nas.profiling.devices import get_device
 from nas.arch.dsl import format_net
 from nas.profiling.networks import ProtocolNet
@@ -138,10 +138,15 @@ def write_bundle(entries: Sequence[OpEntry], device: str, units: Sequence[str], 
                  network_io: tuple[tuple, tuple] | None = None, networks: Sequence[ProtocolNet] = (),
                  resume: bool = False, workers: int = 2,
                  protocol: dict | None = None, bar=None, hook: Callable[[int], None] | None = None) -> Path:
-    """Write (or finish) a bundle; returns the manifest's path."""
+    """Write (or finish) a bundle, holding the folder's lock (one writer); returns the manifest's path."""
     dev = get_device(device)
-    root = Path(out)
-    if root.exists() and any(root.iterdir()) and not resume:
+    with lock_folder(out, f"bundle folder {out}"):
+        return _write_bundle(entries, dev, units, Path(out), network_io=network_io, resume=resume, workers=workers,
+                             protocol=protocol, bar=bar, hook=hook)
+
+
+def _write_bundle(entries, dev, units, root: Path, *, network_io, resume, workers, protocol, bar, hook) -> Path:
+    if any(p.name != LOCK_NAME for p in root.iterdir()) and not resume:
         raise NasError(f"{root} is not empty: pass --resume to finish that bundle, or choose another --out")
     (root / "ops").mkdir(parents=True, exist_ok=True)
     (root / "overheads").mkdir(parents=True, exist_ok=True)
@@ -204,7 +209,7 @@ def write_bundle(entries: Sequence[OpEntry], device: str, units: Sequence[str], 
                 "units": list(units), "precision": "fp16", "protocol": dict(protocol or DEFAULT_PROTOCOL),
                 "overheads": ov_list, "entries": manifest_entries}
     path = root / "manifest.json"
-    write_atomic(path, json.dumps(manifest, indent=1) + "\n")
+    write_atomic(path, json_text(manifest, indent=1) + "\n")
     return path
 
 

@@ -1,8 +1,11 @@
 """``nas tables import``: the harness's results file (JSON Lines) -> a measured latency table.
 
 Every line is validated against ``#/$defs/<kind>`` of
-``ios_profiler/schema/results.schema.json`` (the harness's own checker,
-``nas-profiler validate-results``, runs too when a Swift build is found). A
+``ios_profiler/schema/results.schema.json``, and the manifest and the file
+against the rest of the harness's contract (``nas.profiling.contract``: no
+NaN/inf, one header, no duplicate entries, model files inside the bundle) in
+Python; the harness's own checker, ``nas-profiler validate-results``, runs too
+when a Swift build is found. A
 file from a phone whose hardware id is not the manifest device's is refused
 unless ``allow_other_device``. The ``__network_call__`` entry becomes the
 table's per-network overhead; every op entry's ``latency_ms`` (its median
@@ -23,8 +26,9 @@ from pathlib import Path
 
 from nas.errors import NasError
 from nas.latency.table import LatencyTable, Stat
-from nas.profiling.bundle import NETWORK_CALL, SCHEMA_DIR, validate_manifest
 from nas.profiling import netcheck
+from nas.profiling.bundle import NETWORK_CALL, SCHEMA_DIR
+from nas.profiling.contract import load_manifest, read_text, results_errors, strict_json
 from nas.profiling.devices import COREML_UNITS, get_device, matches
 
 COMPUTE_UNITS = {u: f"MLComputeUnits.{v}" for u, v in COREML_UNITS.items()} | {
@@ -38,17 +42,17 @@ def read_results(path: str | os.PathLike) -> list[dict]:
     """Parse and schema-check every line; a torn last line (an interrupted run) is dropped."""
     import jsonschema
     schema = json.loads((SCHEMA_DIR / "results.schema.json").read_text())
-    lines = Path(path).read_text().splitlines()
+    lines = read_text(path, "results file").splitlines()
     rows = []
     for i, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            if i == len(lines):
+            row = strict_json(line)
+        except ValueError as e:
+            if i == len(lines) and isinstance(e, json.JSONDecodeError):
                 break
-            raise NasError(f"{path}: line {i} is not JSON") from None
+            raise NasError(f"{path}: line {i} is not valid JSON ({e})") from None
         kind = row.get("kind") if isinstance(row, dict) else None
         if kind not in ("header", "overhead", "entry", "footer"):
             raise NasError(f"{path}: line {i}: kind must be header, overhead, entry or footer, got {kind!r}")
@@ -91,15 +95,12 @@ def import_results(results: str | os.PathLike, manifest_path: str | os.PathLike,
                    allow_other_device: bool = False) -> tuple[LatencyTable, list[str]]:
     """Build a measured table from a results file; returns it with notes for the user."""
     results, manifest_path = Path(results), Path(manifest_path)
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise NasError(f"{manifest_path}: cannot read the manifest: {e}") from None
-    try:
-        validate_manifest(manifest)
-    except NasError as e:
-        raise NasError(f"{manifest_path}: {e}") from None
+    manifest = load_manifest(manifest_path)          # schema, semantics, files inside the bundle
     rows = read_results(results)
+    problems = results_errors(rows, manifest)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise NasError(f"{results}: {problems[0]}{more}")
     header = rows[0]
     notes = [swift_validate(results, manifest_path, allow_other_device)]
     if header["bundle_id"] != manifest["bundle_id"]:

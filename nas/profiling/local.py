@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nas.errors import NasError
-from nas.fsutil import write_atomic
+from nas.fsutil import json_text, write_atomic
 from nas.latency.table import Stat
 from nas.profiling.measure import Protocol, measure, one_pass, summarize, warm_up
 from nas.profiling.ops import OpEntry
@@ -158,7 +158,7 @@ class Progress:
             if not resume:
                 raise NasError(f"{path} exists (an earlier, interrupted profile): pass --resume to continue "
                                f"it, or delete it to start over")
-            lines = self.path.read_text().splitlines()
+            lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
             rows = []
             for i, line in enumerate(lines):
                 try:
@@ -167,15 +167,21 @@ class Progress:
                     if i != len(lines) - 1:
                         raise NasError(f"{path}: line {i + 1} is not JSON (only a torn last line is "
                                        f"tolerated)") from None
-            old = rows[0] if rows else {}
+            for i, r in enumerate(rows[1:], start=2):
+                if not (isinstance(r, dict) and isinstance(r.get("id"), str) and type(r.get("pass")) is int
+                        and isinstance(r.get("ms"), list) and all(isinstance(v, (int, float))
+                                                                  and not isinstance(v, bool) for v in r["ms"])):
+                    raise NasError(f"{path}: line {i} is not a profile record (id, kind, pass, ms); delete the "
+                                   f"file to start over")
+            old = rows[0] if rows and isinstance(rows[0], dict) else {}
             for k in ("unit", "runtime", "protocol", "clock"):
                 if old.get(k) != header.get(k):
                     raise NasError(f"{path}: cannot resume, its {k} is {old.get(k)!r}, this run's is "
                                    f"{header.get(k)!r}; delete it or use the same settings")
             self.rows = rows[1:]
-            write_atomic(self.path, "".join(json.dumps(r) + "\n" for r in rows))
+            write_atomic(self.path, "".join(json_text(r) + "\n" for r in rows))
         else:
-            write_atomic(self.path, json.dumps(header) + "\n")
+            write_atomic(self.path, json_text(header) + "\n")
 
     def passes_done(self, item_id: str) -> set[int]:
         return {r["pass"] for r in self.rows if r["id"] == item_id}
@@ -186,7 +192,7 @@ class Progress:
     def add(self, item_id: str, kind: str, pass_index: int, samples: Sequence[float]) -> None:
         row = {"id": item_id, "kind": kind, "pass": pass_index, "ms": [round(v, 6) for v in samples]}
         with open(self.path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+            f.write(json_text(row) + "\n")
             f.flush()
             os.fsync(f.fileno())
         self.rows.append(row)

@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nas.errors import NasError
+from nas.fsutil import OutputLock
 from nas.latency.pricing import price_net
 from nas.latency.table import LatencyTable, Stat, save_table
 from nas.profiling import correction
@@ -40,8 +41,16 @@ def net_protocol(protocol: Protocol) -> Protocol:
 def profile_local(entries: Sequence[OpEntry], unit: str, out: str | os.PathLike, *, protocol: Protocol,
                   space: Space | None = None, calibrate: int = 24, calibration_seed: int = CALIBRATION_SEED,
                   resume: bool = False, hook: Callable[[int], None] | None = None, bar=None) -> LatencyTable:
-    runtime = get_runtime(unit)
     out = Path(out)
+    # One writer per table: a second profile into the same --out is refused before it touches the partial file.
+    with OutputLock(out.with_name(out.name + ".lock"), f"profile {out}"):
+        return _profile_local(entries, unit, out, protocol=protocol, space=space, calibrate=calibrate,
+                              calibration_seed=calibration_seed, resume=resume, hook=hook, bar=bar)
+
+
+def _profile_local(entries, unit, out: Path, *, protocol, space, calibrate, calibration_seed, resume, hook,
+                   bar) -> LatencyTable:
+    runtime = get_runtime(unit)
     header = {"unit": unit, "runtime": f"{runtime.name} {runtime.version}", "protocol": protocol.to_dict(),
               "clock": protocol.clock}
     progress = Progress(out.with_name(out.name + ".partial.jsonl"), header, resume)

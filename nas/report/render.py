@@ -7,10 +7,9 @@ per-stage latency of the searched networks against fbnet_c and mobilenet_v2.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from nas.fsutil import write_atomic
+from nas.fsutil import json_text, write_atomic
 from nas.report.compare import UNITS, Comparison
 
 BASELINES = ("fbnet_c", "mobilenet_v2")
@@ -154,6 +153,6 @@ def render(cmp: Comparison, out: str | Path) -> Path:
         md.append(f"Not in the zoo: {', '.join(missing)}.")
     data = {"device": cmp.device, "unit": cmp.unit, "tables": cmp.table_notes,
             "published_source": cmp.published_source, "rows": [r.to_json() for r in cmp.rows]}
-    write_atomic(out / "report.json", json.dumps(data, indent=1) + "\n")
+    write_atomic(out / "report.json", json_text(data, indent=1) + "\n")
     write_atomic(out / "report.md", "\n".join(md) + "\n")
     return out / "report.md"

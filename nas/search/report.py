@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from typing import Sequence
 
-from nas.fsutil import write_atomic
+from nas.fsutil import json_text, write_atomic
 from nas.search.storage import Trial
 from nas.search.strategies.base import Status
 
@@ -100,4 +99,4 @@ def plot_png(trials: Sequence[Trial], baselines: Sequence[Baseline], target_ms: 
 
 
 def write_json(path, data: dict) -> None:
-    write_atomic(path, json.dumps(data, indent=1, sort_keys=False) + "\n")
+    write_atomic(path, json_text(data, indent=1, sort_keys=False) + "\n")

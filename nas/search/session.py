@@ -21,13 +21,14 @@ import numpy as np
 from nas import zoo
 from nas.arch.yaml_io import dump_net
 from nas.errors import NasError
-from nas.fsutil import write_atomic
+from nas.fsutil import lock_folder, write_atomic
 from nas.latency import SpacePricer, find_table, load_table, price_net
 from nas.latency.table import LatencyTable, MissingEntry
 from nas.search import report
 from nas.search.accuracy import ESTIMATORS, PredictorEstimator, ProxyEstimator, TrainEstimator
 from nas.search.accuracy.data import check_image_folder, load_digits, load_image_folder
 from nas.search.backends import BACKENDS, LocalBackend
+from nas.search.checks import check_config
 from nas.search.evaluate import Evaluator
 from nas.search.run import run
 from nas.search.storage import TrialLog
@@ -89,6 +90,7 @@ def _sha256(path: str | None) -> str | None:
 
 def prepare(cfg: SearchConfig) -> Prepared:
     """Everything that can be refused, refused before any work."""
+    check_config(cfg)
     if cfg.strategy not in STRATEGIES and cfg.strategy not in DIFFERENTIABLE:
         raise NasError(f"unknown --strategy {cfg.strategy!r}; choose one of "
                        f"{', '.join((*STRATEGIES, *DIFFERENTIABLE))}")
@@ -214,7 +216,13 @@ def baselines(prep: Prepared, estimator, notes: list[str]) -> list[report.Baseli
 
 def execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
             on_stage: Callable[[str], None] | None = None) -> dict:
-    """Run the search and write every result file; returns the summary."""
+    """Run the search and write every result file, holding ``out``'s lock (one writer); returns the summary."""
+    with lock_folder(prep.config.out, f"search folder {prep.config.out}"):
+        return _execute(prep, on_progress=on_progress, on_stage=on_stage)
+
+
+def _execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
+             on_stage: Callable[[str], None] | None = None) -> dict:
     cfg, space, stage = prep.config, prep.space, on_stage or (lambda s: None)
     out = Path(cfg.out)
     t0 = time.perf_counter()

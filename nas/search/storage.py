@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nas.errors import NasError
+from nas.fsutil import json_text
 from nas.search.strategies.base import Result, Status
 
 LOG_NAME = "trials.jsonl"
@@ -36,8 +37,24 @@ class Trial:
 
     @staticmethod
     def from_json(d: dict) -> "Trial":
-        return Trial(int(d["trial"]), Result(tuple(d["choices"]), Status(d["status"]), dict(d["metrics"])),
-                     d["arch"], d.get("accuracy_kind"), float(d.get("wall_s", 0.0)))
+        """A stored trial; ValueError naming the field when the record is not one."""
+        if not isinstance(d, dict):
+            raise ValueError(f"a trial is a JSON object, got {type(d).__name__}")
+        for key, kinds in (("trial", int), ("choices", list), ("status", str), ("metrics", dict), ("arch", str)):
+            if key not in d:
+                raise ValueError(f"field {key!r} is missing")
+            if not isinstance(d[key], kinds) or isinstance(d[key], bool):
+                raise ValueError(f"field {key!r} must be a {kinds.__name__}, got {d[key]!r:.40}")
+        if not all(type(c) is int and c >= 0 for c in d["choices"]):
+            raise ValueError("field 'choices' must be a list of non-negative integers")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in d["metrics"].values()):
+            raise ValueError("field 'metrics' must map names to numbers")
+        kind, wall = d.get("accuracy_kind"), d.get("wall_s", 0.0)
+        if kind is not None and not isinstance(kind, str) or isinstance(wall, bool) \
+                or not isinstance(wall, (int, float)):
+            raise ValueError("fields 'accuracy_kind' (text) or 'wall_s' (a number) have the wrong type")
+        return Trial(d["trial"], Result(tuple(d["choices"]), Status(d["status"]), dict(d["metrics"])),
+                     d["arch"], kind, float(wall))
 
 
 class TrialLog:
@@ -57,7 +74,7 @@ class TrialLog:
             trials = self._load(header)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._write_lines([json.dumps({"header": header}, sort_keys=True)], mode="w")
+            self._write_lines([json_text({"header": header}, sort_keys=True)], mode="w")
         self._file = open(self.path, "a")
         return trials
 
@@ -72,7 +89,9 @@ class TrialLog:
         lines = [l for l in lines if l]
         try:
             stored = json.loads(lines[0])["header"]
-        except (IndexError, ValueError, KeyError):
+            if not isinstance(stored, dict):
+                raise TypeError
+        except (IndexError, ValueError, KeyError, TypeError, UnicodeDecodeError):
             raise NasError(f"{self.path}: no header line; not a trial log of `nas search`") from None
         diff = sorted(k for k in set(stored) | set(header) if stored.get(k) != header.get(k))
         if diff:
@@ -83,7 +102,7 @@ class TrialLog:
         for n, line in enumerate(lines[1:], start=2):
             try:
                 trials.append(Trial.from_json(json.loads(line)))
-            except (ValueError, KeyError) as e:
+            except (ValueError, KeyError, TypeError) as e:
                 raise NasError(f"{self.path}: line {n} is not a trial: {e}") from None
             if trials[-1].index != len(trials) - 1:
                 raise NasError(f"{self.path}: line {n} holds trial {trials[-1].index}, expected {len(trials) - 1}")
@@ -102,7 +121,7 @@ class TrialLog:
 
     def append(self, trial: Trial) -> None:
         """Write one trial and make it durable before returning."""
-        self._file.write(json.dumps(trial.to_json(), sort_keys=True) + "\n")
+        self._file.write(json_text(trial.to_json(), sort_keys=True) + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from nas.fsutil import write_atomic
+from nas.fsutil import json_text, write_atomic
 from nas.latency.costmodel.calibdata import PUBLIC_SOURCES, Row, load_all
 from nas.latency.costmodel.fit import UNIT_ORDER, Dataset, fit_all, loo, predict_rows, summarize
 from nas.latency.costmodel.priors import prior_for
@@ -77,7 +76,7 @@ def calibrate(files, out_dir: str | Path | None, report_path: str | Path | None,
         write_tables(report, fits, rows, Path(out_dir), phones)
     if report_path is not None:
         Path(report_path).parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(report_path, json.dumps(report, indent=1, sort_keys=False) + "\n")
+        write_atomic(report_path, json_text(report, indent=1, sort_keys=False) + "\n")
     return report
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -79,6 +80,13 @@ def train_candidate(config: dict, *, estimator: TrainEstimator, archs: Sequence[
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(d))
 
 
+def _is_record(r: dict) -> bool:
+    """A line of completed.jsonl as this backend writes it (anything else is retrained, not trusted)."""
+    num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)  # noqa: E731
+    return isinstance(r.get("arch"), str) and num(r.get("accuracy")) and type(r.get("epoch")) is int \
+        and r["epoch"] >= 0 and all(type(r.get(k, 0)) is int for k in ("retries", "restored_from_epoch"))
+
+
 class CompletedLog:
     """``completed.jsonl``: one line per finished Ray trial, keyed by architecture, fsynced."""
 
@@ -86,7 +94,7 @@ class CompletedLog:
         self.path = path
         self.records: dict[str, dict] = {}
         if resume and path.exists():
-            self.records = {r["arch"]: r for r in read_json_lines(path) if "arch" in r and "accuracy" in r}
+            self.records = {r["arch"]: r for r in read_json_lines(path) if _is_record(r)}
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("")

@@ -15,7 +15,7 @@ from typing import Callable
 
 from nas.arch.yaml_io import dump_net
 from nas.errors import NasError
-from nas.fsutil import write_atomic
+from nas.fsutil import lock_folder, write_atomic
 from nas.search import report
 from nas.search.accuracy.data import load_digits, load_image_folder
 from nas.search.dnas.sweep import parse_sweep, run_local, run_ray, settings_label
@@ -37,6 +37,14 @@ def config_for(prep, budget: str, *, loss: str = "absolute", device: str = "cpu"
 def execute_dnas(prep, budget: str, *, loss: str = "absolute", device: str = "cpu",
                  on_progress: Callable[[int], None] | None = None,
                  on_stage: Callable[[str], None] | None = None) -> dict:
+    """Run the differentiable search holding ``out``'s lock (one writer); returns the summary."""
+    with lock_folder(prep.config.out, f"search folder {prep.config.out}"):
+        return _execute_dnas(prep, budget, loss=loss, device=device, on_progress=on_progress, on_stage=on_stage)
+
+
+def _execute_dnas(prep, budget: str, *, loss: str = "absolute", device: str = "cpu",
+                  on_progress: Callable[[int], None] | None = None,
+                  on_stage: Callable[[str], None] | None = None) -> dict:
     cfg, space, stage = prep.config, prep.space, on_stage or (lambda s: None)
     out = Path(cfg.out)
     grid = parse_sweep(cfg.dnas_sweep) if cfg.dnas_sweep else None

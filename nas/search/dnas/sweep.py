@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import shutil
 import tempfile
 from dataclasses import asdict, replace
@@ -41,6 +42,9 @@ def parse_sweep(text: str) -> list[dict]:
             vals = [int(v) if name == "seed" else float(v) for v in values.split(",")]
         except ValueError:
             raise NasError(f"--dnas-sweep: {name}={values!r}: values must be numbers") from None
+        if not all(math.isfinite(v) for v in vals) or (name == "seed" and not all(0 <= v < 2**32 for v in vals)):
+            raise NasError(f"--dnas-sweep: {name}={values!r}: values must be finite"
+                           + (" (seeds in 0..4294967295)" if name == "seed" else ""))
         if any(a[0] == name for a in axes):
             raise NasError(f"--dnas-sweep: {name} given twice")
         axes.append((name, vals))

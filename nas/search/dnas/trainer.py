@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -31,6 +32,7 @@ import torch.nn.functional as F
 
 from nas.errors import NasError
 from nas.latency.pricing import SpacePricer
+from nas.search.dnas.checkpoint import check_state
 from nas.search.dnas.supernet import SuperNet, candidate_latency, expected_latency, layout_for
 from nas.spaces.base import Space
 
@@ -240,29 +242,38 @@ class DnasSearch:
         os.replace(tmp, self.checkpoint)
 
     def resume(self) -> bool:
-        """Load the checkpoint if there is one; True when resumed."""
+        """Load the checkpoint if there is one; True when resumed.
+
+        The file is read with ``weights_only=True`` (tensors and plain containers only: a pickled
+        object in it is refused, never run) and checked against this search's settings and shapes
+        before anything is restored."""
         if self.checkpoint is None or not self.checkpoint.exists():
             return False
         try:
-            s = torch.load(self.checkpoint, weights_only=False)
-        except Exception as e:  # a damaged checkpoint must not be silently ignored
-            raise NasError(f"{self.checkpoint}: cannot read the dnas checkpoint ({e}); delete it to start "
-                           f"over") from None
-        if s["config"] != asdict(self.cfg):
-            raise NasError(f"{self.checkpoint}: checkpoint was written with other settings; use the same "
-                           f"command, or another --out")
-        self.epoch = s["epoch"]
-        self.net.load_state_dict(s["net"])
+            s = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 -- a damaged or crafted checkpoint must not be silently ignored
+            if isinstance(e, pickle.UnpicklingError):
+                reason = "it holds pickled Python objects, which are refused because loading them can run code"
+            else:
+                reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise NasError(f"{self.checkpoint}: not a dnas checkpoint of `nas search` ({reason[:200]}); "
+                           f"delete it to start over") from None
+        check_state(self, s)
+        try:
+            self.net.load_state_dict(s["net"])
+            self.opt_w.load_state_dict(s["opt_w"])
+            self.opt_theta.load_state_dict(s["opt_theta"])
+            self.rng.bit_generator.state = s["rng"]
+            self.gen.set_state(s["gen"])
+            torch.set_rng_state(s["torch_rng"])
+        except (ValueError, KeyError, TypeError, RuntimeError) as e:
+            raise NasError(f"{self.checkpoint}: damaged dnas checkpoint ({str(e).splitlines()[0][:200]}); "
+                           f"delete it to start over") from None
         with torch.no_grad():
             self.theta.copy_(s["theta"])
-        self.opt_w.load_state_dict(s["opt_w"])
-        self.opt_theta.load_state_dict(s["opt_theta"])
-        self.history = list(s["history"])
-        self.rng.bit_generator.state = s["rng"]
-        self.gen.set_state(s["gen"])
-        torch.set_rng_state(s["torch_rng"])
+        self.epoch = s["epoch"]
+        self.history = [float(v) for v in s["history"]]
         return True
-
 
 def tau_at(cfg: DnasConfig, epoch: int) -> float:
     return cfg.tau0 * math.pow(cfg.tau_decay, epoch)
