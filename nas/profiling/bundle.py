@@ -6,7 +6,11 @@ iOS 16 target (shared/reference/coreml-conversion-notes.md). Next to the ops
 go *overhead* models -- a slice and a tile, same input and output shapes as
 the ops that use them -- whose time the harness subtracts, and one entry
 ``__network_call__@CxHxW`` (the overhead model of a whole network's input and
-output) whose time becomes the table's per-network overhead. ``manifest.json``
+output) whose time becomes the table's per-network overhead. Whole calibration
+and validation networks (``nas.profiling.networks``) go in as one ML program
+each, timed end to end (no overhead), with their layers' keys in the manifest
+(``network``), for the in-network correction and the validation figures.
+``manifest.json``
 follows ``ios_profiler/schema/manifest.schema.json``. Packages are written to
 a temporary folder and renamed, so an interrupted bundle resumes where it
 stopped.
@@ -29,8 +33,8 @@ from typing import Callable, Sequence
 from nas import __version__
 from nas.errors import NasError
 from nas.fsutil import LOCK_NAME, json_text, lock_folder, write_atomic
-from nas.profiling.devices import get_device
 from nas.arch.dsl import format_net
+from nas.profiling.devices import get_device
 from nas.profiling.networks import ProtocolNet
 from nas.profiling.ops import OpEntry, parse_op_key
 
@@ -141,11 +145,12 @@ def write_bundle(entries: Sequence[OpEntry], device: str, units: Sequence[str], 
     """Write (or finish) a bundle, holding the folder's lock (one writer); returns the manifest's path."""
     dev = get_device(device)
     with lock_folder(out, f"bundle folder {out}"):
-        return _write_bundle(entries, dev, units, Path(out), network_io=network_io, resume=resume, workers=workers,
-                             protocol=protocol, bar=bar, hook=hook)
+        return _write_bundle(entries, dev, units, Path(out), network_io=network_io, networks=networks,
+                             resume=resume, workers=workers, protocol=protocol, bar=bar, hook=hook)
 
 
-def _write_bundle(entries, dev, units, root: Path, *, network_io, resume, workers, protocol, bar, hook) -> Path:
+def _write_bundle(entries, dev, units, root: Path, *, network_io, networks, resume, workers, protocol, bar,
+                  hook) -> Path:
     if any(p.name != LOCK_NAME for p in root.iterdir()) and not resume:
         raise NasError(f"{root} is not empty: pass --resume to finish that bundle, or choose another --out")
     (root / "ops").mkdir(parents=True, exist_ok=True)
