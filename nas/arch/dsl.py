@@ -92,8 +92,24 @@ def parse_block(text: str) -> BlockSpec:
         raise e.at(field=e.field) from None
 
 
+_FORMATTED: dict[tuple[BlockSpec, bool], str] = {}   # blocks are immutable: a search formats each once
+
+
 def format_block(block: BlockSpec, *, repeats: bool = True) -> str:
     """Canonical block string: table order, defaults left out."""
+    key = (block, repeats)
+    try:
+        text = _FORMATTED.get(key)
+    except TypeError:               # args holding something unhashable: format without the cache
+        return _format_block(block, repeats)
+    if text is None:
+        if len(_FORMATTED) > 100_000:
+            _FORMATTED.clear()
+        text = _FORMATTED[key] = _format_block(block, repeats)
+    return text
+
+
+def _format_block(block: BlockSpec, repeats: bool) -> str:
     bt = REGISTRY.get(block.type)
     out = [bt.code]
     if repeats and block.repeats != 1:

@@ -23,9 +23,12 @@ def register(sub) -> None:
     p.add_argument("--budget", choices=tuple(BUDGETS), default="medium",
                    help="number of evaluated candidates (default medium)")
     p.add_argument("--trials", type=int, help="evaluated candidates (overrides --budget)")
-    p.add_argument("--accuracy", default="proxy", choices=("proxy", "train", "predictor"),
+    p.add_argument("--accuracy", default="proxy", choices=("proxy", "train", "predictor", "benchmark"),
                    help="proxy: training-free scores (default); train: short training on --data (or the "
-                        "digits demo); predictor: ChamNet's GP screen over trained candidates")
+                        "digits demo); predictor: ChamNet's GP screen over trained candidates; benchmark: the "
+                        "trained accuracy a tabular benchmark recorded (spaces that ship one: nasbench_macro)")
+    p.add_argument("--bench-seed", type=int, help="--accuracy benchmark: one training seed's accuracy "
+                   "(0, 1, 2 for NAS-Bench-Macro) instead of the mean over seeds")
     p.add_argument("--data", help="ImageFolder directory for --accuracy train/predictor")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="search_out", help="output directory (default search_out)")
@@ -70,14 +73,15 @@ def cmd_search(args) -> int:
         data=args.data, seed=args.seed, export=not args.no_export, resume=args.resume,
         seed_from=tuple(s.strip() for s in args.seed_from.split(",") if s.strip()),
         baselines=not args.no_baselines, batch_size=args.batch_size, train_epochs=args.train_epochs,
-        train_resolution=args.train_resolution, backend=args.backend, ray_address=args.ray_address,
+        train_resolution=args.train_resolution, bench_seed=args.bench_seed, backend=args.backend, ray_address=args.ray_address,
         workers=args.workers, gpus_per_trial=args.gpus_per_trial, early_stop=args.early_stop,
         ray_storage=args.ray_storage, dnas_sweep=args.dnas_sweep)
     prep = prepare(cfg)
     if cfg.strategy == "dnas":
         return _dnas(prep, args)
     print(f"space {prep.space.name}: {len(prep.space.decisions)} decisions; table {prep.table_info['summary']} "
-          f"({prep.table.path}); fastest network {prep.fastest_ms:.3f} ms, target {cfg.target_ms:g} ms")
+          f"({prep.table.path}); networks from {prep.fastest_ms:.3f} to {prep.slowest_ms:.3f} ms, target "
+          f"{cfg.target_ms:g} ms")
     for note in prep.notes:
         print(f"note: {note}")
     bar = tqdm(total=cfg.trials, unit="cand", desc=f"{cfg.strategy}", file=sys.stderr, dynamic_ncols=True)
@@ -86,12 +90,13 @@ def cmd_search(args) -> int:
     finally:
         bar.close()
     for note in summary["notes"]:
-        print(f"note: {note}")
+        if note not in prep.notes:          # those were printed before the search
+            print(f"note: {note}")
     best = summary["best"]
     counts = summary["status_counts"]
     print(f"{summary['trials']} candidates ({counts['OK']} within target, {counts['INFEASIBLE']} over, "
           f"{counts['FAILED']} failed) in {summary['wall_s']:.0f} s")
-    return _print_best(summary, cfg.out, f"{best['accuracy_kind']} score" if best else "")
+    return _print_best(summary, cfg.out, f"{summary['accuracy_metric']} [{best['accuracy_kind']}]" if best else "")
 
 
 def _print_best(summary: dict, out: str, score: str) -> int:

@@ -8,6 +8,7 @@ no Python loop over ops or architectures.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,3 +132,19 @@ class SpacePricer:
         if per is not None:
             return self.constant_ms + float(sum(p.min() for p in per))
         return self.constant_ms + float(sum(t.min() for t, _, _ in self._active))
+
+    def slowest_ms(self) -> float:
+        """Latency of the slowest architecture (exact when factors are independent, else an upper bound)."""
+        per = self.per_decision_ms()
+        if per is not None:
+            return self.constant_ms + float(sum(p.max() for p in per))
+        return self.constant_ms + float(sum(t.max() for t, _, _ in self._active))
+
+    def median_ms(self, sample: int = 10_000, seed: int = 0) -> float:
+        """The space's median latency: exact for a space of at most ``sample`` networks, else that of
+        ``sample`` networks drawn with ``seed``."""
+        if self.space.size() <= sample:
+            choices = np.array(list(itertools.product(*(range(int(c)) for c in self.space.cardinalities))))
+        else:
+            choices = self.space.sample(np.random.default_rng(seed), sample)
+        return float(np.median(self.price(choices)))

@@ -22,6 +22,16 @@ class Baseline:
     accuracy_kind: str
 
 
+METRICS = {"proxy": "proxy score in (0, 1), 0.5 = a typical network of the space",
+           "train": "held-out accuracy (fraction) after short training",
+           "predictor": "held-out accuracy (fraction) after short training, GP-screened"}
+
+
+def metric(estimator) -> str:
+    """What the accuracy numbers of a search are: a benchmark's metric (e.g. CIFAR-10 %), or the score's kind."""
+    return getattr(estimator, "metric", None) or METRICS.get(estimator.kind, estimator.kind)
+
+
 def best_trial(trials: Sequence[Trial]) -> Trial | None:
     """The feasible trial of highest accuracy (ties: lower latency, then earlier)."""
     ok = [t for t in trials if t.result.status is Status.OK]
@@ -60,7 +70,8 @@ def trials_csv(trials: Sequence[Trial]) -> str:
     return buf.getvalue()
 
 
-def plot_png(trials: Sequence[Trial], baselines: Sequence[Baseline], target_ms: float, title: str) -> bytes:
+def plot_png(trials: Sequence[Trial], baselines: Sequence[Baseline], target_ms: float, title: str,
+             metric: str | None = None) -> bytes:
     """Accuracy score vs latency: every feasible trial, the Pareto front, the best, the zoo baselines."""
     import matplotlib
     matplotlib.use("Agg")
@@ -87,7 +98,7 @@ def plot_png(trials: Sequence[Trial], baselines: Sequence[Baseline], target_ms: 
     ax.axvline(target_ms, ls="--", c="gray", lw=1, label=f"target {target_ms:g} ms")
     kind = best.accuracy_kind if best else "accuracy"
     ax.set_xlabel("latency (ms, from the table; log scale)")
-    ax.set_ylabel(f"accuracy score ({kind})")
+    ax.set_ylabel(f"{metric} [{kind}]" if metric else f"accuracy score ({kind})", fontsize=8 if metric else None)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)

@@ -2,8 +2,10 @@
 
 ``prepare`` loads the space and table and refuses what cannot work -- a table
 for another device or unit, a target below the fastest network of the space,
-a missing or empty ``--data`` folder, an unknown ``--seed-from`` model -- in
-milliseconds. ``execute`` builds the estimator and strategy, runs the loop
+a missing or empty ``--data`` folder, an unknown ``--seed-from`` model, a
+``--accuracy benchmark`` on a space or network its benchmark does not hold -- in
+milliseconds. It also notes a target that does not bind (every network of the
+space within it). ``execute`` builds the estimator and strategy, runs the loop
 with the trial log, and writes ``summary.json``, ``best.yaml``,
 ``trials.csv``, ``pareto.png`` and ``best.mlpackage`` into ``out``.
 """
@@ -25,18 +27,20 @@ from nas.fsutil import lock_folder, write_atomic
 from nas.latency import SpacePricer, find_table, load_table, price_net
 from nas.latency.table import LatencyTable, MissingEntry
 from nas.search import report
-from nas.search.accuracy import ESTIMATORS, PredictorEstimator, ProxyEstimator, TrainEstimator
+from nas.search.accuracy import (ESTIMATORS, BenchmarkEstimator, PredictorEstimator, ProxyEstimator,
+                                 TrainEstimator)
 from nas.search.accuracy.data import check_image_folder, load_digits, load_image_folder
 from nas.search.backends import BACKENDS, LocalBackend
 from nas.search.checks import check_config
 from nas.search.evaluate import Evaluator
 from nas.search.run import run
-from nas.search.storage import TrialLog
+from nas.search.storage import Trial, TrialLog
 from nas.search.strategies import STRATEGIES, make_strategy
 from nas.spaces import Space, load_space
 
 BUDGETS = {"small": 96, "medium": 144, "large": 480}   # evaluated candidates
 REFERENCE_SEED, REFERENCE_SIZE = 20190101, 12            # the proxy's fixed calibration sample of a space
+LOOKUP_SYNC_S = 0.5                                      # trial-log fsync interval of a lookup search
 DIFFERENTIABLE = ("dnas",)   # a trainer over the same pricer, not an ask/tell strategy (nas.search.dnas)
 
 
@@ -62,6 +66,7 @@ class SearchConfig:
     proxy_batch: int = 16
     train_epochs: int = 3
     train_resolution: int = 32
+    bench_seed: int | None = None          # --accuracy benchmark: one training seed's accuracy instead of the mean
     baselines: bool = True
     backend: str = "local"                 # local | ray (nas.search.backends)
     ray_address: str | None = None         # None: a local Ray; "auto" or HOST:PORT: a running cluster
@@ -80,6 +85,8 @@ class Prepared:
     table_info: dict
     pricer: SpacePricer
     fastest_ms: float
+    slowest_ms: float = float("inf")
+    estimator: object | None = None        # built in prepare when building it can refuse (benchmark)
     initial: list[tuple[int, ...]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -106,7 +113,10 @@ def prepare(cfg: SearchConfig) -> Prepared:
         raise NasError(f"need --trials >= 1 and a positive --target-ms, got {cfg.trials}, {cfg.target_ms}")
     if cfg.data is not None:
         check_image_folder(cfg.data)
+    if cfg.bench_seed is not None and cfg.accuracy != "benchmark":
+        raise NasError("--bench-seed needs --accuracy benchmark")
     space = load_space(cfg.space)
+    estimator = _benchmark_estimator(cfg, space) if cfg.accuracy == "benchmark" else None
     if cfg.table:
         table = load_table(cfg.table, device=cfg.device, unit=cfg.unit, allow_mismatch=cfg.allow_other_device)
     else:
@@ -117,20 +127,39 @@ def prepare(cfg: SearchConfig) -> Prepared:
         raise NasError(f"target {cfg.target_ms:g} ms is infeasible: the fastest network of space {space.name!r} "
                        f"takes {fastest:.3f} ms on {table.source_name} ({table.summary()}); raise --target-ms to "
                        f"at least {fastest:.3f}")
+    slowest = pricer.slowest_ms()
     initial, notes = [], []
+    if slowest <= cfg.target_ms:
+        notes.append(non_binding_note(space, pricer, cfg.target_ms, slowest))
     from nas.profiling.staleness import quick_check  # a measured local table: re-time a few networks (seconds)
     stale = quick_check(table)
     if stale:
         notes.append(f"warning: {stale}")
     for name in cfg.seed_from:
         choices = space.encode(zoo.get(name).spec)
+        if estimator is not None:
+            choices = estimator.choices_of(zoo.get(name).spec)   # refuses a network the benchmark lacks
         if choices is None:
             notes.append(f"--seed-from {name}: space {space.name!r} cannot express it; not seeded")
         else:
             initial.append(choices)
     info = {"path": table.path, "sha256": _sha256(table.path), "source": table.method, "device": table.device,
             "unit": table.unit, "summary": table.summary()}
-    return Prepared(cfg, space, table, info, pricer, fastest, initial, notes)
+    return Prepared(cfg, space, table, info, pricer, fastest, slowest, estimator, initial, notes)
+
+
+def _benchmark_estimator(cfg: SearchConfig, space: Space) -> BenchmarkEstimator:
+    if cfg.strategy in DIFFERENTIABLE:
+        raise NasError("--accuracy benchmark scores the candidates of evolution, rl or random; --strategy dnas "
+                       "trains its own supernet")
+    return BenchmarkEstimator.for_search(space, seed=cfg.bench_seed)
+
+
+def non_binding_note(space: Space, pricer: SpacePricer, target_ms: float, slowest_ms: float) -> str:
+    return (f"the target does not bind: every network of space {space.name!r} is within {target_ms:g} ms (the "
+            f"slowest takes {slowest_ms:.3f} ms), so the latency constraint plays no part and the result is the "
+            f"estimator's favourite of the whole space; for a binding target try --target-ms "
+            f"{pricer.median_ms():.3g} (the space's median latency)")
 
 
 def _check_backend(cfg: SearchConfig) -> None:
@@ -172,6 +201,8 @@ _REFERENCES: dict[tuple, ProxyEstimator] = {}
 
 def make_estimator(prep: Prepared):
     cfg, space = prep.config, prep.space
+    if prep.estimator is not None:
+        return prep.estimator
     if cfg.accuracy == "proxy":
         key = (space.name, str(space.decode(space.sample(np.random.default_rng(0)))), cfg.proxy_resolution,
                cfg.proxy_batch)
@@ -197,6 +228,10 @@ def header(prep: Prepared, estimator) -> dict:
 
 def baselines(prep: Prepared, estimator, notes: list[str]) -> list[report.Baseline]:
     base = getattr(estimator, "base", estimator)
+    if base.kind == "benchmark":
+        notes.append(f"baselines skipped: the article's models are not networks of space {prep.space.name!r}, "
+                     f"so its benchmark cannot score them")
+        return []
     out = []
     for name in zoo.names():
         spec = zoo.get(name).spec
@@ -214,21 +249,16 @@ def baselines(prep: Prepared, estimator, notes: list[str]) -> list[report.Baseli
     return out
 
 
-def execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
-            on_stage: Callable[[str], None] | None = None) -> dict:
-    """Run the search and write every result file, holding ``out``'s lock (one writer); returns the summary."""
-    with lock_folder(prep.config.out, f"search folder {prep.config.out}"):
-        return _execute(prep, on_progress=on_progress, on_stage=on_stage)
-
-
-def _execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
-             on_stage: Callable[[str], None] | None = None) -> dict:
+def search(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
+           on_stage: Callable[[str], None] | None = None) -> tuple[list[Trial], object, list[str]]:
+    """The search loop with its trial log in ``out``: (trials, estimator, notes). ``execute`` adds the files;
+    experiments that run many searches call this to measure exactly what ``nas search`` runs (each in a folder
+    of its own: ``execute`` holds ``out``'s lock, this does not)."""
     cfg, space, stage = prep.config, prep.space, on_stage or (lambda s: None)
-    out = Path(cfg.out)
-    t0 = time.perf_counter()
     stage("calibrating the accuracy estimator")
     estimator = make_estimator(prep)
-    log = TrialLog(out)
+    # A lookup estimator makes trials cheaper than an fsync: group the log's fsyncs (nas.search.storage).
+    log = TrialLog(cfg.out, sync_every_s=LOOKUP_SYNC_S if getattr(estimator, "lookup", False) else 0.0)
     stored = log.open(header(prep, estimator), resume=cfg.resume)
     notes = list(prep.notes) + log.warnings
     strategy = make_strategy(cfg.strategy, cardinalities=space.cardinalities, seed=cfg.seed,
@@ -244,7 +274,22 @@ def _execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None
     finally:
         log.close()
         backend.close()
-    notes += [f"failed: {f}" for f in evaluator.failures[:20]]
+    return trials, estimator, notes + [f"failed: {f}" for f in evaluator.failures[:20]]
+
+
+def execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
+            on_stage: Callable[[str], None] | None = None) -> dict:
+    """Run the search and write every result file, holding ``out``'s lock (one writer); returns the summary."""
+    with lock_folder(prep.config.out, f"search folder {prep.config.out}"):
+        return _execute(prep, on_progress=on_progress, on_stage=on_stage)
+
+
+def _execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
+             on_stage: Callable[[str], None] | None = None) -> dict:
+    cfg, space, stage = prep.config, prep.space, on_stage or (lambda s: None)
+    out = Path(cfg.out)
+    t0 = time.perf_counter()
+    trials, estimator, notes = search(prep, on_progress=on_progress, on_stage=on_stage)
     best = report.best_trial(trials)
     front = report.pareto(trials)
     stage("scoring the article's models on the same table")
@@ -252,7 +297,9 @@ def _execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None
     summary = {
         "space": space.name, "strategy": cfg.strategy, "device": cfg.device, "unit": cfg.unit,
         "table": prep.table_info, "target_ms": cfg.target_ms, "fastest_ms": round(prep.fastest_ms, 6),
+        "slowest_ms": round(prep.slowest_ms, 6), "target_binds": prep.slowest_ms > cfg.target_ms,
         "seed": cfg.seed, "trials": len(trials), "accuracy": cfg.accuracy,
+        "accuracy_metric": report.metric(estimator),
         "backend": {"name": cfg.backend} | ({"address": cfg.ray_address or "local", "workers": cfg.workers,
                                              "gpus_per_trial": cfg.gpus_per_trial, "early_stop": cfg.early_stop}
                                             if cfg.backend == "ray" else {}),
@@ -267,7 +314,7 @@ def _execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None
     }
     write_atomic(out / "trials.csv", report.trials_csv(trials))
     title = f"{space.name} / {cfg.strategy} on {cfg.device}/{cfg.unit} ({prep.table.method}), target {cfg.target_ms:g} ms"
-    write_atomic(out / "pareto.png", report.plot_png(trials, base, cfg.target_ms, title))
+    write_atomic(out / "pareto.png", report.plot_png(trials, base, cfg.target_ms, title, summary["accuracy_metric"]))
     if best is not None:
         net = space.decode(best.result.choices, name=f"{space.name}_best")
         write_atomic(out / "best.yaml", dump_net(net, {"latency_ms": summary["best"]["latency_ms"],
@@ -283,3 +330,4 @@ def _execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None
     summary["wall_s"] = round(time.perf_counter() - t0, 2)
     report.write_json(out / "summary.json", summary)
     return summary
+

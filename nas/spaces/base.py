@@ -39,7 +39,7 @@ class Segment:
     name: str
     stage: int
     own: tuple[int, ...]
-    make: Callable[[tuple[int, ...]], tuple[BlockSpec, ...]]
+    make: Callable[[tuple[int, ...]], tuple[BlockSpec, ...]]   # pure: same values, same blocks (memoized)
 
 
 @dataclass(frozen=True)
@@ -96,8 +96,13 @@ class Space:
     def decode(self, choices: Sequence[int], name: str | None = None) -> NetSpec:
         choices = self.check(choices)
         stages: dict[int, list[BlockSpec]] = {}
-        for seg in self.segments:
-            stages.setdefault(seg.stage, []).extend(seg.make(tuple(choices[d] for d in seg.own)))
+        made = self.__dict__.setdefault("_made", {})   # segment builds are pure: each is made once (search speed)
+        for i, seg in enumerate(self.segments):
+            key = (i, tuple(choices[d] for d in seg.own))
+            blocks = made.get(key)
+            if blocks is None:
+                blocks = made[key] = tuple(seg.make(key[1]))
+            stages.setdefault(seg.stage, []).extend(blocks)
         return NetSpec(name or f"{self.name}_arch", self.input_size,
                        tuple(tuple(stages[s]) for s in sorted(stages) if stages[s]), self.in_channels)
 

@@ -11,7 +11,7 @@ from nas.arch.spec import NetSpec
 @dataclass(frozen=True)
 class Estimate:
     accuracy: float        # higher is better; the scale depends on ``kind``
-    kind: str              # proxy | train | predictor
+    kind: str              # proxy | train | predictor | benchmark
     metrics: dict[str, float] = field(default_factory=dict)   # extra figures for the trial log (epochs, retries)
 
 

@@ -86,6 +86,7 @@ def _execute_dnas(prep, budget: str, *, loss: str = "absolute", device: str = "c
     summary = {
         "space": space.name, "strategy": "dnas", "device": cfg.device, "unit": cfg.unit,
         "table": prep.table_info, "target_ms": cfg.target_ms, "fastest_ms": round(prep.fastest_ms, 6),
+        "slowest_ms": round(prep.slowest_ms, 6), "target_binds": prep.slowest_ms > cfg.target_ms,
         "seed": cfg.seed, "trials": len(trials), "accuracy": kind, "dnas": {
             "loss": loss, "epochs": base.epochs, "warmup_epochs": base.warmup_epochs, "settings": won[0],
             "expected_latency_ms": [round(v, 6) for v in result.expected_latency_ms] if result else [],

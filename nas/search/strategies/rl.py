@@ -101,7 +101,7 @@ class Reinforce(Strategy):
             g[rows, np.array(r.choices)] += a
             grad += g
         grad /= len(results)
-        logp = np.log(np.where(self.mask, p, 1.0))
+        logp = np.log(np.where(self.mask & (p > 0), p, 1.0))   # p underflowed to 0 adds 0 (its limit), not NaN
         ent = -(p * logp).sum(axis=1, keepdims=True)
         grad += self.entropy * (-p * (logp + ent))        # d(entropy)/d(logits)
         self.logits = np.where(self.mask, self.logits + self.lr * grad, -np.inf)
