@@ -2,7 +2,8 @@
 
 Search order: ``$NAS_TABLES_DIR`` (a user's own tables), then the shipped
 ``latency_tables/`` folder. Within each, ``{device}-{unit}.yaml`` files are
-read and a ``measured`` one beats a ``predicted`` one; the choice is reported.
+read and a ``measured`` one beats a ``predicted`` one, which beats a ``simulated`` one (a pipeline
+test, never a measurement); the choice is reported.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ def candidates(device: str, unit: str) -> list[Path]:
     return [d / n for d in table_dirs() for n in names if (d / n).exists()]
 
 
+RANK = {"measured": 0, "predicted": 1, "simulated": 2}  # a simulated table never beats a predicted one
+
+
 def find_table(device: str, unit: str) -> LatencyTable:
     """The best table for ``device``/``unit``: measured before predicted, user's before shipped."""
     found = [load_table(p, device=device, unit=unit) for p in candidates(device, unit)]
@@ -36,5 +40,5 @@ def find_table(device: str, unit: str) -> LatencyTable:
         raise TableError(f"no latency table for device {device!r} unit {unit!r} in {where}; profile one "
                          f"with `nas profile-ops --device {device} --unit {unit}` or pass --table PATH",
                          field="device")
-    found.sort(key=lambda t: t.method != "measured")
+    found.sort(key=lambda t: RANK.get(t.method, len(RANK)))
     return found[0]

@@ -141,6 +141,10 @@ def prepare(cfg: SearchConfig) -> Prepared:
     initial, notes = [], []
     if slowest <= cfg.target_ms and multi is None:
         notes.append(non_binding_note(space, pricer, cfg.target_ms, slowest))
+    from nas.profiling.staleness import quick_check  # a measured local table: re-time a few networks (seconds)
+    stale = quick_check(table)
+    if stale:
+        notes.append(f"warning: {stale}")
     for name in cfg.seed_from:
         choices = space.encode(zoo.get(name).spec)
         if estimator is not None:
