@@ -1,4 +1,4 @@
-// swift-tools-version:5.9
+// swift-tools-version:6.0
 // nas on-device profiling harness. No outside dependencies, by design.
 import PackageDescription
 

@@ -106,7 +106,7 @@ def test_resume_refuses_other_settings(tmp_path):
 
 def test_correction_recovers_known_coefficients(monkeypatch):
     # Stand-in features (the real ones trace every block on the meta device: slow); the fit is under test.
-    monkeypatch.setattr(correction, "op_features", lambda block, shape, ms: np.array(
+    monkeypatch.setattr(correction, "op_features", lambda block, shape, ms, fallback=False: np.array(
         [ms, ms * ms, len(str(block)) / 10]))
     space = load_space("fbnet")
     ops = space_ops(space)

@@ -36,7 +36,7 @@ def stored(out):
     return [{k: v for k, v in json.loads(l).items() if k != "wall_s"} for l in lines]
 
 
-@pytest.mark.parametrize("strategy", ["evolution", "rl", "random"])
+@pytest.mark.parametrize("strategy", ["evolution", "rl", "random", "nsga2", "tpe"])
 def test_search_respects_target_and_writes_results(setup, strategy):
     cfg = config(setup, strategy=strategy)
     summary = execute(prepare(cfg))
@@ -56,7 +56,7 @@ def test_search_respects_target_and_writes_results(setup, strategy):
     assert (out / "trials.csv").read_text().count("\n") == 17
 
 
-@pytest.mark.parametrize("strategy", ["evolution", "rl"])
+@pytest.mark.parametrize("strategy", ["evolution", "rl", "nsga2", "tpe"])
 def test_interrupted_then_resumed_equals_uninterrupted(setup, strategy, monkeypatch):
     whole = execute(prepare(config(setup, "whole", strategy=strategy, trials=20)))
     real_append = TrialLog.append

@@ -37,7 +37,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-STRATEGIES = ["evolution", "rl", "random"]       # one entry per strategy compared
+STRATEGIES = ["evolution", "rl", "random", "tpe", "nsga2"]   # one entry per strategy compared
 PERCENTILES = [25, 50]                           # latency targets: these percentiles of the space
 BUDGETS = [25, 50, 100, 200]                     # --trials: evaluated candidates per run
 TOP_SHARE = 0.01                                 # "top 1 %": of the feasible networks at that target

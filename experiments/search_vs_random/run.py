@@ -1,7 +1,7 @@
 """Evolution and RL against random search at an equal number of evaluated candidates.
 
 Each strategy runs ``--budget small`` on a space under a latency target for
-several seeds with the default ``proxy`` estimator; the best feasible score of
+several seeds with the ``proxy`` estimator (the default when it ran); the best feasible score of
 each run is collected, then the mean +- std per strategy goes to
 ``results.json``, ``results.md`` and ``best_vs_trials.png`` (the best score so
 far against the number of evaluated candidates, mean over seeds).
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
                 continue
             cfg = SearchConfig(space=args.space, target_ms=args.target_ms, out=str(out), table=str(table),
                                strategy=strategy, trials=trials, seed=seed, export=False, baselines=False,
-                               resume=(out / "trials.jsonl").exists())
+                               resume=(out / "trials.jsonl").exists(), accuracy="proxy")
             done = out / "summary.json"
             summary = json.loads(done.read_text()) if done.exists() else execute(prepare(cfg))
             best = summary["best"]

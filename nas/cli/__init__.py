@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "nas.cli.export_cmd",
     "nas.cli.report_cmd",
     "nas.cli.search_cmd",
+    "nas.cli.estimate_cmd",
 )
 
 

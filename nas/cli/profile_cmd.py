@@ -11,10 +11,12 @@ from nas import zoo
 from nas.arch.resolve import resolve
 from nas.errors import NasError
 from nas.hardware.devices import COREML_UNITS, get_device
+from nas.profiling.bundle import write_bundle
 from nas.profiling.local import RUNTIMES
 from nas.profiling.measure import Protocol
-from nas.profiling.ops import collect
-from nas.spaces import load_space
+from nas.profiling.networks import draw_all
+from nas.profiling.ops import collect, unique
+from nas.spaces import load_space, space_names
 
 
 def register(sub) -> None:
@@ -22,8 +24,9 @@ def register(sub) -> None:
                        "(local CPU), or write a Core ML profiling bundle for an iPhone")
     p.add_argument("--device", required=True, help="local (this machine's CPU), mac (macOS only), or an "
                    "iPhone name (iphone11, iphonexs, ...)")
-    p.add_argument("--unit", required=True, help=f"local: {', '.join(RUNTIMES)}; Core ML: "
-                   f"{', '.join(COREML_UNITS)} or all")
+    p.add_argument("--unit", required=True, help=f"local: {', '.join(RUNTIMES)}; Core ML: one or more "
+                   f"(comma-separated) of {', '.join(COREML_UNITS)} (ane = CPU + Neural Engine, "
+                   f"all = Core ML picks CPU/GPU/Neural Engine)")
     p.add_argument("--space", help="every op of this search space (e.g. fbnet)")
     p.add_argument("--zoo", help="comma-separated zoo model names")
     p.add_argument("--zoo-all", action="store_true", help="every zoo model")
@@ -36,9 +39,13 @@ def register(sub) -> None:
     p.add_argument("--max-runs", type=int, default=Protocol.max_runs)
     p.add_argument("--passes", type=int, default=Protocol.passes, help="recorded passes (the unit of --resume)")
     p.add_argument("--warmup", type=int, default=Protocol.warmup_runs)
-    p.add_argument("--clock", choices=("thread", "wall"), default="thread")
-    p.add_argument("--calibrate", type=int, default=24, help="local: networks of --space timed to fit the "
-                   "in-network correction (0: none)")
+    p.add_argument("--clock", choices=("thread", "wall"), default="thread", help="local only; Core ML "
+                   "(mac, iPhone) is always timed by the harness with wall time")
+    p.add_argument("--calibrate", type=int, default=24, help="whole networks of --space (every shipped space "
+                   "when none is given) timed to fit the in-network correction (0: none)")
+    p.add_argument("--validate", type=int, default=30, help="device bundles: whole networks of the space(s) timed "
+                   "to validate the corrected table (drawn like `nas tables validate`'s, disjoint from the "
+                   "calibration ones; 0: none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2, help="bundle: conversion processes")
     p.set_defaults(func=cmd_profile)
@@ -58,10 +65,43 @@ def _network_io(space, nets):
     return (net.in_channels, *net.input_size), out
 
 
+# CPU seconds to convert one model to Core ML in one process, measured on the development machine (AMD
+# EPYC): ~1 s for an op or overhead model, ~2.3 s for a whole 224x224 fbnet network (trace 0.25 s,
+# ct.convert 2 s), plus ~5 s of imports per process. On a loaded machine wall time is several times this.
+CONVERT_S_PER_MODEL = 1.0
+CONVERT_S_PER_NETWORK = 2.5
+IMPORT_S = 5.0
+
+
+def _everything():
+    """Every shipped space's ops and every zoo model's, for a run with no --space/--zoo/--ops."""
+    spaces = [load_space(n) for n in space_names()]
+    entries = unique(e for s in spaces for e in collect(space=s))
+    return unique([*entries, *collect(nets=[zoo.get(n).spec for n in zoo.names()])]), spaces
+
+
+def _estimate(entries, workers: int, networks: int = 0) -> str:
+    overheads = len({(e.in_shape, e.out_shape) for e in entries})
+    models = len(entries) + overheads
+    minutes = ((models * CONVERT_S_PER_MODEL + networks * CONVERT_S_PER_NETWORK) / max(1, workers) + IMPORT_S) / 60
+    nets = f", {networks} whole networks" if networks else ""
+    return (f"converting {len(entries)} ops, {overheads} overhead models{nets}"
+            + f" to Core ML: about {minutes:.1f} min with {workers} processes "
+            f"(~{CONVERT_S_PER_MODEL:g} s per op and ~{CONVERT_S_PER_NETWORK:g} s per network per idle core; "
+            f"longer on a loaded machine; already converted ones are skipped)")
+
+
 def cmd_profile(args) -> int:
     space = load_space(args.space) if args.space else None
     nets = _nets(args)
-    entries = collect(space=space, nets=nets, keys=args.ops)
+    spaces = [space] if space else []
+    if not (space or nets or args.ops):
+        entries, spaces = _everything()
+        print(f"no --space, --zoo or --ops: profiling every shipped space ({', '.join(s.name for s in spaces)}) "
+              f"and all {len(zoo.names())} zoo models: {len(entries)} unique ops")
+        nets = [zoo.get(n).spec for n in zoo.names()]
+    else:
+        entries = collect(space=space, nets=nets, keys=args.ops)
     protocol = Protocol(warmup_runs=args.warmup, min_runs=args.min_runs, min_time_s=args.min_time,
                         max_runs=args.max_runs, passes=args.passes, clock=args.clock, seed=args.seed)
     if args.device == "local":
@@ -78,67 +118,43 @@ def cmd_profile(args) -> int:
                   f"{corr['uncorrected_mape_pct']}% -> {corr['fit_mape_pct']}% MAPE")
         return 0
     device = get_device(args.device)
-    units = list(COREML_UNITS) if args.unit == "all" else [args.unit]
+    units = [u for u in args.unit.split(",") if u]
     for u in units:
         if u not in COREML_UNITS:
-            raise NasError(f"--unit for Core ML is one of {', '.join(COREML_UNITS)} or all, not {u!r}")
-    if device.name == "mac":
-        return _profile_mac(args, entries, units, protocol, space, nets)
-    from nas.profiling import host
-    from nas.profiling.bundle import write_bundle
-    bundle = Path(args.out or f"bundles/{device.name}")
-    with tqdm(desc=f"converting {len(entries)} ops to Core ML", unit="model") as bar:
+            raise NasError(f"--unit for Core ML is one or more (comma-separated) of {', '.join(COREML_UNITS)}, "
+                           f"not {u!r} (ane = CPU and Neural Engine, all = any unit Core ML picks)")
+    from nas.profiling.correction import MIN_NETS
+    if args.calibrate < 0 or args.validate < 0 or 0 < args.calibrate < MIN_NETS:
+        raise NasError(f"--calibrate must be 0 or at least {MIN_NETS} (the correction's fit), and --validate "
+                       f"not negative; got {args.calibrate} and {args.validate}")
+    networks = draw_all(spaces, args.calibrate, args.validate) if spaces else []
+    if not networks and (args.calibrate or args.validate):
+        print("warning: no --space, so no calibration/validation networks: the table will carry no in-network "
+              "correction and no validation figure")
+    bundle = Path(args.out or (f"bundles/{device.name}" if device.name != "mac" else "latency_tables/mac.bundle"))
+    print(_estimate(entries, args.workers, len(networks)))
+    with tqdm(desc=f"converting {len(entries)} ops, {len(networks)} networks to Core ML", unit="model") as bar:
         manifest = write_bundle(entries, device.name, units, bundle, network_io=_network_io(space, nets),
-                                resume=args.resume, workers=args.workers, bar=bar)
-    print(f"wrote {manifest} ({len(entries)} ops)")
-    udid = host.connected_udid()
-    if udid is None:
-        for u in units:
-            print(host.instructions(bundle, u))
-        return 0
+                                networks=networks, resume=args.resume or device.name == "mac", workers=args.workers,
+                                bar=bar)
+    bundle_id = json.loads(manifest.read_text())["bundle_id"]
+    print(f"wrote {manifest} ({len(entries)} ops, {len(networks)} whole networks)")
+    from nas.profiling import host
+    if device.name == "mac":
+        runs = {u: host.run_on_mac(bundle, u, bundle / host.results_name(u, bundle_id)) for u in units}
+    else:
+        udid = host.connected_udid(device.hardware_ids)
+        if udid is None:
+            for u in units:
+                print(host.instructions(bundle, u, bundle_id))
+            return 0
+        runs = {u: host.run_on_device(udid, bundle, u, bundle_id, bundle.parent / host.results_name(u, bundle_id))
+                for u in units}
     from nas.latency.table import save_table
     from nas.profiling.importer import import_results
-    for u in units:
-        results = host.run_on_device(udid, bundle, u, bundle.parent / f"{device.name}-{u}.results.jsonl")
+    for u, results in runs.items():
         table, notes = import_results(results, manifest)
         out = Path(f"latency_tables/{device.name}-{u}.yaml")
         save_table(table, out)
-        print("\n".join(notes + [f"wrote {out}: {len(table.entries)} entries"]))
-    return 0
-
-
-def _profile_mac(args, entries, units, protocol, space, nets) -> int:
-    from nas.latency.table import LatencyTable, Stat, save_table
-    from nas.profiling import host
-    from nas.profiling.bundle import NETWORK_CALL, write_bundle
-    if not host.is_macos():
-        raise NasError("--device mac measures Core ML on this Mac and needs macOS; here use --device local, "
-                       "or --device <iphone> to write a bundle")
-    bundle = Path((args.out or "latency_tables/mac") + ".bundle")
-    manifest = json.loads(write_bundle(entries, "mac", units, bundle, network_io=_network_io(space, nets),
-                                       resume=True, workers=args.workers).read_text())
-    overheads = {o["id"]: o for o in manifest["overheads"]}
-    items = [(bundle / e["file"], tuple(e["inputs"][0]["shape"][1:])) for e in manifest["entries"]]
-    items += [(bundle / o["file"], tuple(o["inputs"][0]["shape"][1:])) for o in manifest["overheads"]]
-    for u in units:
-        stats = host.measure_on_mac(items, u, protocol)
-        entries_out, overhead = {}, None
-        for e in manifest["entries"]:
-            s = stats[str(bundle / e["file"])]
-            o = stats[str(bundle / overheads[e["overhead"]]["file"])].median_ms if "overhead" in e else 0.0
-            if e["key"].startswith(NETWORK_CALL):
-                overhead = s
-            else:
-                entries_out[e["key"]] = Stat(max(0.0, s.median_ms - o), None, None, s.mad_ms, s.n, {"overhead_ms": o})
-        import platform
-        from datetime import date
-
-        from nas.latency.regime import regime_for
-        table = LatencyTable("mac", u, "measured", {"hardware": platform.machine(), "os": f"macOS {platform.mac_ver()[0]}",
-                             "runtime": "Core ML (coremltools predict)", "date": date.today().isoformat(),
-                             "protocol": protocol.to_dict()}, overhead or Stat(0.0), entries_out,
-                             runtime=regime_for("mlprogram", f"macOS {platform.mac_ver()[0]}"))
-        out = Path(f"latency_tables/mac-{u}.yaml") if len(units) > 1 or not args.out else Path(args.out)
-        save_table(table, out)
-        print(f"wrote {out}: {len(entries_out)} entries")
+        print("\n".join(notes + [f"wrote {out}: {len(table.entries)} entries ({table.summary()})"]))
     return 0

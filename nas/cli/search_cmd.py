@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 
 from nas.cli.latency_cmd import add_runtime_arg
+from nas.search.accuracy import DEFAULT_ESTIMATOR, ESTIMATORS
+from nas.search.accuracy.validation import describe
 from nas.search.session import BUDGETS, SearchConfig, execute, prepare
 
 
@@ -14,21 +16,26 @@ def register(sub) -> None:
                        "whose latency, priced on the device's table, is within --target-ms. Budgets: "
                        + ", ".join(f"{k} = {v} candidates" for k, v in BUDGETS.items()) + ".")
     p.add_argument("--space", required=True, help="shipped space name (nas spaces list) or a space YAML")
-    p.add_argument("--target-ms", type=float, required=True, help="latency target in milliseconds")
-    p.add_argument("--device", default="iphone11", help="device of the latency table (default iphone11)")
-    p.add_argument("--unit", default="ane", help="compute unit of the table (default ane)")
+    p.add_argument("--target-ms", required=True, help="latency target in milliseconds; several devices/units: "
+                   "a comma list pairing up with --device and --unit (one value applies to all)")
+    p.add_argument("--device", default="iphone11", help="device of the latency table (default iphone11); a comma "
+                   "list searches one network for several (device, unit) pairs, e.g. iphone11,iphonexs")
+    p.add_argument("--unit", default="ane",
+                   help="compute unit of the table (default ane); or a comma list, e.g. ane,gpu")
     p.add_argument("--table", help="latency table YAML (default: the shipped/own table for --device/--unit)")
     p.add_argument("--allow-other-device", action="store_true",
                    help="use a --table made for another device or unit anyway")
     add_runtime_arg(p)
-    p.add_argument("--strategy", default="evolution", choices=("evolution", "rl", "random", "dnas"))
+    p.add_argument("--strategy", default="evolution", choices=("evolution", "rl", "random", "nsga2", "tpe", "dnas"))
     p.add_argument("--budget", choices=tuple(BUDGETS), default="medium",
                    help="number of evaluated candidates (default medium)")
     p.add_argument("--trials", type=int, help="evaluated candidates (overrides --budget)")
-    p.add_argument("--accuracy", default="proxy", choices=("proxy", "train", "predictor", "benchmark"),
-                   help="proxy: training-free scores (default); train: short training on --data (or the "
-                        "digits demo); predictor: ChamNet's GP screen over trained candidates; benchmark: the "
-                        "trained accuracy a tabular benchmark recorded (spaces that ship one: nasbench_macro)")
+    p.add_argument("--accuracy", default=DEFAULT_ESTIMATOR, choices=ESTIMATORS,
+                   help=f"{DEFAULT_ESTIMATOR} (default): training-free, at each network's own input size; "
+                        "params, macs, naswot, ...: one training-free score; proxy: the older 64x64 ensemble; "
+                        "train: short training on --data (or the digits demo); predictor: ChamNet's GP screen "
+                        "over trained candidates; benchmark: the trained accuracy a tabular benchmark recorded "
+                        "(spaces that ship one: nasbench_macro) (docs/estimators.md)")
     p.add_argument("--bench-seed", type=int, help="--accuracy benchmark: one training seed's accuracy "
                    "(0, 1, 2 for NAS-Bench-Macro) instead of the mean over seeds")
     p.add_argument("--data", help="ImageFolder directory for --accuracy train/predictor")
@@ -50,6 +57,13 @@ def register(sub) -> None:
     p.add_argument("--train-epochs", type=int, default=3, help="--accuracy train: epochs per candidate (default 3)")
     p.add_argument("--train-resolution", type=int, default=32,
                    help="--accuracy train and dnas: image size for training (default 32)")
+    opt = p.add_argument_group("optuna (docs/optuna.md)")
+    opt.add_argument("--objective", default="accuracy", choices=("accuracy", "pareto", "pareto-all"),
+                     help="accuracy: best within every target (default); with nsga2, pareto: accuracy vs the "
+                          "worst-case latency/target ratio; pareto-all: accuracy vs every latency")
+    opt.add_argument("--storage", help="an optuna RDB URL, e.g. sqlite:///search.db: every trial also as an optuna "
+                     "trial (optuna.load_study, optuna-dashboard); --resume reads it back")
+    opt.add_argument("--study-name", help="study name in --storage (default nas-SPACE-STRATEGY-seedN)")
     ray = p.add_argument_group("distributed evaluation (--accuracy train)")
     ray.add_argument("--backend", default="local", choices=("local", "ray"),
                      help="local: train candidates one after another here (default); ray: as Ray Tune trials")
@@ -68,16 +82,21 @@ def register(sub) -> None:
 def cmd_search(args) -> int:
     from tqdm import tqdm
 
+    from nas.search.multi import parse_constraints
+    pairs = parse_constraints(args.device, args.unit, args.target_ms)
     cfg = SearchConfig(
-        space=args.space, target_ms=args.target_ms, out=args.out, device=args.device, unit=args.unit,
-        table=args.table, allow_other_device=args.allow_other_device, runtime=args.runtime, strategy=args.strategy,
+        space=args.space, target_ms=pairs[0].target_ms, out=args.out, device=pairs[0].device, unit=pairs[0].unit,
+        table=args.table, allow_other_device=args.allow_other_device, runtime=args.runtime,
+        strategy=args.strategy,
         trials=args.trials if args.trials is not None else BUDGETS[args.budget], accuracy=args.accuracy,
         data=args.data, seed=args.seed, export=not args.no_export, resume=args.resume,
         seed_from=tuple(s.strip() for s in args.seed_from.split(",") if s.strip()),
         baselines=not args.no_baselines, batch_size=args.batch_size, train_epochs=args.train_epochs,
-        train_resolution=args.train_resolution, bench_seed=args.bench_seed, backend=args.backend, ray_address=args.ray_address,
+        train_resolution=args.train_resolution, bench_seed=args.bench_seed, backend=args.backend,
+        ray_address=args.ray_address,
         workers=args.workers, gpus_per_trial=args.gpus_per_trial, early_stop=args.early_stop,
-        ray_storage=args.ray_storage, dnas_sweep=args.dnas_sweep)
+        ray_storage=args.ray_storage, dnas_sweep=args.dnas_sweep, constraints=tuple(pairs) if len(pairs) > 1 else (),
+        objective=args.objective, storage=args.storage, study_name=args.study_name)
     prep = prepare(cfg)
     if args.runtime is None and not args.table:
         print(f"runtime {prep.table.runtime}: the regime `nas export` targets (--runtime to price another)")
@@ -86,6 +105,10 @@ def cmd_search(args) -> int:
     print(f"space {prep.space.name}: {len(prep.space.decisions)} decisions; table {prep.table_info['summary']} "
           f"({prep.table.path}); networks from {prep.fastest_ms:.3f} to {prep.slowest_ms:.3f} ms, target "
           f"{cfg.target_ms:g} ms")
+    if prep.multi is not None:
+        for c, t, fastest in zip(prep.multi.constraints, prep.multi.tables, prep.multi.fastest()):
+            print(f"  {c.pair}: target {c.target_ms:g} ms, fastest network {fastest:.3f} ms, table {t.summary()}")
+    print(describe(cfg.accuracy))
     for note in prep.notes:
         print(f"note: {note}")
     bar = tqdm(total=cfg.trials, unit="cand", desc=f"{cfg.strategy}", file=sys.stderr, dynamic_ncols=True)
@@ -100,6 +123,13 @@ def cmd_search(args) -> int:
     counts = summary["status_counts"]
     print(f"{summary['trials']} candidates ({counts['OK']} within target, {counts['INFEASIBLE']} over, "
           f"{counts['FAILED']} failed) in {summary['wall_s']:.0f} s")
+    for d in summary.get("devices", ()):
+        if "best_latency_ms" in d:
+            print(f"  best on {d['device']}/{d['unit']}: {d['best_latency_ms']:.3f} ms (target {d['target_ms']:g}, "
+                  f"{d['table']['source']} table)")
+    if "storage" in summary:
+        print(f"study {summary['storage']['study_name']!r} in {summary['storage']['url']} "
+              f"(optuna-dashboard {summary['storage']['url']})")
     return _print_best(summary, cfg.out, f"{summary['accuracy_metric']} [{best['accuracy_kind']}]" if best else "")
 
 

@@ -7,6 +7,7 @@ Each subcommand is a ``register_*(tables_subparsers)`` function in
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from nas.cli.calibrate_cmd import register_calibrate
@@ -26,8 +27,14 @@ def register_import(tsub) -> None:
 
 
 def register_validate(tsub) -> None:
-    p = tsub.add_parser("validate", help="time random networks end to end and compare with the table's sums")
-    p.add_argument("--device", default="local", help="only local can be measured here")
+    p = tsub.add_parser("validate", help="compare a table's sums with whole networks timed end to end: local "
+                        "(times them here, and re-times the table's calibration networks to catch a stale table) "
+                        "or a device (from its results file and bundle manifest); exits 1 when the table fails")
+    p.add_argument("--device", default="local", help="local (measured here), or the device of --results")
+    p.add_argument("--results", help="device: the harness's results file (its validation networks are re-priced)")
+    p.add_argument("--manifest", help="device: the bundle's manifest.json (with --results)")
+    p.add_argument("--drift-networks", type=int, default=3, help="local: calibration networks re-timed for the "
+                   "staleness check (0: skip)")
     p.add_argument("--unit", default="ort_cpu")
     p.add_argument("--space", default="fbnet")
     p.add_argument("--samples", type=int, default=30)
@@ -67,23 +74,50 @@ def cmd_import(args) -> int:
     return 0
 
 
+def _validate_results(args) -> int:
+    from nas.profiling.importer import import_results
+    from nas.profiling.netcheck import describe
+    if not args.manifest:
+        raise NasError("--results needs --manifest (the bundle's manifest.json)")
+    table, notes = import_results(args.results, args.manifest, allow_other_device=True)
+    if table.device != args.device:
+        raise NasError(f"{args.manifest}: the bundle is for {table.device}, not --device {args.device}")
+    v = table.provenance.get("validation")
+    if not v:
+        raise NasError(f"{args.results}: no validation networks with results: nothing to validate")
+    if args.json:
+        print(json.dumps({k: v[k] for k in ("networks", "within_10pct", "spearman", "mape", "max_abs_error_pct",
+                                             "worst")} | {"method": table.method}))
+    else:
+        print(f"{table.summary()}\n{describe(v, 'corrected table')}\n{describe(v['uncorrected'], 'uncorrected sums')}")
+    return 0 if v["within_10pct"] >= PASS_SHARE else 1
+
+
+PASS_SHARE = 0.9  # a table passes validation with at least this share of networks within +-10 %
+
+
 def cmd_validate(args) -> int:
     from dataclasses import replace
     from tqdm import tqdm
     from nas.profiling.localrun import plot_validation, validate_local
     from nas.profiling.measure import Protocol
     from nas.spaces import load_space
+    if args.results:
+        return _validate_results(args)
     if args.device != "local":
-        raise NasError("tables validate measures networks end to end, which only works for --device local here; "
-                       "for a phone, profile networks with the harness and compare")
+        raise NasError(f"a {args.device} table is validated from its device run: pass --results RESULTS.jsonl "
+                       f"--manifest BUNDLE/manifest.json (networks can only be timed here for --device local)")
     table = load_table(args.table, device="local", unit=args.unit) if args.table else find_table("local", args.unit)
+    from nas.profiling import staleness
+    drift = staleness.drift(table, args.drift_networks) if args.drift_networks > 0 else None
     proto = table.provenance.get("protocol") or {}
     protocol = replace(Protocol(clock=proto.get("clock", "thread")), min_runs=args.min_runs, max_runs=max(
         args.min_runs, Protocol.max_runs), min_time_s=args.min_time)
     with tqdm(total=args.samples, desc="building networks", disable=args.json) as bar:
         result = validate_local(table, load_space(args.space), args.samples, seed=args.seed, protocol=protocol,
                                 bar=bar)
-    summary = {k: result[k] for k in ("samples", "within_10pct", "spearman", "mape")}
+    summary = {k: result[k] for k in ("samples", "within_10pct", "spearman", "mape")} | {"drift": drift}
+    result["drift"] = drift
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -96,7 +130,19 @@ def cmd_validate(args) -> int:
         print(f"{summary['samples']} networks: {summary['within_10pct'] * 100:.0f} % within ±10 %, "
               f"Spearman {summary['spearman']:.3f}, MAPE {summary['mape']:.2f} % (bias {result['bias_pct']:+.2f} %)"
               + (f"; wrote {args.out}/results.json and predicted_vs_measured.png" if args.out else ""))
-    return 0
+    failed = []
+    if drift and drift["stale"]:
+        failed.append(staleness.advice(table, drift))
+    elif drift:
+        print(f"calibration networks re-timed: {drift['drift_pct']:+.1f} % against the table's own "
+              f"(limit ±{staleness.STALE_PCT:g} %)", file=sys.stderr if args.json else sys.stdout)
+    if result["within_10pct"] < PASS_SHARE:
+        failed.append(f"the table fails validation here: {result['within_10pct'] * 100:.0f} % of networks within "
+                      f"±10 % (needs {PASS_SHARE * 100:.0f} %); re-profile this machine with `nas profile-ops "
+                      f"--device local --unit {table.unit} --space {args.space} --out TABLE`")
+    for f in failed:
+        print(f"nas: {f}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_show(args) -> int:

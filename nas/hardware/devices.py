@@ -64,8 +64,10 @@ SAME_FIGURES = {"iphone12mini": "iphone12", "iphone12pro": "iphone12", "iphone12
                 "iphone15promax": "iphone15pro", "iphonexsmax": "iphonexs", "iphonexr": "iphonexs",
                 "iphone11pro": "iphone11", "iphone11promax": "iphone11", "iphone8": "iphonex"}
 
-# Core ML compute-unit names used everywhere (CLI, tables, harness).
-COREML_UNITS = {"cpu": "cpuOnly", "gpu": "cpuAndGPU", "ane": "all", "cpu_and_ane": "cpuAndNeuralEngine"}
+# Core ML compute-unit names used everywhere (CLI, tables, harness): ane is CPU + Neural Engine (no GPU);
+# all lets Core ML choose among CPU, GPU and Neural Engine -- the reference article's "ANE" column, and
+# what the shipped *predicted* ane tables were fitted to. (Older files may say cpu_and_ane for ane.)
+COREML_UNITS = {"cpu": "cpuOnly", "gpu": "cpuAndGPU", "ane": "cpuAndNeuralEngine", "all": "all"}
 
 
 def get_device(name: str) -> Device:

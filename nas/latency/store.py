@@ -5,7 +5,7 @@ Search order: ``$NAS_TABLES_DIR`` (a user's own tables), then the shipped
 ``{device}-{unit}.*.yaml`` files (e.g. ``iphone13-ane.coreml-mlprogram-ios16.yaml``)
 are read; only tables of the asked regime count (default: the one ``nas export``
 produces, ``coreml-mlprogram-ios16``), and a ``measured`` one beats a
-``predicted`` one. A phone with no table of its own uses the predicted tables of a phone with
+``predicted`` one, which beats a ``simulated`` one (a pipeline test, never a measurement). A phone with no table of its own uses the predicted tables of a phone with
 the same chip figures (``nas.hardware.devices.SAME_FIGURES``: iPhone 12 Pro -> iPhone 12); the table
 then names that phone. The choice is reported by the callers (``LatencyTable.summary``).
 """
@@ -43,6 +43,9 @@ def candidates(device: str, unit: str) -> list[Path]:
     return out
 
 
+RANK = {"measured": 0, "predicted": 1, "simulated": 2}  # a simulated table never beats a predicted one
+
+
 def find_table(device: str, unit: str, runtime: str | None = None) -> LatencyTable:
     """The best table for ``device``/``unit`` in ``runtime`` (default: ``default_runtime(unit)``):
     measured before predicted, user's before shipped."""
@@ -61,5 +64,5 @@ def find_table(device: str, unit: str, runtime: str | None = None) -> LatencyTab
                 f"; profile one with `nas profile-ops --device {device} --unit {unit}` or pass --table PATH")
         raise TableError(f"no latency table for device {device!r} unit {unit!r} runtime {runtime!r} in "
                          f"{where}{hint}", field="device")
-    found.sort(key=lambda t: t.method != "measured")
+    found.sort(key=lambda t: RANK.get(t.method, len(RANK)))
     return found[0]

@@ -49,8 +49,10 @@ from nas.fsutil import write_atomic
 from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES, runtime_problem
 
 SCHEMA = "nas.latency_table/1"
-UNITS = ("cpu", "gpu", "ane", "cpu_and_ane", "ort_cpu", "torch_cpu")
-METHODS = ("measured", "predicted")
+UNITS = ("cpu", "gpu", "ane", "all", "cpu_and_ane", "ort_cpu", "torch_cpu")
+# simulated: imported from `nas-profiler profile --simulate` (a fake clock): a test of the pipeline, never a
+# measurement -- it never counts as measured and never beats a predicted table (nas.latency.store).
+METHODS = ("measured", "predicted", "simulated")
 STAT_FIELDS = ("median_ms", "p10_ms", "p90_ms", "mad_ms", "n")
 
 
@@ -134,7 +136,18 @@ class LatencyTable:
             if "loo_mape_pct" in p:
                 bits.append(f"cross-validated error {p['loo_mape_pct']}% MAPE")
         else:
+            if self.method == "simulated":
+                bits.append("SIMULATED (nas-profiler --simulate: not a measurement)")
             bits += [str(p.get(k)) for k in ("hardware", "os", "runtime", "date") if p.get(k)]
+            v = p.get("validation")
+            if isinstance(v, dict) and v.get("within_10pct") is not None:
+                bits.append(f"validated on {v.get('networks')} networks: {v['within_10pct'] * 100:.0f} % within "
+                            f"±10 %, MAPE {v.get('mape')} %")
+            elif isinstance(p.get("correction"), dict):
+                bits.append(f"in-network correction from {p['correction'].get('calibration_nets')} networks, "
+                            f"no stored validation figure (`nas tables validate`)")
+            elif self.method == "measured":
+                bits.append("not validated on whole networks")
         return ", ".join(bits)
 
     def to_dict(self) -> dict:
@@ -243,7 +256,7 @@ def table_from_dict(data: Any, file: str) -> LatencyTable:
         raise TableError(f"unit must be one of {', '.join(UNITS)}, got {data['unit']!r}", file=file,
                          field="unit")
     if data["method"] not in METHODS:
-        raise TableError(f"method must be measured or predicted, got {data['method']!r}", file=file,
+        raise TableError(f"method must be measured, predicted or simulated, got {data['method']!r}", file=file,
                          field="method")
     check_runtime(data["runtime"], data["unit"], file)
     if data["time_unit"] != "ms":

@@ -6,7 +6,11 @@ iOS 16 target (shared/reference/coreml-conversion-notes.md). Next to the ops
 go *overhead* models -- a slice and a tile, same input and output shapes as
 the ops that use them -- whose time the harness subtracts, and one entry
 ``__network_call__@CxHxW`` (the overhead model of a whole network's input and
-output) whose time becomes the table's per-network overhead. ``manifest.json``
+output) whose time becomes the table's per-network overhead. Whole calibration
+and validation networks (``nas.profiling.networks``) go in as one ML program
+each, timed end to end (no overhead), with their layers' keys in the manifest
+(``network``), for the in-network correction and the validation figures.
+``manifest.json``
 follows ``ios_profiler/schema/manifest.schema.json``. Packages are written to
 a temporary folder and renamed, so an interrupted bundle resumes where it
 stopped.
@@ -29,7 +33,9 @@ from typing import Callable, Sequence
 from nas import __version__
 from nas.errors import NasError
 from nas.fsutil import LOCK_NAME, json_text, lock_folder, write_atomic
+from nas.arch.dsl import format_net
 from nas.hardware.devices import get_device
+from nas.profiling.networks import ProtocolNet
 from nas.profiling.ops import OpEntry, parse_op_key
 
 MANIFEST_SCHEMA = "nas.profiling.manifest/1"
@@ -52,6 +58,11 @@ def op_file(key: str) -> str:
     return f"ops/{hashlib.sha256(key.encode()).hexdigest()[:16]}.mlpackage"
 
 
+def net_file(net: ProtocolNet) -> str:
+    """Named by content (architecture and weight seed), so a resumed bundle reuses a converted network."""
+    return f"nets/{hashlib.sha256(f'{format_net(net.net)}#{net.weight_seed}'.encode()).hexdigest()[:16]}.mlpackage"
+
+
 def _io_module(out_shape: Sequence[int]):
     import torch
 
@@ -63,15 +74,29 @@ def _io_module(out_shape: Sequence[int]):
     return IO().eval()
 
 
-def _convert(job: tuple[str, str, tuple, tuple | None, str]) -> list[int]:
-    """Convert one op (``kind`` op) or overhead model (``kind`` io) to ``dest``; returns output shape."""
-    kind, key, in_shape, out_shape, dest = job
+def _module(kind: str, key: str, extra):
+    import torch
+    if kind == "op":
+        return parse_op_key(key).build()
+    if kind == "net":  # key: the network's DSL; extra: its weight seed
+        from nas.arch.build import build
+        from nas.arch.dsl import parse_net
+        with torch.random.fork_rng():
+            torch.manual_seed(extra)
+            return build(parse_net(key)).eval()
+    return _io_module(extra)
+
+
+def _convert(job: tuple[str, str, tuple, object, str]) -> list[int]:
+    """Convert one op (``kind`` op), overhead model (``io``; ``extra`` its output shape) or whole
+    network (``net``; ``extra`` its weight seed) to ``dest``; returns the output shape."""
+    kind, key, in_shape, extra, dest = job
     import numpy as np
     import torch
     import coremltools as ct
     torch.set_num_threads(1)
     logging.disable(logging.WARNING)
-    module = parse_op_key(key).build() if kind == "op" else _io_module(out_shape)
+    module = _module(kind, key, extra)
     x = torch.zeros(1, *in_shape)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -115,20 +140,23 @@ def bundle_id(root: Path, entries: Sequence[dict], overheads: Sequence[dict]) ->
 
 
 def write_bundle(entries: Sequence[OpEntry], device: str, units: Sequence[str], out: str | os.PathLike, *,
-                 network_io: tuple[tuple, tuple] | None = None, resume: bool = False, workers: int = 2,
+                 network_io: tuple[tuple, tuple] | None = None, networks: Sequence[ProtocolNet] = (),
+                 resume: bool = False, workers: int = 2,
                  protocol: dict | None = None, bar=None, hook: Callable[[int], None] | None = None) -> Path:
     """Write (or finish) a bundle, holding the folder's lock (one writer); returns the manifest's path."""
     dev = get_device(device)
     with lock_folder(out, f"bundle folder {out}"):
-        return _write_bundle(entries, dev, units, Path(out), network_io=network_io, resume=resume, workers=workers,
-                             protocol=protocol, bar=bar, hook=hook)
+        return _write_bundle(entries, dev, units, Path(out), network_io=network_io, networks=networks,
+                             resume=resume, workers=workers, protocol=protocol, bar=bar, hook=hook)
 
 
-def _write_bundle(entries, dev, units, root: Path, *, network_io, resume, workers, protocol, bar, hook) -> Path:
+def _write_bundle(entries, dev, units, root: Path, *, network_io, networks, resume, workers, protocol, bar,
+                  hook) -> Path:
     if any(p.name != LOCK_NAME for p in root.iterdir()) and not resume:
         raise NasError(f"{root} is not empty: pass --resume to finish that bundle, or choose another --out")
     (root / "ops").mkdir(parents=True, exist_ok=True)
     (root / "overheads").mkdir(parents=True, exist_ok=True)
+    (root / "nets").mkdir(parents=True, exist_ok=True)
     net_entry = None
     if network_io is not None:
         net_in, net_out = network_io
@@ -147,20 +175,33 @@ def _write_bundle(entries, dev, units, root: Path, *, network_io, resume, worker
         manifest_entries.append({"key": key, "file": op_file(key), "inputs": [_tensor((1, *i), "x")],
                                  "outputs": [_tensor((1, *o), "y")]})
         jobs.append(("io", key, i, o, str(root / op_file(key))))
+    for n in networks:  # whole networks: end-to-end time, per-call cost included (no overhead subtracted)
+        shape = (n.net.in_channels, *n.net.input_size)
+        manifest_entries.append({"key": n.key, "file": net_file(n), "inputs": [_tensor((1, *shape), "x")],
+                                 "outputs": [_tensor((1, 1), "y")], "network": n.to_manifest()})
+        jobs.append(("net", format_net(n.net), shape, n.weight_seed, str(root / net_file(n))))
     todo = [j for j in jobs if not Path(j[4]).exists()]
     if bar is not None:
         bar.total = len(jobs)
         bar.update(len(jobs) - len(todo))
     done = 0
+    # Longest first (whole networks, then ops), so that two processes finish together.
+    todo.sort(key=lambda j: j[0] != "net")
     if todo:
-        ctx = get_context("fork" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=ctx) as pool:
-            for _ in pool.map(_convert, todo):
-                done += 1
-                if bar is not None:
-                    bar.update(1)
-                if hook is not None:
-                    hook(done)
+        if workers <= 1:
+            results = map(_convert, todo)
+        else:
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork" if os.name == "posix"
+                                                                                   else "spawn"))
+            results = pool.map(_convert, todo)
+        for _ in results:
+            done += 1
+            if bar is not None:
+                bar.update(1)
+            if hook is not None:
+                hook(done)
+        if workers > 1:
+            pool.shutdown()
     for m in manifest_entries:  # the converted package decides the declared output shape
         m["outputs"][0]["shape"] = package_output_shape(root / m["file"])
     ov_list = []

@@ -112,6 +112,15 @@ def manifest_errors(m: dict, bundle: Path) -> list[str]:
         elif [t["shape"] for t in o["inputs"]] != [t["shape"] for t in e["inputs"]] or \
                 [t["shape"] for t in o["outputs"]] != [t["shape"] for t in e["outputs"]]:
             errors.append(f"entries: {e['key']!r} and its overhead {oid!r} have different input/output shapes")
+    for e in m["entries"]:  # whole networks (as BundleValidator.semanticErrors)
+        net = e.get("network")
+        if net is None:
+            continue
+        if "overhead" in e:
+            errors.append(f"entries: network {e['key']!r} must not name an overhead (timed end to end)")
+        for layer in net["layers"]:
+            if layer not in keys:
+                errors.append(f"entries: network {e['key']!r} has layer {layer!r}, which is not an entry")
     p = m["protocol"]
     if p["max_runs"] < p["min_runs"]:
         errors.append(f"protocol: max_runs ({p['max_runs']}) < min_runs ({p['min_runs']})")

@@ -8,8 +8,12 @@ Python; the harness's own checker, ``nas-profiler validate-results``, runs too
 when a Swift build is found. A
 file from a phone whose hardware id is not the manifest device's is refused
 unless ``allow_other_device``. The ``__network_call__`` entry becomes the
-table's per-network overhead; every other entry's ``latency_ms`` (its median
-less its overhead model's) becomes a table entry.
+table's per-network overhead; every op entry's ``latency_ms`` (its median
+less its overhead model's) is its isolated time. Whole networks (manifest
+entries with ``network``) fit the in-network correction and give the
+validation figures (``nas.profiling.netcheck``); the table's entries are the
+corrected times. A simulated run (``device.runtime`` "simulated") imports as
+``method: simulated``.
 """
 
 from __future__ import annotations
@@ -22,10 +26,14 @@ from pathlib import Path
 
 from nas.errors import NasError
 from nas.latency.table import LatencyTable, Stat
-from nas.hardware.devices import get_device, matches
+from nas.hardware.devices import COREML_UNITS, get_device, matches
 from nas.latency.regime import regime_for
+from nas.profiling import netcheck
 from nas.profiling.bundle import MODEL_FORMAT, NETWORK_CALL, SCHEMA_DIR
 from nas.profiling.contract import load_manifest, read_text, results_errors, strict_json
+
+COMPUTE_UNITS = {u: f"MLComputeUnits.{v}" for u, v in COREML_UNITS.items()} | {
+    "cpu_and_ane": "MLComputeUnits.cpuAndNeuralEngine"}
 
 RESULTS_SCHEMA = "nas.profiling.results/1"
 SWIFT_DIR = Path(__file__).resolve().parents[2] / "ios_profiler"
@@ -108,7 +116,9 @@ def import_results(results: str | os.PathLike, manifest_path: str | os.PathLike,
             raise NasError(msg + "; pass --allow-other-device to import it anyway")
         notes.append("warning: " + msg)
     keys = {e["key"] for e in manifest["entries"]}
+    net_keys = {e["key"] for e in manifest["entries"] if "network" in e}
     entries: dict[str, Stat] = {}
+    net_ms: dict[str, float] = {}
     overhead = None
     for r in rows:
         if r["kind"] != "entry":
@@ -116,6 +126,9 @@ def import_results(results: str | os.PathLike, manifest_path: str | os.PathLike,
         if r["key"] not in keys:
             raise NasError(f"{results}: entry {r['key']!r} is not in the manifest")
         s, o = r["stats"], r["overhead_ms"]
+        if r["key"] in net_keys:
+            net_ms[r["key"]] = s["median_ms"]
+            continue
         extra = {"overhead_ms": o, "load_ms": r["load_ms"], "thermal_state": r["thermal_state"]}
         if r["planned_device"] not in ("unknown",):
             extra["unit_used"] = r["planned_device"]
@@ -125,7 +138,7 @@ def import_results(results: str | os.PathLike, manifest_path: str | os.PathLike,
             overhead = Stat(s["median_ms"], s["p10_ms"], s["p90_ms"], s["mad_ms"], s["n"])
         else:
             entries[r["key"]] = stat
-    missing = sorted(k for k in keys - set(entries) if not k.startswith(NETWORK_CALL + "@"))
+    missing = sorted(k for k in keys - set(entries) - net_keys if not k.startswith(NETWORK_CALL + "@"))
     if missing:
         notes.append(f"warning: {len(missing)} bundle entries have no result (first: {missing[0]}); "
                      f"`nas-profiler profile … --resume` measures them")
@@ -136,13 +149,21 @@ def import_results(results: str | os.PathLike, manifest_path: str | os.PathLike,
         overhead = Stat(overs[0], n=1, extra={"from": "smallest overhead model"})
         notes.append("warning: no network-call entry; the smallest overhead model is the network overhead")
     d = header["device"]
+    method = "simulated" if d["runtime"] == "simulated" else "measured"
+    entries, checked, net_notes = netcheck.check(manifest, entries, overhead, net_ms,
+                                                 netcheck.table_maker(manifest["device"], header["unit"], method,
+                                                                      overhead))
+    notes += net_notes
     provenance = {"hardware": d["hardware_id"], "os": d["os"], "runtime": d["runtime"],
                   "runtime_version": d["runtime_version"], "date": header["started"][:10],
                   "started": header["started"], "harness": header["harness"], "bundle_id": header["bundle_id"],
                   "precision": manifest["precision"],
                   "protocol": dict(header["protocol"]) | {"statistic": "median", "overhead": "same-shape "
                                                           "overhead model subtracted per entry"},
-                  "results_file": results.name}
+                  "results_file": results.name, "compute_units": COMPUTE_UNITS.get(header["unit"], header["unit"])}
+    if method == "simulated":
+        provenance["note"] = "simulated run (nas-profiler profile --simulate): tests the pipeline, not a measurement"
+    provenance |= checked
     fmt = manifest.get("format", MODEL_FORMAT)
     try:
         runtime = regime_for(fmt, d["os"])   # the bundle's model format + the phone's OS
@@ -150,5 +171,5 @@ def import_results(results: str | os.PathLike, manifest_path: str | os.PathLike,
         runtime = regime_for(fmt, "iOS 16")
         notes.append(f"warning: OS {d['os']!r} is not an iOS/macOS version; runtime set to {runtime} (the "
                      f"bundle's {fmt} regime on iOS 16+)")
-    return LatencyTable(manifest["device"], header["unit"], "measured", provenance, overhead, entries,
+    return LatencyTable(manifest["device"], header["unit"], method, provenance, overhead, entries,
                         runtime=runtime), notes

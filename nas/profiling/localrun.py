@@ -26,7 +26,7 @@ from nas.profiling.measure import Protocol, summarize
 from nas.profiling.ops import OpEntry
 from nas.spaces.base import Space
 
-CALIBRATION_SEED = 1_000_003
+from nas.profiling.networks import CALIBRATION_SEED  # noqa: E402  (shared with device bundles)
 NET_PROTOCOL = {"min_runs": 60, "min_time_s": 30.0}
 
 
@@ -69,14 +69,7 @@ def _profile_local(entries, unit, out: Path, *, protocol, space, calibrate, cali
         measured = [progress.samples(f"calibration/{i}")[0] for i in range(calibrate)]
         corr = correction.fit(nets, measured, isolated, overhead.median_ms, calibration_seed)
         provenance["correction"] = corr.to_dict() | {"space": space.name}
-        entry_stats = {}
-        for e in entries:
-            iso = isolated[e.key]
-            ms = corr.apply(e.block, e.in_shape, iso.median_ms)
-            k = ms / iso.median_ms if iso.median_ms > 0 else 1.0
-            sc = lambda v: None if v is None else v * k  # noqa: E731
-            entry_stats[e.key] = Stat(ms, sc(iso.p10_ms), sc(iso.p90_ms), sc(iso.mad_ms), iso.n,
-                                      iso.extra | {"isolated_ms": round(iso.median_ms, 6)})
+        entry_stats = correction.apply_to_table(corr, {e.key: (e.block, e.in_shape) for e in entries}, isolated)
     else:
         provenance["correction"] = None
     table = LatencyTable("local", unit, "measured", provenance, overhead, entry_stats)

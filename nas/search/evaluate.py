@@ -40,24 +40,23 @@ class Evaluator:
         """Evaluate ``batch``; ``on_trial`` sees each trial, in order, as soon as it and all before it are done."""
         if not batch:
             return []
-        latencies = np.atleast_1d(self.pricer.price(np.array(batch, dtype=np.int64)))
+        priced = self._price(np.array(batch, dtype=np.int64))
         last = [time.perf_counter()]          # wall_s of a trial: the time since the previous one was handed on
         ready: list[tuple[Result, str | None] | None] = []
         job_at: list[int | None] = []          # position -> index into jobs (None: known without estimating)
         jobs: list[Job] = []
         by_arch: dict[str, int] = {}
         archs = []
-        for choices, lat in zip(batch, latencies):
+        for choices, (metrics, over) in zip(batch, priced):
             choices = tuple(int(v) for v in choices)
             net = self.space.decode(choices)
             arch = str(net)
             archs.append(arch)
-            metrics = {"latency_ms": float(lat)}
             if arch in self.cache:
                 cached, kind = self.cache[arch]
                 ready.append((Result(choices, cached.status, dict(cached.metrics)), kind))
                 job_at.append(None)
-            elif lat > self.target_ms:
+            elif over:
                 ready.append((Result(choices, Status.INFEASIBLE, metrics), None))
                 job_at.append(None)
             else:
@@ -75,7 +74,7 @@ class Evaluator:
                 if ready[i] is None:
                     if job_at[i] not in done:
                         return
-                    ready[i] = self._result(batch[i], latencies[i], jobs[job_at[i]], done[job_at[i]])
+                    ready[i] = self._result(batch[i], priced[i][0], jobs[job_at[i]], done[job_at[i]])
                 result, kind = ready[i]
                 now = time.perf_counter()
                 trial = Trial(first_index + i, result, archs[i], kind, now - last[0])
@@ -97,9 +96,16 @@ class Evaluator:
             raise RuntimeError(f"backend {type(self.backend).__name__} returned {len(done)} of {len(jobs)} estimates")
         return out
 
-    def _result(self, choices, latency, job: Job, outcome) -> tuple[Result, str | None]:
+    def _price(self, batch: np.ndarray) -> list[tuple[dict, bool]]:
+        """Each candidate's latency metrics and whether it is over the target (over any, with several pairs)."""
+        if hasattr(self.pricer, "price_metrics"):          # several (device, unit) pairs: nas.search.multi
+            return self.pricer.price_metrics(batch)
+        lat = np.atleast_1d(self.pricer.price(batch))
+        return [({"latency_ms": float(v)}, bool(v > self.target_ms)) for v in lat]
+
+    def _result(self, choices, metrics: dict, job: Job, outcome) -> tuple[Result, str | None]:
         choices = tuple(int(v) for v in choices)
-        metrics = {"latency_ms": float(latency)}
+        metrics = dict(metrics)
         if isinstance(outcome, BaseException):
             self.failures.append(f"{job.arch}: {type(outcome).__name__}: {outcome}")
             return Result(choices, Status.FAILED, metrics), None

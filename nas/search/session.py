@@ -27,9 +27,10 @@ from nas.fsutil import lock_folder, write_atomic
 from nas.latency import SpacePricer, find_table, load_table, price_net
 from nas.latency.table import LatencyTable, MissingEntry
 from nas.search import report
-from nas.search.accuracy import (ESTIMATORS, BenchmarkEstimator, PredictorEstimator, ProxyEstimator,
-                                 TrainEstimator)
+from nas.search.accuracy import (DEFAULT_ESTIMATOR, ESTIMATORS, ZEROSHOT, BenchmarkEstimator, PredictorEstimator,
+                                 ProxyEstimator, ScoreEstimator, TrainEstimator)
 from nas.search.accuracy.data import check_image_folder, load_digits, load_image_folder
+from nas.search.accuracy.validation import validation
 from nas.search.backends import BACKENDS, LocalBackend
 from nas.search.checks import check_config
 from nas.search.evaluate import Evaluator
@@ -57,7 +58,7 @@ class SearchConfig:
     strategy: str = "evolution"
     trials: int = BUDGETS["medium"]
     batch_size: int = 8
-    accuracy: str = "proxy"
+    accuracy: str = DEFAULT_ESTIMATOR
     data: str | None = None
     seed: int = 0
     export: bool = True
@@ -76,6 +77,10 @@ class SearchConfig:
     early_stop: str = "none"               # none | asha (ray only; changes results, so it is in the log header)
     ray_storage: str | None = None         # Tune checkpoints (default out/ray; shared storage on a cluster)
     dnas_sweep: str | None = None          # dnas: a grid over its hyperparameters, e.g. "lr_theta=0.02,0.1 lam=0.5,2"
+    constraints: tuple = ()                # several (device, unit, target) at once (nas.search.multi.Constraint)
+    objective: str = "accuracy"            # accuracy | pareto | pareto-all (nsga2; docs/optuna.md)
+    storage: str | None = None             # an optuna RDB URL: every trial also as an optuna trial
+    study_name: str | None = None          # default nas-SPACE-STRATEGY-seedN
 
 
 @dataclass
@@ -90,6 +95,7 @@ class Prepared:
     estimator: object | None = None        # built in prepare when building it can refuse (benchmark)
     initial: list[tuple[int, ...]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    multi: object | None = None            # nas.search.multi.MultiPricer when several pairs are searched at once
 
 
 def _sha256(path: str | None) -> str | None:
@@ -118,12 +124,16 @@ def prepare(cfg: SearchConfig) -> Prepared:
         raise NasError("--bench-seed needs --accuracy benchmark")
     space = load_space(cfg.space)
     estimator = _benchmark_estimator(cfg, space) if cfg.accuracy == "benchmark" else None
-    if cfg.table:
+    multi = _check_optuna_options(cfg, space)
+    if multi is not None:
+        table, pricer = multi.tables[0], multi
+    elif cfg.table:
         table = load_table(cfg.table, device=cfg.device, unit=cfg.unit, runtime=cfg.runtime,
                            allow_mismatch=cfg.allow_other_device)
     else:
         table = find_table(cfg.device, cfg.unit, cfg.runtime)
-    pricer = SpacePricer(space, table)
+    if multi is None:
+        pricer = SpacePricer(space, table)
     fastest = pricer.fastest_ms()
     if fastest > cfg.target_ms:
         raise NasError(f"target {cfg.target_ms:g} ms is infeasible: the fastest network of space {space.name!r} "
@@ -131,8 +141,12 @@ def prepare(cfg: SearchConfig) -> Prepared:
                        f"at least {fastest:.3f}")
     slowest = pricer.slowest_ms()
     initial, notes = [], []
-    if slowest <= cfg.target_ms:
+    if slowest <= cfg.target_ms and multi is None:
         notes.append(non_binding_note(space, pricer, cfg.target_ms, slowest))
+    from nas.profiling.staleness import quick_check  # a measured local table: re-time a few networks (seconds)
+    stale = quick_check(table)
+    if stale:
+        notes.append(f"warning: {stale}")
     for name in cfg.seed_from:
         choices = space.encode(zoo.get(name).spec)
         if estimator is not None:
@@ -143,7 +157,7 @@ def prepare(cfg: SearchConfig) -> Prepared:
             initial.append(choices)
     info = {"path": table.path, "sha256": _sha256(table.path), "source": table.method, "device": table.device,
             "unit": table.unit, "runtime": table.runtime, "summary": table.summary()}
-    return Prepared(cfg, space, table, info, pricer, fastest, slowest, estimator, initial, notes)
+    return Prepared(cfg, space, table, info, pricer, fastest, slowest, estimator, initial, notes, multi)
 
 
 def _benchmark_estimator(cfg: SearchConfig, space: Space) -> BenchmarkEstimator:
@@ -158,6 +172,25 @@ def non_binding_note(space: Space, pricer: SpacePricer, target_ms: float, slowes
             f"slowest takes {slowest_ms:.3f} ms), so the latency constraint plays no part and the result is the "
             f"estimator's favourite of the whole space; for a binding target try --target-ms "
             f"{pricer.median_ms():.3g} (the space's median latency)")
+
+
+def _check_optuna_options(cfg: SearchConfig, space: Space):
+    """--objective, --storage and several pairs: refused before any work; the multi-pair pricer, if any."""
+    from nas.search.multi import prepare_multi
+    from nas.search.optuna_storage import check_storage, default_study_name
+    if cfg.objective not in ("accuracy", "pareto", "pareto-all"):
+        raise NasError(f"unknown --objective {cfg.objective!r}; choose accuracy, pareto or pareto-all")
+    if cfg.objective != "accuracy" and cfg.strategy != "nsga2":
+        raise NasError(f"--objective {cfg.objective} needs --strategy nsga2 (got {cfg.strategy})")
+    if cfg.storage:
+        check_storage(cfg.storage, cfg.study_name or default_study_name(space.name, cfg.strategy, cfg.seed),
+                      resume=cfg.resume)
+    if not cfg.constraints:
+        return None
+    if cfg.table or cfg.strategy in DIFFERENTIABLE:
+        raise NasError("several --device/--unit pairs use the shipped tables and an ask/tell strategy: "
+                       "drop --table, and use evolution, rl, random, nsga2 or tpe")
+    return prepare_multi(space, cfg.constraints)
 
 
 def _check_backend(cfg: SearchConfig) -> None:
@@ -197,20 +230,30 @@ def make_backend(cfg: SearchConfig):
 _REFERENCES: dict[tuple, ProxyEstimator] = {}
 
 
+def proxy_estimator(space: Space, resolution: int = 64, batch: int = 16) -> ProxyEstimator:
+    """The ``proxy`` estimator calibrated on the space's fixed reference sample (shared within a process)."""
+    key = (space.name, str(space.decode(space.sample(np.random.default_rng(0)))), resolution, batch)
+    if key not in _REFERENCES:   # calibration is deterministic: share it within a process
+        rng = np.random.default_rng(REFERENCE_SEED)
+        ref = [space.decode(c) for c in space.sample(rng, REFERENCE_SIZE)]
+        _REFERENCES[key] = ProxyEstimator(reference=ref, resolution=resolution, batch=batch)
+    return _REFERENCES[key]
+
+
+def train_estimator(data: str | None, resolution: int, epochs: int) -> TrainEstimator:
+    dataset = load_image_folder(data, resolution) if data else load_digits(resolution)
+    return TrainEstimator(data=dataset, epochs=epochs, seed=0)
+
+
 def make_estimator(prep: Prepared):
     cfg, space = prep.config, prep.space
     if prep.estimator is not None:
         return prep.estimator
+    if cfg.accuracy in ZEROSHOT:
+        return ScoreEstimator(cfg.accuracy)
     if cfg.accuracy == "proxy":
-        key = (space.name, str(space.decode(space.sample(np.random.default_rng(0)))), cfg.proxy_resolution,
-               cfg.proxy_batch)
-        if key not in _REFERENCES:   # calibration is deterministic: share it within a process
-            rng = np.random.default_rng(REFERENCE_SEED)
-            ref = [space.decode(c) for c in space.sample(rng, REFERENCE_SIZE)]
-            _REFERENCES[key] = ProxyEstimator(reference=ref, resolution=cfg.proxy_resolution, batch=cfg.proxy_batch)
-        return _REFERENCES[key]
-    data = load_image_folder(cfg.data, cfg.train_resolution) if cfg.data else load_digits(cfg.train_resolution)
-    train = TrainEstimator(data=data, epochs=cfg.train_epochs, seed=0)
+        return proxy_estimator(space, cfg.proxy_resolution, cfg.proxy_batch)
+    train = train_estimator(cfg.data, cfg.train_resolution, cfg.train_epochs)
     if cfg.accuracy == "train":
         return train
     return PredictorEstimator(base=train, cardinalities=space.cardinalities)
@@ -221,7 +264,19 @@ def header(prep: Prepared, estimator) -> dict:
     return {"space": prep.space.name, "strategy": cfg.strategy, "seed": cfg.seed, "target_ms": cfg.target_ms,
             "batch_size": cfg.batch_size, "table_sha256": prep.table_info["sha256"], "accuracy": cfg.accuracy,
             "estimator": estimator.settings(), "initial": [list(c) for c in prep.initial],
-            "early_stop": cfg.early_stop}
+            "early_stop": cfg.early_stop} | _optuna_header(prep)
+
+
+def _optuna_header(prep: Prepared) -> dict:
+    """Settings added by several pairs and --objective (absent otherwise, so older logs still resume)."""
+    cfg, out = prep.config, {}
+    if prep.multi is not None:
+        from nas.search.multi import table_info
+        out["constraints"] = [[c.device, c.unit, c.target_ms, table_info(t)["sha256"]]
+                              for c, t in zip(prep.multi.constraints, prep.multi.tables)]
+    if cfg.objective != "accuracy":
+        out["objective"] = cfg.objective
+    return out
 
 
 def baselines(prep: Prepared, estimator, notes: list[str]) -> list[report.Baseline]:
@@ -259,8 +314,14 @@ def search(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
     log = TrialLog(cfg.out, sync_every_s=LOOKUP_SYNC_S if getattr(estimator, "lookup", False) else 0.0)
     stored = log.open(header(prep, estimator), resume=cfg.resume)
     notes = list(prep.notes) + log.warnings
+    targets = prep.multi.target_map if prep.multi is not None else {"latency_ms": cfg.target_ms}
+    record = log.append
+    if cfg.storage:
+        from nas.search.optuna_storage import open_recorder
+        stored, record = open_recorder(prep, targets, header(prep, estimator), log, stored)
     strategy = make_strategy(cfg.strategy, cardinalities=space.cardinalities, seed=cfg.seed,
-                             target_ms=cfg.target_ms, initial=prep.initial)
+                             target_ms=cfg.target_ms, initial=prep.initial, targets=targets,
+                             objective=cfg.objective)
     backend = make_backend(cfg)
     evaluator = Evaluator(space=space, pricer=prep.pricer, estimator=estimator, target_ms=cfg.target_ms,
                           backend=backend)
@@ -268,7 +329,7 @@ def search(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
           + (f" on Ray ({cfg.ray_address or 'local'}, {cfg.workers} workers)" if cfg.backend == "ray" else ""))
     try:
         trials = run(strategy, evaluator, trials=cfg.trials, batch_size=cfg.batch_size, stored=stored,
-                     on_trial=log.append, on_progress=on_progress)
+                     on_trial=record, on_progress=on_progress)
     finally:
         log.close()
         backend.close()
@@ -298,6 +359,7 @@ def _execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None
         "slowest_ms": round(prep.slowest_ms, 6), "target_binds": prep.slowest_ms > cfg.target_ms,
         "seed": cfg.seed, "trials": len(trials), "accuracy": cfg.accuracy,
         "accuracy_metric": report.metric(estimator),
+        "estimator": {"name": cfg.accuracy, "kind": estimator.kind, "validation": validation(cfg.accuracy)},
         "backend": {"name": cfg.backend} | ({"address": cfg.ray_address or "local", "workers": cfg.workers,
                                              "gpus_per_trial": cfg.gpus_per_trial, "early_stop": cfg.early_stop}
                                             if cfg.backend == "ray" else {}),
@@ -310,6 +372,14 @@ def _execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None
         "baselines": [asdict(b) for b in base],
         "notes": notes,
     }
+    if prep.multi is not None:
+        from nas.search.multi import summarize, write_plots
+        summary |= summarize(prep.multi, trials, best)
+        write_plots(out, prep.multi, trials, f"{space.name} / {cfg.strategy}")
+    if cfg.storage:
+        from nas.search.optuna_storage import default_study_name
+        summary["storage"] = {"url": cfg.storage,
+                              "study_name": cfg.study_name or default_study_name(space.name, cfg.strategy, cfg.seed)}
     write_atomic(out / "trials.csv", report.trials_csv(trials))
     title = f"{space.name} / {cfg.strategy} on {cfg.device}/{cfg.unit} ({prep.table.method}), target {cfg.target_ms:g} ms"
     write_atomic(out / "pareto.png", report.plot_png(trials, base, cfg.target_ms, title, summary["accuracy_metric"]))

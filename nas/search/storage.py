@@ -69,6 +69,15 @@ class Trial:
                      d["arch"], kind, float(wall))
 
 
+def check_header(stored: dict, header: dict, where: str) -> None:
+    """Refuse to resume a search whose stored settings differ from this one's."""
+    diff = sorted(k for k in set(stored) | set(header) if stored.get(k) != header.get(k))
+    if diff:
+        k = diff[0]
+        raise NasError(f"{where}: cannot resume, the stored search used {k}={stored.get(k)!r}, this "
+                       f"one {k}={header.get(k)!r} (changed: {', '.join(diff)})")
+
+
 class TrialLog:
     """Append-only trial storage under ``out/trials.jsonl``."""
 
@@ -108,11 +117,7 @@ class TrialLog:
                 raise TypeError
         except (IndexError, ValueError, KeyError, TypeError, UnicodeDecodeError):
             raise NasError(f"{self.path}: no header line; not a trial log of `nas search`") from None
-        diff = sorted(k for k in set(stored) | set(header) if stored.get(k) != header.get(k))
-        if diff:
-            k = diff[0]
-            raise NasError(f"{self.path}: cannot resume, the stored search used {k}={stored.get(k)!r}, this "
-                           f"one {k}={header.get(k)!r} (changed: {', '.join(diff)})")
+        check_header(stored, header, str(self.path))
         trials = []
         for n, line in enumerate(lines[1:], start=2):
             try:

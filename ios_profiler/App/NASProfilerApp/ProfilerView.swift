@@ -3,7 +3,7 @@
 //
 // Launch arguments (after `--` with `xcrun devicectl device process launch`):
 //   --bundle DIR        bundle folder, relative to the app's Documents folder (or absolute)
-//   --unit U            cpu | gpu | ane | cpu_and_ane
+//   --unit U            cpu | gpu | ane | all
 //   --out FILE          results file in Documents (default results.jsonl)
 //   --device-name NAME  overrides the manifest's device name in the header
 //   --allow-other-device

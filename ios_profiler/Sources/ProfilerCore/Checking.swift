@@ -146,6 +146,13 @@ public enum BundleValidator {
                 errors.append("entries: '\(e.key)' and its overhead '\(oid)' have different input/output shapes")
             }
         }
+        for e in m.entries {
+            guard let net = e.network else { continue }
+            if e.overhead != nil { errors.append("entries: network '\(e.key)' must not name an overhead (timed end to end)") }
+            for layer in net.layers where !keys.contains(layer) {
+                errors.append("entries: network '\(e.key)' has layer '\(layer)', which is not an entry")
+            }
+        }
         if m.measurement.maxRuns < m.measurement.minRuns {
             errors.append("protocol: max_runs (\(m.measurement.maxRuns)) < min_runs (\(m.measurement.minRuns))")
         }

@@ -34,16 +34,22 @@ public struct ModelSpec: Equatable, Sendable {
     public var inputs: [TensorSpec]
     public var outputs: [TensorSpec]
     public var role: Role
+    /// Set when the entry is a whole network (its layers' keys, in order).
+    public var network: NetworkSpec?
 
-    public init(id: String, file: String, inputs: [TensorSpec], outputs: [TensorSpec], role: Role) {
+    public init(id: String, file: String, inputs: [TensorSpec], outputs: [TensorSpec], role: Role,
+                network: NetworkSpec? = nil) {
         self.id = id
         self.file = file
         self.inputs = inputs
         self.outputs = outputs
         self.role = role
+        self.network = network
     }
 
-    public init(entry e: EntrySpec) { self.init(id: e.key, file: e.file, inputs: e.inputs, outputs: e.outputs, role: .entry) }
+    public init(entry e: EntrySpec) {
+        self.init(id: e.key, file: e.file, inputs: e.inputs, outputs: e.outputs, role: .entry, network: e.network)
+    }
     public init(overhead o: OverheadSpec) { self.init(id: o.id, file: o.file, inputs: o.inputs, outputs: o.outputs, role: .overhead) }
 
     public var elementCount: Int { (inputs + outputs).reduce(0) { $0 + $1.elementCount } }

@@ -29,9 +29,11 @@ public enum ProfilerError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Compute-unit names used in manifests and results.
-/// cpu = .cpuOnly, gpu = .cpuAndGPU, ane = .all, cpu_and_ane = .cpuAndNeuralEngine.
+/// cpu = .cpuOnly, gpu = .cpuAndGPU, ane = .cpuAndNeuralEngine (CPU and Neural Engine, no GPU),
+/// all = .all (Core ML picks among CPU, GPU and Neural Engine: the reference article's "ANE" column).
+/// cpu_and_ane is the older name of `ane` (same setting), still read from old files.
 public enum ComputeUnit: String, Codable, CaseIterable, Sendable {
-    case cpu, gpu, ane
+    case cpu, gpu, ane, all
     case cpuAndANE = "cpu_and_ane"
 }
 
@@ -104,13 +106,36 @@ public struct EntrySpec: Codable, Equatable, Sendable {
     public var outputs: [TensorSpec]
     /// Id of an overhead model with the same input/output shapes; nil = nothing subtracted.
     public var overhead: String?
+    /// Set for a whole network (calibration or validation) rather than one op.
+    public var network: NetworkSpec?
 
-    public init(key: String, file: String, inputs: [TensorSpec], outputs: [TensorSpec], overhead: String?) {
+    public init(key: String, file: String, inputs: [TensorSpec], outputs: [TensorSpec], overhead: String?,
+                network: NetworkSpec? = nil) {
         self.key = key
         self.file = file
         self.inputs = inputs
         self.outputs = outputs
         self.overhead = overhead
+        self.network = network
+    }
+}
+
+/// A whole network of a bundle: its role, where it was drawn from, and its layers' entry keys in order.
+public struct NetworkSpec: Codable, Equatable, Sendable {
+    public var role: String
+    public var space: String
+    public var seed: Int
+    public var index: Int
+    public var arch: String
+    public var layers: [String]
+
+    public init(role: String, space: String, seed: Int, index: Int, arch: String, layers: [String]) {
+        self.role = role
+        self.space = space
+        self.seed = seed
+        self.index = index
+        self.arch = arch
+        self.layers = layers
     }
 }
 

@@ -7,30 +7,16 @@ import Foundation
 import ProfilerCore
 
 extension ComputeUnit {
-    /// cpu = .cpuOnly, gpu = .cpuAndGPU, ane = .all, cpu_and_ane = .cpuAndNeuralEngine.
+    /// cpu = .cpuOnly, gpu = .cpuAndGPU, ane (and its old name cpu_and_ane) = .cpuAndNeuralEngine,
+    /// all = .all. `.cpuAndNeuralEngine` exists from iOS 16 / macOS 13, the package's minimum.
     public var mlComputeUnits: MLComputeUnits {
         switch self {
         case .cpu: return .cpuOnly
         case .gpu: return .cpuAndGPU
-        case .ane: return .all
-        case .cpuAndANE:
-            if #available(iOS 16, macOS 13, *) { return .cpuAndNeuralEngine }
-            return .all
+        case .ane, .cpuAndANE: return .cpuAndNeuralEngine
+        case .all: return .all
         }
     }
-}
-
-/// Runs an async Core ML API from the synchronous runner (never call on the main actor's thread
-/// while it is needed by the awaited work; the CLI and the app call the runner off the main thread).
-private func blocking<T>(_ body: @escaping () async throws -> T) throws -> T {
-    let done = DispatchSemaphore(value: 0)
-    var result: Result<T, Error>?
-    Task.detached {
-        do { result = .success(try await body()) } catch { result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try result!.get()
 }
 
 public final class CoreMLRunner: Runner {
@@ -66,15 +52,13 @@ public final class CoreMLRunner: Runner {
     public func load(_ spec: ModelSpec, url: URL) throws -> LoadedModel<Handle> {
         let config = configuration()
         let t0 = clock.now()
-        let compiled = try blocking { try await MLModel.compileModel(at: url) }
+        let compiled = try runBlocking { try await MLModel.compileModel(at: url) }
         let t1 = clock.now()
         let model = try MLModel(contentsOf: compiled, configuration: config)
         let t2 = clock.now()
         let inputs = try Self.makeInputs(spec.inputs, seed: fnv1a64(spec.id) ^ seed)
-        var planned: (PlannedDevice, PlannedCost?) = (.unknown, nil)
-        if spec.role == .entry {
-            planned = Self.computePlan(compiledURL: compiled, configuration: config)
-        }
+        // Entries and overhead models alike: an overhead is subtracted only if it runs where its ops do.
+        let planned = Self.computePlan(compiledURL: compiled, configuration: config)
         return LoadedModel(handle: Handle(model: model, inputs: inputs, compiledURL: compiled),
                            loadMs: (t2 - t1) * 1000, compileMs: (t1 - t0) * 1000,
                            plannedDevice: planned.0, plannedCost: planned.1)
@@ -117,7 +101,13 @@ public final class CoreMLRunner: Runner {
     /// planned_device / planned_cost from MLComputePlan (iOS 17.4+ / macOS 14.4+), else unknown/null.
     static func computePlan(compiledURL: URL, configuration: MLModelConfiguration) -> (PlannedDevice, PlannedCost?) {
         if #available(iOS 17.4, macOS 14.4, *) {
-            guard let plan = try? blocking({ try await MLComputePlan.load(contentsOf: compiledURL, configuration: configuration) }),
+            // The configuration is rebuilt inside the task: MLModelConfiguration is not Sendable.
+            let units = configuration.computeUnits
+            guard let plan = try? runBlocking({ () async throws -> MLComputePlan in
+                      let config = MLModelConfiguration()
+                      config.computeUnits = units
+                      return try await MLComputePlan.load(contentsOf: compiledURL, configuration: config)
+                  }),
                   case let .program(program) = plan.modelStructure,
                   let main = program.functions["main"] else {
                 return (.unknown, nil)

@@ -10,7 +10,7 @@ usage:
   nas-profiler validate-results RESULTS.jsonl --manifest BUNDLE_DIR/manifest.json
                [--allow-other-device] [--allow-other-unit] [--allow-other-bundle]
                [--require-complete] [--schema-dir DIR]
-  nas-profiler profile BUNDLE_DIR --unit cpu|gpu|ane|cpu_and_ane --out RESULTS.jsonl
+  nas-profiler profile BUNDLE_DIR --unit cpu|gpu|ane|all --out RESULTS.jsonl
                [--resume] [--simulate] [--device-name NAME] [--allow-other-device]
 
 exit status: 0 ok, 1 validation failure or mismatch, 2 usage error.
@@ -138,7 +138,7 @@ func profile(_ argv: ArraySlice<String>) throws -> Int32 {
         throw UsageError(message: "profile needs BUNDLE_DIR, --unit and --out")
     }
     guard let unit = ComputeUnit(rawValue: unitName) else {
-        throw UsageError(message: "unknown unit '\(unitName)' (cpu, gpu, ane, cpu_and_ane)")
+        throw UsageError(message: "unknown unit '\(unitName)' (cpu, gpu, ane = CPU and Neural Engine, all)")
     }
     let bundle = URL(fileURLWithPath: args.positionals[0])
     let options = ProfileJob.Options(unit: unit, resume: args.flags.contains("--resume"),
@@ -149,7 +149,8 @@ func profile(_ argv: ArraySlice<String>) throws -> Int32 {
         let clock = FakeClock()
         let s = try ProfileJob.run(bundleDir: bundle, out: URL(fileURLWithPath: out), options: options,
                                    device: HostInfo.simulatedDevice(manifest: manifest, name: args.options["--device-name"]),
-                                   runner: SimulatedRunner(clock: clock, seed: manifest.measurement.seed), clock: clock,
+                                   runner: SimulatedRunner(clock: clock, seed: manifest.measurement.seed, unit: unit,
+                                                           manifest: manifest), clock: clock,
                                    conditions: FixedConditions())
         summary = (s.measured.count, s.failed)
     } else {

@@ -3,7 +3,7 @@
 // variables to the test process with the TEST_RUNNER_ prefix, e.g.
 //   TEST_RUNNER_NAS_PROFILER_BUNDLE=bundle TEST_RUNNER_NAS_PROFILER_UNIT=ane xcodebuild test ...
 // NAS_PROFILER_BUNDLE / NAS_PROFILER_OUT: absolute, or relative to the test process's Documents folder.
-// NAS_PROFILER_UNIT: cpu | gpu | ane | cpu_and_ane (default ane). NAS_PROFILER_DEVICE_NAME: optional.
+// NAS_PROFILER_UNIT: cpu | gpu | ane | all (default ane). NAS_PROFILER_DEVICE_NAME: optional.
 #if canImport(CoreML)
 import Foundation
 import ProfilerCore

@@ -50,19 +50,26 @@ def _inputs(net: NetSpec, batch: int, seed: int) -> tuple[torch.Tensor, torch.Te
 
 
 def naswot(model: nn.Module, x: torch.Tensor) -> float:
-    codes: list[torch.Tensor] = []
-    hooks = [m.register_forward_hook(lambda _m, _i, out: codes.append((out.detach() > 0).flatten(1)))
-             for m in model.modules() if isinstance(m, _ACTS)]
+    """The kernel is accumulated layer by layer in float32 (its entries are counts of agreeing units, exact
+    while one layer has under 2**24 units) rather than from one concatenated float64 code matrix."""
+    n = x.shape[0]
+    k = torch.zeros(n, n, dtype=torch.float64)
+    seen = [0]
+
+    def hook(_m, _i, out):
+        c = (out.detach() > 0).flatten(1).float()
+        k.add_((c @ c.t() + (1 - c) @ (1 - c).t()).double())
+        seen[0] += 1
+
+    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, _ACTS)]
     try:
         with torch.no_grad():
             model.train()(x)
     finally:
         for h in hooks:
             h.remove()
-    if not codes:
+    if not seen[0]:
         return 0.0
-    c = torch.cat(codes, 1).double()
-    k = c @ c.t() + (1 - c) @ (1 - c).t()
     sign, logdet = torch.linalg.slogdet(k)
     return float(logdet) if sign > 0 else float(torch.log(torch.linalg.eigvalsh(k).clamp_min(1e-12)).sum())
 

@@ -95,6 +95,7 @@ def rank_key(r: Result) -> tuple:
     """Sort key, best first: feasible by accuracy, then infeasible by latency (Deb's constraint rule)."""
     if r.status is Status.OK:
         return (0, -(r.accuracy or 0.0), r.latency_ms or 0.0)
-    if r.status is Status.INFEASIBLE:
-        return (1, r.latency_ms if r.latency_ms is not None else float("inf"), 0.0)
+    if r.status is Status.INFEASIBLE:       # several targets (nas.search.multi): by the worst-case ratio
+        v = r.metrics.get("latency_ratio", r.latency_ms)
+        return (1, v if v is not None else float("inf"), 0.0)
     return (2, 0.0, 0.0)
