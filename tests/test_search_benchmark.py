@@ -128,7 +128,7 @@ def test_bench_seed_scores_one_training_seed(tmp_path, recorded):
 
 def test_non_binding_target_is_noted(tmp_path, capsys, macro):
     # Every network of the space, priced one by one with price_net (not with the vectorized pricer).
-    table_path = SPACES_DIR.parent / "latency_tables" / "iphone11-ane.yaml"
+    table_path = SPACES_DIR.parent / "latency_tables" / "iphone11-ane.coreml-neuralnetwork-ios13.yaml"
     table = load_table(table_path)
     lats = [price_net(macro.decode(c), table).total_ms
             for c in itertools.product(*(range(int(n)) for n in macro.cardinalities))]

@@ -120,7 +120,7 @@ def markdown(res: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--table", default=str(ROOT / "latency_tables" / "iphone11-ane.yaml"))
+    ap.add_argument("--table", default=str(ROOT / "latency_tables" / "iphone11-ane.coreml-neuralnetwork-ios13.yaml"))
     ap.add_argument("--seeds", type=int, default=100, help="seeds per strategy, target and budget (default 100)")
     ap.add_argument("--out", default=str(HERE))
     args = ap.parse_args(argv)
