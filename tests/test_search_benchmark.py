@@ -22,6 +22,9 @@ from nas.spaces import SPACES_DIR, load_space
 
 BENCH_FILE = SPACES_DIR / "benchmarks" / "nas-bench-macro_cifar10.json"
 
+# The targets below (2.79 ms: about the median) were read off the 2020-regime iPhone 11 ANE table.
+OLD = "coreml-neuralnetwork-ios13"
+
 
 @pytest.fixture(scope="module")
 def recorded():
@@ -56,7 +59,7 @@ def test_refuses_networks_the_benchmark_lacks(macro):
 
 
 def _cli(tmp_path, *extra):
-    return main(["search", "--space", "nasbench_macro", "--accuracy", "benchmark", "--target-ms", "2.79",
+    return main(["search", "--space", "nasbench_macro", "--accuracy", "benchmark", "--target-ms", "2.79", "--runtime", OLD,
                  "--out", str(tmp_path / "o"), "--no-export", "--trials", "16", *extra])
 
 
@@ -77,7 +80,7 @@ def test_space_without_benchmark_or_partial_benchmark_refused(tmp_path, capsys, 
                str(tmp_path / "o"), "--no-export"])
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("nas: error:") and "has no benchmark" in err
-    rc = main(["search", "--space", "nasbench_macro", "--target-ms", "2.79", "--bench-seed", "0",
+    rc = main(["search", "--space", "nasbench_macro", "--target-ms", "2.79", "--runtime", OLD, "--bench-seed", "0",
                "--out", str(tmp_path / "o"), "--no-export"])
     assert rc == 2 and "--bench-seed needs --accuracy benchmark" in capsys.readouterr().err
     # A crafted space whose benchmark holds two of its 6,561 networks: a search could leave it.
@@ -85,7 +88,7 @@ def test_space_without_benchmark_or_partial_benchmark_refused(tmp_path, capsys, 
     text = (SPACES_DIR / "nasbench_macro.yaml").read_text().replace("benchmarks/nas-bench-macro_cifar10.json",
                                                                     str(tmp_path / "part.json"))
     (tmp_path / "part.yaml").write_text(text.replace("name: nasbench_macro", "name: part"))
-    rc = main(["search", "--space", str(tmp_path / "part.yaml"), "--accuracy", "benchmark", "--target-ms", "2.79",
+    rc = main(["search", "--space", str(tmp_path / "part.yaml"), "--accuracy", "benchmark", "--target-ms", "2.79", "--runtime", OLD,
                "--out", str(tmp_path / "o"), "--no-export"])
     err = capsys.readouterr().err
     assert rc == 2 and "holds 2 of its 6561 networks" in err
@@ -118,7 +121,7 @@ def test_tiny_cli_search_best_is_the_enumerated_best(tmp_path, capsys, recorded)
 
 
 def test_bench_seed_scores_one_training_seed(tmp_path, recorded):
-    cfg = SearchConfig(space="nasbench_macro", target_ms=2.79, out=str(tmp_path / "o"), trials=8, export=False,
+    cfg = SearchConfig(space="nasbench_macro", target_ms=2.79, runtime=OLD, out=str(tmp_path / "o"), trials=8, export=False,
                        accuracy="benchmark", bench_seed=2, baselines=False)
     summary = execute(prepare(cfg))
     key = "".join(map(str, summary["best"]["choices"]))
@@ -177,7 +180,7 @@ def test_killed_lookup_search_resumes_to_the_same_result(tmp_path, monkeypatch, 
     """Grouped fsyncs lose nothing to a kill: with fsync disabled altogether (as if the process died before
     any), a search cut mid-batch resumes to exactly the uninterrupted result, re-evaluating only the rest."""
     def cfg(out, **kw):
-        return SearchConfig(space="nasbench_macro", target_ms=2.79, out=str(tmp_path / out), trials=40,
+        return SearchConfig(space="nasbench_macro", target_ms=2.79, runtime=OLD, out=str(tmp_path / out), trials=40,
                             export=False, baselines=False, accuracy="benchmark", strategy=strategy, seed=1, **kw)
     whole = execute(prepare(cfg("whole")))
     real_append, n = TrialLog.append, {"n": 0}
