@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import zlib
 from pathlib import Path
 
-from nas.latency import LatencyTable, Stat, save_table
+import numpy as np
+import pytest
+
+from nas.latency import LatencyTable, SpacePricer, Stat, load_table, save_table
 from nas.ops.features import block_features
+from nas.search.session import SearchConfig
 from nas.spaces import load_space_file
 
 TINY_SPACE = """\
@@ -51,3 +56,26 @@ def synthetic_table(space, device="iphone11", unit="ane", extra_nets=()) -> Late
 def write_table(space, path: Path, **kw) -> Path:
     save_table(synthetic_table(space, **kw), path)
     return path
+
+
+@pytest.fixture
+def setup(tmp_path):
+    """(folder, space path, space, table path, target): the target is the 40th latency percentile."""
+    space_path, space = tiny_space(tmp_path)
+    table = write_table(space, tmp_path / "iphone11-ane.yaml")
+    lat = SpacePricer(space, load_table(table)).price(space.sample(np.random.default_rng(0), 2000))
+    return tmp_path, space_path, space, table, float(np.percentile(lat, 40))
+
+
+def config(setup, out="out", **kw):
+    """A small search on the tiny space (16 trials, no export, no baselines); ``kw`` overrides."""
+    tmp, space_path, _, table, target = setup
+    base = dict(space=str(space_path), target_ms=target, out=str(tmp / out), table=str(table), trials=16,
+                export=False, proxy_resolution=32, baselines=False)
+    return SearchConfig(**(base | kw))
+
+
+def stored(out):
+    """The trial log's records without wall times (which differ between runs)."""
+    lines = (out / "trials.jsonl").read_text().splitlines()[1:]
+    return [{k: v for k, v in json.loads(l).items() if k != "wall_s"} for l in lines]

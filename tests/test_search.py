@@ -12,28 +12,7 @@ from nas.errors import NasError
 from nas.latency import SpacePricer, load_table, save_table
 from nas.search.session import SearchConfig, execute, prepare
 from nas.search.storage import TrialLog
-from search_fixtures import synthetic_table, tiny_space, write_table
-
-
-@pytest.fixture
-def setup(tmp_path):
-    space_path, space = tiny_space(tmp_path)
-    table = write_table(space, tmp_path / "iphone11-ane.yaml")
-    lat = SpacePricer(space, load_table(table)).price(space.sample(np.random.default_rng(0), 2000))
-    target = float(np.percentile(lat, 40))
-    return tmp_path, space_path, space, table, target
-
-
-def config(setup, out="out", **kw):
-    tmp, space_path, _, table, target = setup
-    base = dict(space=str(space_path), target_ms=target, out=str(tmp / out), table=str(table), trials=16,
-                export=False, proxy_resolution=32, baselines=False)
-    return SearchConfig(**(base | kw))
-
-
-def stored(out):
-    lines = (out / "trials.jsonl").read_text().splitlines()[1:]
-    return [{k: v for k, v in json.loads(l).items() if k != "wall_s"} for l in lines]
+from search_fixtures import config, setup, stored, synthetic_table, tiny_space, write_table  # noqa: F401
 
 
 @pytest.mark.parametrize("strategy", ["evolution", "rl", "random", "nsga2", "tpe"])
