@@ -133,8 +133,10 @@ class LatencyTable:
         bits = [f"{self.method} {self.device}/{self.unit}", f"runtime {self.runtime}"]
         if self.method == "predicted":
             bits.append(f"model {p.get('model', '?')} {p.get('model_version', '')}".strip())
-            if "loo_mape_pct" in p:
+            if p.get("loo_mape_pct") is not None:
                 bits.append(f"cross-validated error {p['loo_mape_pct']}% MAPE")
+            if p.get("regime_calibrated") is False:
+                bits.append("NOT calibrated in this regime (the 2020 model moved to this chip's figures)")
         else:
             if self.method == "simulated":
                 bits.append("SIMULATED (nas-profiler --simulate: not a measurement)")
