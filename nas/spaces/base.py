@@ -62,6 +62,7 @@ class Space:
         self.decisions = tuple(decisions)
         self.segments = tuple(segments)
         self.benchmark = None   # a BenchmarkInfo when every network of the space was trained (nas.spaces.benchmark)
+        self._made: dict[tuple[int, tuple[int, ...]], tuple[BlockSpec, ...]] = {}   # segment builds, memoized
         for seg in self.segments:
             for d in seg.own:
                 if not 0 <= d < len(self.decisions):
@@ -96,7 +97,7 @@ class Space:
     def decode(self, choices: Sequence[int], name: str | None = None) -> NetSpec:
         choices = self.check(choices)
         stages: dict[int, list[BlockSpec]] = {}
-        made = self.__dict__.setdefault("_made", {})   # segment builds are pure: each is made once (search speed)
+        made = self._made   # segment builds are pure: each is made once (search speed)
         for i, seg in enumerate(self.segments):
             key = (i, tuple(choices[d] for d in seg.own))
             blocks = made.get(key)
