@@ -4,14 +4,17 @@ Per atom on unit ``u`` (parameters in log space, ``exp`` taken here)::
 
     compute = FLOPs / (peak_u * eff_u[class])          eff: 1, depthwise, grouped
               (dense conv / FC on a CPU with matrix blocks, A13 AMX: FLOPs / amx instead)
-    memory  = (activation + weight elements) * bytes_u / bandwidth_u
+    memory  = (activation + weight elements) * bytes_u / bandwidth_u   (CPU: activation elements only)
     t       = pnorm(compute, memory) * mult_u[class] + launches * launch_u
 
 ``pnorm`` is a smooth maximum (p = 4) so the fit has gradients; ``mult`` is 1
 for convs, ``eltwise`` for element-wise layers and pools, ``concat`` for
 concatenations, ``memory`` for layout layers (gather, transpose, split, pad,
 upsample; the classes are kept apart in ``atoms`` but share one multiplier --
-separate ones did not cross-validate better). Bytes per element: 4 on the CPU
+separate ones did not cross-validate better). On the CPU a layer reads its
+weights once per inference at their own rate ``wbw`` (``priors.UNIT_PARAMS``), added outside the
+roofline (whose memory term then counts activations only): that cost does not shrink with the input
+size, which the chernykh MobileNet v2 width x resolution sweep shows. Bytes per element: 4 on the CPU
 (Core ML runs the CPU in fp32), 2 on GPU and ANE (fp16; ane-rules G3). A
 network costs ``overhead_u + sum of its blocks`` -- exactly what a table built
 from the same parameters prices.
@@ -74,8 +77,13 @@ def atom_ms(a: AtomArrays, th: dict[str, float], unit: str) -> np.ndarray:
     if "amx" in th:   # a CPU with matrix blocks (A13 AMX, priors.CHIP_PARAMS) runs dense convs and FC on them
         peak[[_C["conv"], _C["linear"]]] = np.exp(th["amx"])
     comp = a.flops / (peak[a.cls] * eff[a.cls])
-    mem = (a.act + a.wts) * BYTES[unit] / np.exp(th["bw"])
+    # On the CPU (``wbw``, priors.UNIT_PARAMS) weights are read once per inference at their own rate, outside
+    # the roofline, whatever the input size; elsewhere they share the roofline's memory term with activations.
+    wread = "wbw" in th
+    mem = (a.act + (0.0 if wread else a.wts)) * BYTES[unit] / np.exp(th["bw"])
     t = (comp ** P_NORM + mem ** P_NORM) ** (1.0 / P_NORM) * mult[a.cls] + a.launches * np.exp(th["launch"])
+    if wread:
+        t = t + a.wts * BYTES[unit] / np.exp(th["wbw"])
     return t * 1e3
 
 

@@ -38,6 +38,11 @@ ACHIEVED = {"cpu": 0.5, "gpu": 0.3, "ane": 0.2}   # prior fraction of peak reach
 # (depthwise and element-wise layers stay on NEON). The A13's 1 TOPS figure is a marketing peak whose
 # precision the sources disagree on, hence the wide prior.
 CHIP_PARAMS = ("amx",)
+# Parameters only some units have (after PARAMS, before CHIP_PARAMS). ``wbw``: on the CPU every layer's
+# weights are read once per inference at their own rate, a cost that does not depend on the input size (the
+# chernykh MobileNet v2 sweep's time has a resolution-independent part that grows with width, as the weights
+# do); prior: the chip's bandwidth prior, as for ``bw``. GPU: cross-validated worse (experiments/article_speed).
+UNIT_PARAMS = {"cpu": ("wbw",)}
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,9 @@ class Prior:
     sources: dict[str, str]
 
     def names(self, unit: str) -> tuple[str, ...]:
-        """Fitted parameters: the unit's share of ``PARAMS``, then the chip-only ones this chip has."""
-        return (PARAMS if unit == "ane" else PARAMS[:-2]) + tuple(n for n in CHIP_PARAMS if n in self.mean)
+        """Fitted parameters: the unit's share of ``PARAMS``, its own ``UNIT_PARAMS``, then the chip-only ones."""
+        own = tuple(n for n in UNIT_PARAMS.get(unit, ()) if n in self.mean)
+        return (PARAMS if unit == "ane" else PARAMS[:-2]) + own + tuple(n for n in CHIP_PARAMS if n in self.mean)
 
 
 def _chip(specs: dict, chip: str) -> dict:
@@ -115,9 +121,12 @@ def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
         "transfer": math.log(0.2e-3), "xfer_bw": math.log(5e9)}
     if "amx" in src:
         mean["amx"] = math.log(float(amx) * ACHIEVED["cpu"])
+    if "wbw" in UNIT_PARAMS.get(unit, ()):
+        mean["wbw"] = mean["bw"]
+        src["wbw"] = f"weights read once per inference; prior = the bandwidth prior ({src['bw']})"
     sigma = {"peak": 1.0, "bw": 0.7, "launch": 1.5, "dw": 1.5, "gconv": 1.5, "eltwise": 1.0,
              "concat": 1.0, "memory": 1.5, "gather": 1.5, "shuffle": 1.5, "split": 1.5, "overhead": 1.5, "transfer": 1.5, "xfer_bw": 1.5,
-             "amx": 1.0}
+             "amx": 1.0, "wbw": 0.7}
     src.update(launch="wide prior, fitted", dw="efficiency of depthwise conv vs dense, wide prior",
                gconv="efficiency of grouped conv vs dense, wide prior", overhead="wide prior, fitted",
                transfer="ANE <-> GPU/CPU switch cost, wide prior",
