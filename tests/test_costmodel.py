@@ -94,6 +94,26 @@ def test_only_the_a13_has_a_matrix_block_prior():
         assert "amx" not in prior_for("iphone11", unit).names(unit)
 
 
+def test_cpu_reads_weights_once_per_inference_outside_the_roofline():
+    """Cost model 1.3 (priors.UNIT_PARAMS): on the CPU a layer's weights cost weights x 4 B / wbw on top of the
+    roofline, whose memory term then counts activations only. Expected times by hand, in ms."""
+    th = {"peak": np.log(100e9), "bw": np.log(10e9), "launch": np.log(10e-6), "dw": 0.0,
+          "gconv": 0.0, "eltwise": 0.0, "concat": 0.0, "memory": 0.0, "overhead": np.log(1e-3)}
+    conv = Atom("conv", 2e7, 1_000_000, 500_000, 1)   # 0.2 ms compute, 0.4 ms activations, 2 MB of weights
+    comp, act = 2e7 / 100e9, 1_000_000 * 4 / 10e9
+    old = ((comp ** 4 + ((1_000_000 + 500_000) * 4 / 10e9) ** 4) ** 0.25 + 10e-6) * 1e3
+    assert atom_ms(one(conv), th, "cpu")[0] == pytest.approx(old, rel=1e-9)         # without wbw: 1.2's form
+    new = ((comp ** 4 + act ** 4) ** 0.25 + 10e-6 + 500_000 * 4 / 5e9) * 1e3      # + 2 MB at 5 GB/s = 0.4 ms
+    assert atom_ms(one(conv), dict(th, wbw=np.log(5e9)), "cpu")[0] == pytest.approx(new, rel=1e-9)
+    # every phone's CPU has it (prior: the chip's bandwidth prior), before the A13's amx; GPU / ANE do not
+    for phone in PHONES:
+        pr = prior_for(phone, "cpu")
+        assert "wbw" in pr.names("cpu") and pr.mean["wbw"] == pr.mean["bw"]
+        for unit in ("gpu", "ane"):
+            assert "wbw" not in prior_for(phone, unit).names(unit)
+    assert prior_for("iphone11", "cpu").names("cpu")[-2:] == ("wbw", "amx")
+
+
 def test_wider_block_costs_more():
     th = prior_for("iphone11", "gpu").mean
     narrow = stack([block_atoms(parse_block("ir_k3_s1_e6_c32"), (32, 28, 28))])
