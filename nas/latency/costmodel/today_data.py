@@ -65,18 +65,16 @@ MODEL_MAP = {
     "GhostNet-1.3": ("ghostnet_1_3", "ghostnet"),
     "MobileOne-S0": ("mobileone_s0", "mobileone"), "MobileOne-S1": ("mobileone_s1", "mobileone"),
     "MobileOne-S2": ("mobileone_s2", "mobileone"), "MobileOne-S3": ("mobileone_s3", "mobileone"),
+    "MobileOne-S4": ("mobileone_s4", "mobileone"),
+    "MNv4-Conv-S": ("mobilenet_v4_conv_s", "mobilenet_v4"), "MNv4-Conv-M": ("mobilenet_v4_conv_m", "mobilenet_v4"),
+    "MNv4-Conv-L": ("mobilenet_v4_conv_l", "mobilenet_v4"),
+    "MobileNetV3-Large-0.75": ("mobilenet_v3_large_0_75", "mobilenet_v3"),
+    "MobileNetV3-Large-0.5": ("mobilenet_v3_large_0_5", "mobilenet_v3"),
     "MNASNet-A1": ("mnasnet_a1", "mnasnet"), "MixNet-S": ("mixnet_s", "mixnet"), "ResNet-50": ("resnet_50", "resnet"),
 }
 # Convolutional models in the file that the zoo does not have yet, with why (attention models: see ATTENTION_NOTE).
 NOT_BUILT = {
-    "MobileOne-S4": "squeeze-excite on both convs of each reparameterized block in its last stages: the ds block "
-                    "has no SE option",
-    "MNv4-Conv-S": "universal inverted bottleneck (extra depthwise) blocks: not in the DSL yet",
-    "MNv4-Conv-M": "universal inverted bottleneck (extra depthwise) blocks: not in the DSL yet",
-    "MobileNetV3-Large-0.75": "no width-scaled MobileNetV3 builder yet",
-    "MobileNetV3-Large-0.5": "no width-scaled MobileNetV3 builder yet",
-    "MobileNetV3-Small-0.75": "no width-scaled MobileNetV3 builder yet",
-    "ResNet-18": "backbone-only row; no basic-block op in the DSL",
+    "MobileNetV3-Small-0.75": "only StarNet's NeuralNetwork-format rows (another regime, see NN_FORMAT): not built",
     "EfficientNet-B3": "not in the zoo yet (B0-B2 are)",
     "GhostNetV3-1.0x": "GhostNetV3's reparameterized ghost modules differ from the zoo's GhostNet v1",
     "GhostNetV3-1.3x": "GhostNetV3's reparameterized ghost modules differ from the zoo's GhostNet v1",
