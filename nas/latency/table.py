@@ -130,7 +130,10 @@ class LatencyTable:
 
     def summary(self) -> str:
         p = self.provenance
+        from nas.latency.units import describe
         bits = [f"{self.method} {self.device}/{self.unit}", f"runtime {self.runtime}"]
+        if describe(self):
+            bits.append(f"compute units {describe(self)}")
         if self.method == "predicted":
             bits.append(f"model {p.get('model', '?')} {p.get('model_version', '')}".strip())
             if p.get("loo_mape_pct") is not None:

@@ -1,10 +1,10 @@
 """Today's regime (ML programs on iOS 16+): one model across chips, per-source offsets, cross-validation.
 
 The Neural Engine model (Core ML ``.all``) is fitted on the public 2022+ rows
-(``today_data``) jointly over the A14 and A15 phones, with the cost model of
+(``today_data``) jointly over the A14, A15, A16 and A17 Pro phones, with the cost model of
 ``model.py``: every parameter has one shared value, centred on each chip's
 published figures (``priors``), plus a small per-chip deviation of the peak.
-A phone of another chip (A12, A13, A16, A17 Pro) gets its own priors plus the
+A phone of another chip (A12, A13) gets its own priors plus the
 shared values; a phone of a fitted chip (iPhone 14: A15) also gets that chip's
 deviation. The regime term is what differs from the 2020 model: ANE rules the
 regime no longer has (``atoms.REGIME_DROPS``) and its own per-network overhead
