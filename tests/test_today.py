@@ -58,6 +58,22 @@ def test_calibration_rows_leave_out_held_out_models_and_test_rows():
     assert not [r for r in rows if r.source.startswith("starnet") and r.model.startswith("mobilenet_v3")]
 
 
+def test_reference_protocol_sources_and_apples_docs_rows():
+    from nas.latency.costmodel.today_data import REFERENCE_LEVEL
+    rows, excluded, _ = load_today()
+    # sources timed with Xcode's performance report carry no offset (Row.article); the ModelBench app's do
+    assert all(r.article == (r.source in REFERENCE_LEVEL) for r in rows)
+    report = json.loads((SHIPPED_DIR.parent / "experiments" / "today_speed" / "calibration.json").read_text())
+    assert not set(report["regime_term"]["source_offsets"]) & set(REFERENCE_LEVEL)
+    # Apple's coremltools docs (public_coreml_latency.yaml): fp16 MobileNetV2 0.48 / 0.49 ms and ResNet-50
+    # 1.52 / 1.38 ms on iPhone 14 Pro (A16) / 15 Pro (A17 Pro); MobileNetV3-Small is a held-out article model
+    docs = {(r.model, r.device): r.ms for r in rows if r.source == "coremltools_docs"}
+    assert docs == {("mobilenet_v2_1_224", "iphone14pro"): 0.48, ("resnet_50", "iphone14pro"): 1.52,
+                    ("mobilenet_v2_1_224", "iphone15pro"): 0.49, ("resnet_50", "iphone15pro"): 1.38}
+    assert any(e.source == "coremltools_docs" and e.model == "mobilenet_v3_small" and "held-out" in e.reason
+               for e in excluded)
+
+
 def shipped_today():
     return {(p, u): load_table(SHIPPED_DIR / table_name(p, u, DEFAULT_RUNTIME), device=p, unit=u,
                                runtime=DEFAULT_RUNTIME) for p in TODAY_PHONES for u in ("cpu", "gpu", "ane")}
