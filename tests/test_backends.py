@@ -196,6 +196,20 @@ def test_ray_backend_records_the_same_search_as_local(setup):
 
 
 @pytest.mark.ray
+@pytest.mark.parametrize("strategy", ["tpe", "nsga2"])
+def test_optuna_strategies_on_ray_record_the_same_search_as_local(setup, strategy):
+    # optuna's samplers ask for a batch, Ray evaluates it out of order: the trial log, the proposals and
+    # the best must be those of the local run (same seed).
+    local = execute(prepare(config(setup, f"l{strategy}", strategy=strategy)))
+    ray_run = execute(prepare(config(setup, f"r{strategy}", strategy=strategy, backend="ray", workers=2)))
+    h_local, t_local = logged(setup[0] / f"l{strategy}")
+    h_ray, t_ray = logged(setup[0] / f"r{strategy}")
+    assert h_local == h_ray and t_local == t_ray and len(t_ray) == 6
+    assert sum(t["status"] == "OK" for t in t_ray) >= 2
+    assert local["best"] == ray_run["best"]
+
+
+@pytest.mark.ray
 def test_killed_ray_worker_is_retried_from_its_checkpoint(setup):
     import ray
     from ray import tune

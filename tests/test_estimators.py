@@ -36,6 +36,30 @@ def test_params_and_macs_match_a_hand_count():
     assert scores(parse_net("16" + TINY[1:]), ["macs"])["macs"] == 4 * 6912 + 40
 
 
+def test_fmap_and_depth_of_mobilenet_v1_by_hand():
+    # MobileNetV1 at 224 (Howard et al. 2017, Table 1): conv outputs per image, summed by hand from the table:
+    # stem 112^2*32 = 401,408; dw/pw pairs 112^2*(32+64), 56^2*(64+128), 56^2*(128+128), 28^2*(128+256),
+    # 28^2*(256+256), 14^2*(256+512), 5 x 14^2*(512+512), 7^2*(512+1024), 7^2*(1024+1024); fc 1,000.
+    # Total 5,043,688 elements, in 1 + 13 * 2 + 1 = 28 weighted layers.
+    from nas import zoo
+    s = scores(zoo.get("mobilenet_v1").spec, ["fmap", "depth"])
+    assert s == {"fmap": 5_043_688.0, "depth": 28.0}
+    # TINY: conv 8x8x4 = 256 outputs + fc 10 = 266, two weighted layers; 4x the conv outputs at 16x16.
+    assert scores(parse_net(TINY), ["fmap", "depth"]) == {"fmap": 266.0, "depth": 2.0}
+    assert scores(parse_net("16" + TINY[1:]), ["fmap"])["fmap"] == 4 * 256 + 10
+
+
+def test_fmap_depth_weight_is_the_regenerated_benchmark_fit():
+    # The weight written in zeroshot.py must be what experiments/estimators/fit_counts.py fits today on the
+    # benchmark networks outside the evaluation sample (a regenerated figure, not a copy of the code's).
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parents[1] / "experiments" / "estimators"))
+    import fit_counts
+    fam = fit_counts.fit()["families"]["fmap_depth"]
+    assert zeroshot.COMBINATIONS["fmap_depth"] == {"fmap": 1.0, "depth": round(fam["weights"]["depth"], 2)}
+
+
 def test_snip_on_one_linear_layer_by_hand():
     # W = I, x = (1, 0), label 0: logits (1, 0), p = (e, 1)/(e+1); dL/dW = (p - e0) x^T = [[-1/(e+1), 0],
     # [1/(e+1), 0]]; W * dL/dW keeps only the (0, 0) entry: sum |.| = 1/(1+e).

@@ -4,7 +4,7 @@ Ground truths (never the estimators themselves):
   (a) NAS-Bench-Macro mean CIFAR-10 accuracy (3 training seeds) on a seeded random sample of 1,000 of
       its 6,561 networks (``collect.py``: numpy default_rng(0).choice(6561, 1000, replace=False));
   (b) the article's ImageNet top-1 of the 36 zoo models that carry one.
-Estimators: every component (params, MACs, naswot, synflow, grad_norm, snip, zico, zen, each at the
+Estimators: every component (params, MACs, fmap, depth, naswot, synflow, grad_norm, snip, zico, zen, each at the
 network's own input size), every combination of ``nas.search.accuracy.zeroshot.COMBINATIONS``, and the
 old ``proxy`` (64x64 z-mean, calibrated on the space's reference sample; the fbnet space's for the zoo).
 Figures: Kendall tau, Spearman rho, top-5 % recall, seconds per network; the benchmark's seed-to-seed
@@ -33,9 +33,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 import collect  # noqa: E402
+import fit_counts  # noqa: E402
 
 from nas.fsutil import write_atomic  # noqa: E402
-from nas.search.accuracy.components import COMPONENTS  # noqa: E402
+from nas.search.accuracy.components import COUNTED, scores  # noqa: E402
 from nas.search.accuracy.proxy import PROXIES, Reference, raw_scores  # noqa: E402
 from nas.search.accuracy.zeroshot import COMBINATIONS, DEFAULT, ScoreEstimator  # noqa: E402
 from nas.search.session import REFERENCE_SEED, REFERENCE_SIZE  # noqa: E402
@@ -80,7 +81,9 @@ def evaluate(rows: list[dict], truth_key: str, ref: Reference) -> dict[str, dict
         est = ScoreEstimator(name)
         have = [r for r in rows if all(c in r for c in est.weights)]   # see collect.FAST
         pred = [est.combine(r) for r in have]
-        secs = float(np.mean([sum(r["seconds"][c] for c in est.weights) for r in have]))
+        secs = float(np.mean([sum(r["seconds"][c] for c in est.weights if c not in COUNTED)   # one count serves
+                              + max([r["seconds"][c] for c in est.weights if c in COUNTED], default=0.0)  # every
+                              for r in have]))                                                 # counted component
         out[name] = metrics(pred, [r[truth_key] for r in have]) | {"seconds_per_net": round(secs, 4),
                                                                    "components": sorted(est.weights)}
     sub = [r for r in rows if "p64_naswot" in r]
@@ -153,12 +156,23 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def with_counts(rows: dict[str, dict], items) -> dict[str, dict]:
+    """Counted components (cheap, no torch) filled in for kept rows scored before a count was added."""
+    for arch, net, _ in items:
+        row = rows.get(arch)
+        if row is not None and any(c not in row for c in COUNTED):
+            t: dict[str, float] = {}
+            row.update(scores(net, COUNTED, timings=t))
+            row["seconds"] = {**row.get("seconds", {}), **t}
+    return rows
+
+
 def main() -> None:
     if "--scored-only" not in sys.argv:   # else analyse the rows already scored, computing nothing
         collect.main()
     b, z = collect.targets()
-    have_b = collect.read_rows(HERE / "nbmacro_fast.jsonl") | collect.read_rows(HERE / "nbmacro.jsonl")
-    have_z = collect.read_rows(HERE / "zoo.jsonl")
+    have_b = with_counts(collect.read_rows(HERE / "nbmacro_fast.jsonl") | collect.read_rows(HERE / "nbmacro.jsonl"), b)
+    have_z = with_counts(collect.read_rows(HERE / "zoo.jsonl"), z)
     bench_rows = [have_b[a] for a, _, _ in b if a in have_b]
     zoo_rows = [have_z[a] for a, _, _ in z if a in have_z]
     # NB-Macro networks at 64x64 cost minutes each here: the proxy's z-scores on the benchmark are taken
@@ -174,7 +188,8 @@ def main() -> None:
            "sample": {"nbmacro": f"default_rng({collect.SEED}).choice(6561, {collect.N}, replace=False); "
                                  f"proxy on the first {collect.P64_FIRST}", "zoo": "zoo models with a top1"},
            "noise_ceiling": ceiling | {"seed_vs_mean_on_sample": seed_vs_mean},
-           "bars": BARS, "results": results, "transfer": transfer(bench_rows, zoo_rows)}
+           "bars": BARS, "results": results, "transfer": transfer(bench_rows, zoo_rows),
+           "count_fits": fit_counts.fit()}
     write_atomic(HERE / "results.json", json.dumps(out, indent=1) + "\n")
     plot(results, ceiling["mean"], HERE / "estimators.png")
     validation = {"source": out["source"], "file": "experiments/estimators/results.json",
@@ -193,6 +208,9 @@ def main() -> None:
     for k, v in out["transfer"].items():
         if k != "grid":
             print(f"transfer, {k}: {v}")
+    for k, v in out["count_fits"]["families"].items():
+        print(f"count fit {k}: weights {v['weights']}, tau NBM held out {v['tau_nbmacro_held_out_sample']}, "
+              f"zoo transfer {v['tau_zoo_transfer']}")
 
 
 if __name__ == "__main__":

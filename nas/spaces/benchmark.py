@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -48,6 +48,7 @@ class Benchmark:
     mean_acc: np.ndarray     # (N,)
     params: np.ndarray       # (N,) int64, as the benchmark counts them
     flops: np.ndarray        # (N,) int64 (multiply-accumulates at the benchmark's input size)
+    rows: dict[str, int] = field(default_factory=dict, repr=False, compare=False)   # key -> row, built at load
 
     @property
     def seeds(self) -> int:
@@ -59,7 +60,7 @@ class Benchmark:
     def index(self, choices: Sequence[int]) -> int | None:
         """Row of an architecture, or None if the benchmark does not hold it."""
         key = "".join(str(int(c)) for c in choices)
-        return self._rows.get(key)
+        return self.rows.get(key)
 
     def accuracy(self, choices: Sequence[int], seed: int | None = None) -> float | None:
         """Mean accuracy over the training seeds (or one seed's), None if not in the benchmark."""
@@ -67,14 +68,6 @@ class Benchmark:
         if i is None:
             return None
         return float(self.mean_acc[i] if seed is None else self.seed_acc[i, seed])
-
-    @property
-    def _rows(self) -> dict[str, int]:
-        rows = self.__dict__.get("_rows_cache")
-        if rows is None:
-            rows = {k: i for i, k in enumerate(self.keys)}
-            object.__setattr__(self, "_rows_cache", rows)
-        return rows
 
 
 def benchmark_info(data: dict, space_file: Path) -> BenchmarkInfo | None:
@@ -140,7 +133,7 @@ def _load(info: BenchmarkInfo, cardinalities: tuple[int, ...]) -> Benchmark:
         choices[i] = [int(c) for c in key]
     return Benchmark(info, tuple(keys), choices, np.array(seed_acc, dtype=np.float64),
                      np.array(mean, dtype=np.float64), np.array(params, dtype=np.int64),
-                     np.array(flops, dtype=np.int64))
+                     np.array(flops, dtype=np.int64), {k: i for i, k in enumerate(keys)})
 
 
 def load_benchmark(space) -> Benchmark:

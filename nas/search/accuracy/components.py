@@ -2,8 +2,10 @@
 
 The components the estimators are made of, under one name each:
 
-* ``params``, ``macs`` -- counted from the description (``nas.arch.counts.count``;
-  MACs at the network's input size), no torch;
+* ``params``, ``macs``, ``fmap``, ``depth`` -- counted from the description
+  (``nas.arch.counts.count``, at the network's input size), no torch: ``fmap`` is
+  the feature-map volume (elements written by every conv and linear layer for one
+  image), ``depth`` the number of conv and linear layers;
 * ``naswot``, ``synflow``, ``grad_norm`` -- ``nas.search.accuracy.proxy``;
 * ``snip``, ``zico``, ``zen`` -- ``nas.search.accuracy.zerocost``.
 
@@ -27,7 +29,8 @@ from nas.arch.counts import count
 from nas.arch.spec import NetSpec
 from nas.search.accuracy import proxy, zerocost
 
-COUNTED = ("params", "macs")
+COUNTED = ("params", "macs", "fmap", "depth")
+_COUNT_FIELD = {"params": "params", "macs": "macs", "fmap": "fmap", "depth": "weighted"}
 TORCH = ("naswot", "synflow", "grad_norm", "snip", "zico", "zen")
 COMPONENTS = COUNTED + TORCH
 
@@ -52,14 +55,17 @@ def scores(net: NetSpec, names: Sequence[str], *, batch: int = 8, seed: int = 0,
     """The named components of ``net`` at its own input size; ``timings`` (if given) gets seconds per name."""
     check_names(names)
     out: dict[str, float] = {}
+    counts = None
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         for name in names:
             t0 = time.perf_counter()
-            if name in COUNTED:
-                c = count(net)
-                out[name] = float(c.params if name == "params" else c.macs)
+            if name in COUNTED:        # one count serves them all; each is timed as that count's cost
+                if counts is None:
+                    counts, count_s = count(net), time.perf_counter() - t0
+                out[name] = float(getattr(counts, _COUNT_FIELD[name]))
+                t0 = time.perf_counter() - count_s
             else:
                 torch.manual_seed(seed)
                 model = build(net)
