@@ -31,6 +31,9 @@ from nas.latency.units import PREDICTED as PREDICTED_UNITS
 TODAY_PHONES = ("iphonexs", "iphone11", "iphone12", "iphone13", "iphone13pro", "iphone14", "iphone15", "iphone15pro")
 REF_2020 = "iphone11"     # the 2020 fit's phone whose shared CPU/GPU values are moved to other chips
 UNITS = ("cpu", "gpu", "ane")
+FLOOR_NOTE = ("one per-inference floor for every chip, fitted mostly to iOS 16 rows; Apple's iOS 17 rows on A16/A17 "
+              "Pro imply a lower one (MobileNetV2 0.48 ms, MobileNetV3-Small 0.13 ms): small networks on an iOS 17+ "
+              "phone may be predicted too slow (experiments/today_speed/README.md)")
 
 
 def calibrate_today(out_dir: str | Path | None, report_path: str | Path | None, *, cv: bool = True,
@@ -128,6 +131,7 @@ def write_today_tables(report: dict, model, rows, out_dir: Path, phones) -> list
                     "calibration_chip": chip if fitted_chip else f"none: no {chip} rows; this chip's published "
                                                                   f"figures with the fitted chips' shared values",
                     "loo_mape_pct": err.get("median_ape_pct"), "loo_kind": kind, "cross_validation": cvp,
+                    "floor_note": FLOOR_NOTE,
                     "excluded_rows": report["excluded"], "attention_models": report["attention_models"],
                     "test_rows": report["test_rows"]})
             else:
