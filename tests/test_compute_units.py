@@ -48,3 +48,18 @@ def test_unit_all_falls_back_to_the_predicted_all_timed_table(capsys, monkeypatc
     assert find_table("iphone15pro", "all").path == find_table("iphone15pro", "ane").path
     assert main(["latency", "--model", "mobilenet_v2", "--device", "iphone15pro", "--unit", "all", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["compute_units"] == "all"
+
+
+def test_a_measured_ane_table_wins_ane_but_not_all(tmp_path, monkeypatch, capsys):
+    from nas.latency.table import save_table
+    shipped = find_table("iphone15pro", "ane")
+    measured = dataclasses.replace(shipped, method="measured", path=None,
+                                   provenance={"compute_units": "MLComputeUnits.cpuAndNeuralEngine",
+                                               "hardware": "iPhone16,1", "os": "iOS 17.5"})
+    save_table(measured, tmp_path / "iphone15pro-ane.yaml")
+    monkeypatch.setenv("NAS_TABLES_DIR", str(tmp_path))
+    assert find_table("iphone15pro", "ane").method == "measured"
+    assert find_table("iphone15pro", "all").path == shipped.path     # the .all-timed predicted table
+    assert main(["latency", "--model", "mobilenet_v2", "--device", "iphone15pro", "--unit", "ane", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["source"] == "measured" and out["compute_units"] == "cpuAndNeuralEngine"
