@@ -49,7 +49,8 @@ def _commit() -> str:
 
 
 def _cv_table(report) -> list[str]:
-    md = ["| cross-validation | overall | " + " | ".join(CHIPS) + " | per phone |", "|---|---|" + "---|" * len(CHIPS) + "---|"]
+    md = ["| cross-validation | overall | " + " | ".join(CHIPS) + " | per phone |",
+          "|---|---|" + "---|" * len(CHIPS) + "---|"]
     for kind, v in report["cv_summary"].items():
         per_chip = {c: v["per_chip"].get(c) or {} for c in CHIPS}
         chips = [f"{x.get('median_ape_pct', '–')} % (n={x.get('n', 0)})" for x in per_chip.values()]
