@@ -62,6 +62,38 @@ def test_more_macs_bytes_or_layers_never_cost_less(unit, th):
         block_ms(fewer, unit, th, fb if unit == "ane" else None)[0].sum()
 
 
+def test_matrix_blocks_price_dense_convs_only():
+    """A13 AMX (priors.CHIP_PARAMS): dense conv / FC at the ``amx`` rate, depthwise on the NEON peak.
+    Expected times are the roofline by hand: (compute^4 + memory^4)^(1/4) + launch, in ms."""
+    th = {"peak": np.log(100e9), "bw": np.log(10e9), "launch": np.log(10e-6), "dw": np.log(0.5),
+          "gconv": 0.0, "eltwise": 0.0, "concat": 0.0, "memory": 0.0, "overhead": np.log(1e-3)}
+    conv, dw = Atom("conv", 4e9, 1_000_000, 0, 1), Atom("dwconv", 1e9, 1_000_000, 0, 1)
+    mem = 1_000_000 * 4 / 10e9     # fp32 bytes on the CPU at 10 GB/s: 0.4 ms
+
+    def hand(comp):
+        return ((comp ** 4 + mem ** 4) ** 0.25 + 10e-6) * 1e3
+
+    without = atom_ms(stack([(conv, dw)]), th, "cpu")
+    assert without == pytest.approx([hand(4e9 / 100e9), hand(1e9 / (100e9 * 0.5))], rel=1e-9)
+    with_amx = atom_ms(stack([(conv, dw)]), dict(th, amx=np.log(400e9)), "cpu")
+    assert with_amx == pytest.approx([hand(4e9 / 400e9), hand(1e9 / (100e9 * 0.5))], rel=1e-9)
+
+
+def test_only_the_a13_has_a_matrix_block_prior():
+    """The specs file gives a CPU matrix-block figure for the A13 only (1e12 ops/s, TechCrunch / Wikipedia)."""
+    cpu11 = prior_for("iphone11", "cpu")
+    assert cpu11.names("cpu")[-1] == "amx" and cpu11.mean["amx"] == pytest.approx(np.log(1e12 * 0.5))
+    assert "TechCrunch" in cpu11.sources["amx"] and "1e+12" in cpu11.sources["amx"]
+    for phone in ("iphonexs", "iphonex"):
+        assert "amx" not in prior_for(phone, "cpu").names("cpu")
+    # the joint CPU fit gives the matrix-block rate to the iPhone 11's shipped table only
+    for phone in PHONES:
+        prov = load_table(SHIPPED_DIR / f"{phone}-cpu.{ARTICLE_RUNTIME}.yaml", runtime=ARTICLE_RUNTIME).provenance
+        assert ("matrix_block_gflops" in prov["fitted_parameters"]) == (phone == "iphone11"), phone
+    for unit in ("gpu", "ane"):
+        assert "amx" not in prior_for("iphone11", unit).names(unit)
+
+
 def test_wider_block_costs_more():
     th = prior_for("iphone11", "gpu").mean
     narrow = stack([block_atoms(parse_block("ir_k3_s1_e6_c32"), (32, 28, 28))])

@@ -10,9 +10,14 @@ fitted first; the ANE fit reuses them for the layers that fall back.
 Each unit is fitted jointly over the phones with few parameters: every
 parameter has ONE shared value (the per-phone priors already differ by the
 chips' published peak and bandwidth), and only ``FORM["phone_dev"]`` gets a
-small per-phone deviation with a tight prior. The loss is robust (soft-L1 on
-the sigma-scaled log residuals) and a public family timed many times (23
-MobileNet v2 variants) weighs about as much as three rows, so it cannot dominate.
+small per-phone deviation with a tight prior; a parameter only some chips have
+(``priors.CHIP_PARAMS``, the A13's AMX) is shared by the phones whose chip has it.
+The loss is per unit (``FORM["loss"]``): plain least squares on the sigma-scaled
+log residuals for the CPU, robust soft-L1 for GPU and ANE -- on the CPU the
+robust loss let a fit set aside whichever models it fitted worst, and the
+leave-one-model-out error was lower without it (experiments/article_speed/README.md).
+A public family timed many times (23 MobileNet v2 variants) weighs about as much
+as three rows, so it cannot dominate.
 Leave-one-model-out cross-validation refits everything without the held-out
 model's family (its rows on every phone and in every source), from the prior
 centre, and predicts it.
@@ -69,7 +74,7 @@ class Dataset:
 # carries. Everything else (op-type efficiencies, launch cost, overhead, ANE transfer) is shared.
 FORM = {"phone_dev": {"cpu": {"peak": 0.5, "bw": 0.5}, "gpu": {"peak": 0.5, "bw": 0.5},
                       "ane": {"peak": 0.5}},
-        "loss": "soft_l1", "f_scale": 2.0, "family_rows": 3.0}
+        "loss": {"cpu": "linear", "gpu": "soft_l1", "ane": "soft_l1"}, "f_scale": 2.0, "family_rows": 3.0}
 
 
 def _row_sigma(rows: list[Row]) -> np.ndarray:
@@ -97,7 +102,7 @@ def fit_unit(ds: Dataset, mask: np.ndarray, phones: tuple[str, ...], unit: str,
     out = {p: UnitFit(p, unit, dict(priors[p].mean), fitted=False) for p in phones}
     if not have:
         return out
-    names = priors[have[0]].names(unit)
+    names = tuple(dict.fromkeys(n for p in have for n in priors[p].names(unit)))   # chip-only ones last
     dev_sigma = FORM["phone_dev"][unit] if phone_dev is None else phone_dev
     dev = [n for n in names if n in dev_sigma] if len(have) > 1 else []
     idx = np.flatnonzero(mask & np.isin([r.phone for r in ds.rows], have))
@@ -108,14 +113,14 @@ def fit_unit(ds: Dataset, mask: np.ndarray, phones: tuple[str, ...], unit: str,
     sig = _row_sigma(rows)
     nets = ds.net_index[idx]
     phone_rows = {p: np.array([r.phone == p for r in rows]) for p in have}
-    ps = np.r_[[priors[have[0]].sigma[n] for n in names],
+    ps = np.r_[[next(priors[p].sigma[n] for p in have if n in priors[p].mean) for n in names],
                [dev_sigma[n] for _ in have for n in dev]]
     k = len(ps)
 
     def unpack(x):
         ths = {}
         for j, p in enumerate(have):
-            th = {n: priors[p].mean[n] + x[i] for i, n in enumerate(names)}
+            th = {n: priors[p].mean[n] + x[i] for i, n in enumerate(names) if n in priors[p].mean}
             for i, n in enumerate(dev):
                 th[n] += x[len(names) + j * len(dev) + i]
             ths[p] = th
@@ -132,11 +137,11 @@ def fit_unit(ds: Dataset, mask: np.ndarray, phones: tuple[str, ...], unit: str,
 
     start = np.zeros(k + len(sources)) if x0 is None or len(x0) != k + len(sources) else x0
     sol = least_squares(resid, start, method="trf", x_scale=1.0, max_nfev=200 * len(start),
-                        loss=FORM["loss"], f_scale=FORM["f_scale"])
+                        loss=FORM["loss"][unit], f_scale=FORM["f_scale"])
     ths, off = unpack(sol.x)
     offsets = {s: float(o) for s, o in zip(sources, off[:-1])}
     for p in have:
-        out[p] = UnitFit(p, unit, {n: float(ths[p][n]) for n in names}, offsets,
+        out[p] = UnitFit(p, unit, {n: float(v) for n, v in ths[p].items()}, offsets,
                          int(phone_rows[p].sum()), True, len(dev))
         out[p].x = sol.x
     out[have[0]].shared_params = len(names) + len(sources)

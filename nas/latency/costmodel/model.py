@@ -3,6 +3,7 @@
 Per atom on unit ``u`` (parameters in log space, ``exp`` taken here)::
 
     compute = FLOPs / (peak_u * eff_u[class])          eff: 1, depthwise, grouped
+              (dense conv / FC on a CPU with matrix blocks, A13 AMX: FLOPs / amx instead)
     memory  = (activation + weight elements) * bytes_u / bandwidth_u
     t       = pnorm(compute, memory) * mult_u[class] + launches * launch_u
 
@@ -69,7 +70,10 @@ def atom_ms(a: AtomArrays, th: dict[str, float], unit: str) -> np.ndarray:
     mult[_C["memory"]] = np.exp(th["memory"])
     for c in ("gather", "shuffle", "split"):
         mult[_C[c]] = np.exp(th.get(c, th["memory"]))
-    comp = a.flops / (np.exp(th["peak"]) * eff[a.cls])
+    peak = np.full(len(CLASSES), np.exp(th["peak"]))
+    if "amx" in th:   # a CPU with matrix blocks (A13 AMX, priors.CHIP_PARAMS) runs dense convs and FC on them
+        peak[[_C["conv"], _C["linear"]]] = np.exp(th["amx"])
+    comp = a.flops / (peak[a.cls] * eff[a.cls])
     mem = (a.act + a.wts) * BYTES[unit] / np.exp(th["bw"])
     t = (comp ** P_NORM + mem ** P_NORM) ** (1.0 / P_NORM) * mult[a.cls] + a.launches * np.exp(th["launch"])
     return t * 1e3

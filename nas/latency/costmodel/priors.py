@@ -2,6 +2,8 @@
 
 Peak compute and memory bandwidth come from ``calibration/apple_soc_specs.yaml``
 (copied from the project's shared data; every value there carries its source).
+A chip with a published CPU matrix-block peak (A13: AMX, ``cpu_ml_accelerator_ops_per_s``)
+also gets ``amx``, the FLOP/s of its dense convolutions and FC layers on the CPU.
 Where a figure is missing, the prior says what it assumed instead; all priors
 are wide (log-normal, sigma ~1) because marketing peaks are not achieved rates.
 """
@@ -30,6 +32,12 @@ BW_LIKE = {"A11": "A12", "A14": "A13", "A17_Pro": "A16"}
 NE_INT8_PEAK = {"A17_Pro": "35 TOPS is 'up to 2x' the A16; the specs note (coremltools docs) ties A17 Pro's gain "
                            "to an int8-int8 path, which an fp16 ML program does not take"}
 ACHIEVED = {"cpu": 0.5, "gpu": 0.3, "ane": 0.2}   # prior fraction of peak reached by real layers
+# Parameters only some chips have; fitted (one shared value, like PARAMS) where the chip has them and
+# always listed after PARAMS, so a joint fit's vector starts with the same names on every chip.
+# ``amx``: on a CPU with matrix blocks, dense convs and FC layers run on them, not on the NEON ``peak``
+# (depthwise and element-wise layers stay on NEON). The A13's 1 TOPS figure is a marketing peak whose
+# precision the sources disagree on, hence the wide prior.
+CHIP_PARAMS = ("amx",)
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,8 @@ class Prior:
     sources: dict[str, str]
 
     def names(self, unit: str) -> tuple[str, ...]:
-        return PARAMS if unit == "ane" else PARAMS[:-2]
+        """Fitted parameters: the unit's share of ``PARAMS``, then the chip-only ones this chip has."""
+        return (PARAMS if unit == "ane" else PARAMS[:-2]) + tuple(n for n in CHIP_PARAMS if n in self.mean)
 
 
 def _chip(specs: dict, chip: str) -> dict:
@@ -77,6 +86,9 @@ def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
         peak = cores * ghz * 1e9 * CPU_FLOPS_PER_CYCLE
         src["peak"] = (f"{cores} performance cores x {ghz} GHz ({_s(ghz_src)}) x {CPU_FLOPS_PER_CYCLE} "
                        f"fp32 FLOP/cycle (assumed NEON width)")
+        amx, amx_src = _val(chip, "cpu_ml_accelerator_ops_per_s")
+        if amx is not None:
+            src["amx"] = f"{amx:.3g} ops/s CPU matrix blocks (marketing peak): {_s(amx_src)}"
     elif unit == "gpu":
         cores, c_src = _val(chip, "gpu_cores")
         if dev.gpu_cores is not None:   # chips shipped with different GPU core counts (A15: 4 or 5)
@@ -101,8 +113,11 @@ def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
         "dw": math.log(0.1), "gconv": math.log(0.3), "eltwise": 0.0, "concat": 0.0, "memory": 0.0, "gather": 0.0, "shuffle": 0.0, "split": 0.0,
         "overhead": math.log({"cpu": 0.3e-3, "gpu": 1.5e-3, "ane": 1.0e-3}[unit]),
         "transfer": math.log(0.2e-3), "xfer_bw": math.log(5e9)}
+    if "amx" in src:
+        mean["amx"] = math.log(float(amx) * ACHIEVED["cpu"])
     sigma = {"peak": 1.0, "bw": 0.7, "launch": 1.5, "dw": 1.5, "gconv": 1.5, "eltwise": 1.0,
-             "concat": 1.0, "memory": 1.5, "gather": 1.5, "shuffle": 1.5, "split": 1.5, "overhead": 1.5, "transfer": 1.5, "xfer_bw": 1.5}
+             "concat": 1.0, "memory": 1.5, "gather": 1.5, "shuffle": 1.5, "split": 1.5, "overhead": 1.5, "transfer": 1.5, "xfer_bw": 1.5,
+             "amx": 1.0}
     src.update(launch="wide prior, fitted", dw="efficiency of depthwise conv vs dense, wide prior",
                gconv="efficiency of grouped conv vs dense, wide prior", overhead="wide prior, fitted",
                transfer="ANE <-> GPU/CPU switch cost, wide prior",

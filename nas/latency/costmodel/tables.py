@@ -20,7 +20,7 @@ from nas.latency.table import LatencyTable, Stat
 from nas.hardware.devices import get_device
 
 MODEL_NAME = "nas.latency.costmodel"
-MODEL_VERSION = "1.1"
+MODEL_VERSION = "1.2"
 
 
 def coverage(extra: list[NetSpec] = ()) -> dict[str, tuple]:
@@ -85,6 +85,8 @@ def natural(theta: dict) -> dict:
            "grouped_efficiency": np.exp(theta["gconv"]), "eltwise_multiplier": np.exp(theta["eltwise"]),
            "concat_multiplier": np.exp(theta["concat"]),
            "layout_op_multiplier": np.exp(theta["memory"]), "overhead_ms": np.exp(theta["overhead"]) * 1e3}
+    if "amx" in theta:
+        out["matrix_block_gflops"] = np.exp(theta["amx"]) / 1e9
     if "transfer" in theta:
         out["transfer_us"] = np.exp(theta["transfer"]) * 1e6
     if "xfer_bw" in theta:
