@@ -136,8 +136,9 @@ def test_latency_json_and_breakdown(tmp_path, capsys):
     dsl = str(space.decode([0] * len(space.decisions)))
     assert main(["latency", "--arch", dsl, "--table", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"total_ms", "overhead_ms", "layers", "source", "table", "runtime"}
-    assert out["runtime"] == "onnxruntime"
+    assert set(out) == {"total_ms", "overhead_ms", "layers", "source", "table", "runtime", "compute_units",
+                        "compute_units_recorded"}
+    assert out["runtime"] == "onnxruntime" and out["compute_units"] is None   # a local runtime: no Core ML setting
     assert out["source"] == "measured" and out["overhead_ms"] == 0.02 and len(out["layers"]) == 26
     assert out["total_ms"] == pytest.approx(0.02 + sum(l["ms"] for l in out["layers"]), abs=1e-5)
     assert {"key", "ms"} <= set(out["layers"][0])

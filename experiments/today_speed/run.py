@@ -29,11 +29,15 @@ from nas.fsutil import write_atomic  # noqa: E402
 from nas.latency import price_net  # noqa: E402
 from nas.latency.costmodel.calibrate import table_name  # noqa: E402
 from nas.latency.costmodel.today_calibrate import TODAY_PHONES, calibrate_today, format_today  # noqa: E402
+from nas.latency.costmodel.today_data import DOCS_FILE  # noqa: E402
 from nas.latency.regime import DEFAULT_RUNTIME  # noqa: E402
+from nas.latency.store import find_table  # noqa: E402
 from nas.latency.table import load_table  # noqa: E402
 
 SHOW = ("mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small", "efficientnet_b0", "efficientnet_lite0",
-        "fbnet_c", "ghostnet_1_0", "mobileone_s0", "shufflenet_v2_1_0", "resnet_50")
+        "fbnet_c", "ghostnet_1_0", "mobileone_s0", "mobileone_s4", "shufflenet_v2_1_0", "resnet_18", "resnet_50",
+        "mobilenet_v4_conv_s", "mobilenet_v4_conv_m")
+CHIPS = ("A14", "A15", "A16", "A17_Pro")
 
 
 def _commit() -> str:
@@ -45,14 +49,40 @@ def _commit() -> str:
 
 
 def _cv_table(report) -> list[str]:
-    md = ["| cross-validation | overall | " + " | ".join(["A14", "A15"]) + " | per phone |", "|---|---|---|---|---|"]
+    md = ["| cross-validation | overall | " + " | ".join(CHIPS) + " | per phone |",
+          "|---|---|" + "---|" * len(CHIPS) + "---|"]
     for kind, v in report["cv_summary"].items():
-        per_chip = {c: v["per_chip"].get(c) or {} for c in ("A14", "A15")}
+        per_chip = {c: v["per_chip"].get(c) or {} for c in CHIPS}
         chips = [f"{x.get('median_ape_pct', '–')} % (n={x.get('n', 0)})" for x in per_chip.values()]
         per = "; ".join(f"{d} {x['median_ape_pct']} % (n={x['n']})" for d, x in v["per_device"].items())
         md.append(f"| leave one {kind} out | {v['overall']['median_ape_pct']} % (n={v['overall']['n']}) | "
                   + " | ".join(chips) + f" | {per} |")
     return md
+
+
+def _reference_protocol_lopo(report) -> dict:
+    import statistics
+    ref = report["calibration"]["reference_level_sources"]
+    sel = [r for r in report["cv"] if r["cv"] == "phone" and r["source"] in ref]
+    ape = lambda rows: round(statistics.median(abs(r["predicted_ms"] / r["measured_ms"] - 1) * 100  # noqa: E731
+                                               for r in rows), 1)
+    devices = sorted({r["device"] for r in sel})
+    return {"overall": ape(sel), "n": len(sel),
+            "per_device": {d: (ape([r for r in sel if r["device"] == d]), sum(r["device"] == d for r in sel))
+                           for d in devices}}
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def _docs_rows(model: str) -> list[dict]:
+    import yaml
+    from nas.latency.costmodel.today_data import _device
+    data = yaml.safe_load(DOCS_FILE.read_text())
+    return [{"model": model, "device": _device(s["device"], str(DOCS_FILE), "device")[0], "ms": r["all_ms"]}
+            for s in data["sources"] if s["id"].startswith("coremltools_docs")
+            for r in s["rows"] if r["model"] == model and r.get("variant") == "float16"]
 
 
 def _plot(report) -> None:
@@ -62,7 +92,7 @@ def _plot(report) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2), sharex=True, sharey=True)
     for ax, kind in zip(axes, ("model", "source", "phone")):
         sel = [r for r in report["cv"] if r["cv"] == kind]
-        for chip, color in (("A14", "tab:blue"), ("A15", "tab:orange")):
+        for chip, color in zip(CHIPS, ("tab:blue", "tab:orange", "tab:green", "tab:red")):
             pts = [r for r in sel if r["chip"] == chip]
             ax.scatter([r["measured_ms"] for r in pts], [r["predicted_ms"] for r in pts], s=14, c=color, label=chip)
         ax.plot([0.3, 5], [0.3, 5], "k--", lw=0.8)
@@ -91,6 +121,8 @@ def main() -> int:
           "Command: `python experiments/today_speed/run.py` (also `nas tables calibrate --runtime "
           f"{DEFAULT_RUNTIME}`); commit {_commit()} (the tables are written by this run).", "",
           f"Calibration: {report['calibration']['rows']} rows of `{report['calibration']['file']}` "
+          f"(sha256 {_sha(ROOT / report['calibration']['file'])}) and {report['calibration']['also']} "
+          f"(sha256 {_sha(DOCS_FILE)}) "
           f"(per source: {report['calibration']['rows_per_source']}; per phone: "
           f"{report['calibration']['rows_per_device']}); every unit `.all` (Core ML's default). In-sample median "
           f"APE {report['in_sample_median_ape_pct']} %.", "",
@@ -98,12 +130,18 @@ def main() -> int:
           f"{report['test_rows_ape_pct']} %.", "", "## Cross-validated median absolute % error (ANE = `.all`)", ""]
     md += _cv_table(report)
     lopo = report["cv_summary"]["phone"]["per_device_source"]
-    md += ["", "Leave one phone out predicts a phone from the others (iPhone 13 is then predicted from the A14 "
-           "phones only, through the chips' published figures): the proxy for the owners' held-out phone. "
+    md += ["", "Leave one phone out predicts a phone from the others (iPhone 13, the only A15 phone, is then "
+           "predicted from the other chips through their published figures): the proxy for the owners' held-out "
+           "phone. Sources of the reference protocol (Xcode's performance report: "
+           f"{', '.join(report['calibration']['reference_level_sources'])}) have no offset. "
            "Per phone and source (a source timed on that phone only loses its offset, so its level is a guess; "
            "a source timed on other phones too keeps it, which isolates the chip transfer):", "",
            "| left-out phone / source | median APE | n |", "|---|---:|---:|"]
     md += [f"| {k} | {v['median_ape_pct']} % | {v['n']} |" for k, v in lopo.items()]
+    ref = _reference_protocol_lopo(report)
+    md += ["", "Leave one phone out, rows of the reference protocol only (the owners' hidden-phone check times a "
+           "phone like the MobileNetV4 / iFormer papers): " + f"{ref['overall']} % (n={ref['n']}); "
+           + "; ".join(f"{d} {v} % (n={n})" for d, (v, n) in ref["per_device"].items()) + "."]
     md += ["",
            "## Predicted `.all` latency (ms) of zoo models, tables of this regime", "",
            "| model | " + " | ".join(TODAY_PHONES) + " |", "|---|" + "---|" * len(TODAY_PHONES)]
@@ -111,10 +149,14 @@ def main() -> int:
         spec = zoo.get(name).spec
         md.append(f"| {name} | " + " | ".join(f"{price_net(spec, tables[p, 'ane']).total_ms:.2f}"
                                             for p in TODAY_PHONES) + " |")
+    md += ["", "Prediction-only check (a held-out article model, never fitted): Apple's coremltools docs time "
+           "MobileNetV3-Small (fp16 ML program, Xcode 15, iOS 17) on the iPhone 14 Pro (A16):"]
+    md += [f"- {r['model']} @ {r['device']}: published {r['ms']} ms, predicted "
+           f"{price_net(zoo.get('mobilenet_v3_small').spec, find_table(r['device'], 'ane')).total_ms:.2f} ms"
+           for r in _docs_rows("mobilenet_v3_small")]
     md += ["", "## Tables (sha256)", ""]
     for (p, u), t in sorted(tables.items()):
-        digest = hashlib.sha256(Path(t.path).read_bytes()).hexdigest()[:12]
-        md.append(f"- `{Path(t.path).name}`: {digest}")
+        md.append(f"- `{Path(t.path).name}`: {_sha(t.path)}")
     write_atomic(HERE / "results.md", "\n".join(md) + "\n")
     print(f"wrote {HERE / 'results.md'}")
     return 0

@@ -42,6 +42,10 @@ class BlockSpec:
             ks = kernel if isinstance(kernel, tuple) else (kernel,)
             if not ks or any(not isinstance(k, int) or not 1 <= k <= MAX_KERNEL for k in ks):
                 raise SpecError(f"kernel sizes must be integers in 1..{MAX_KERNEL}, got {kernel}", field="k")
+        for name, token in (("start_kernel", "ks"), ("mid_kernel", "km")):   # optional kernels (uib): 0 = none
+            k = getattr(self.args, name, None)
+            if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= MAX_KERNEL):
+                raise SpecError(f"kernel sizes must be integers in 0..{MAX_KERNEL}, got {k}", field=token)
         for name in ("out", "mid"):
             v = getattr(self.args, name, None)
             if isinstance(v, int) and v > MAX_CHANNELS:

@@ -10,6 +10,7 @@ from nas.latency.pricing import price_net
 from nas.latency.regime import RUNTIMES
 from nas.latency.store import find_table
 from nas.latency.table import load_table
+from nas.latency.units import compute_units, describe
 
 
 def register(sub) -> None:
@@ -42,10 +43,13 @@ def cmd_latency(args) -> int:
         raise NasError("give --table PATH, or --device and --unit to use the shipped table")
     price = price_net(net, table)
     if args.json:
-        print(json.dumps(price.to_json() | {"runtime": table.runtime}))
+        cu, recorded = compute_units(table)
+        print(json.dumps(price.to_json() | {"runtime": table.runtime, "compute_units": cu,
+                                            "compute_units_recorded": recorded}))
         return 0
+    units = f", compute units {describe(table)}" if describe(table) else ""
     print(f"{net.name}: {price.total_ms:.3f} ms on {table.device}/{table.unit} "
-          f"({price.source}, runtime {table.runtime})")
+          f"({price.source}, runtime {table.runtime}{units})")
     print(f"  table: {table.source_name} -- {table.summary()}")
     print(f"  {'overhead':8} {'(per network call)':50} {price.overhead_ms:9.4f} ms")
     for l in price.layers:

@@ -18,6 +18,7 @@ from pathlib import Path
 from nas.hardware.devices import SAME_FIGURES
 from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES
 from nas.latency.table import LatencyTable, TableError, load_table
+from nas.latency.units import compute_units
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "latency_tables"
 
@@ -46,11 +47,26 @@ def candidates(device: str, unit: str) -> list[Path]:
 RANK = {"measured": 0, "predicted": 1, "simulated": 2}  # a simulated table never beats a predicted one
 
 
+def _predicted_all_timed(device: str, runtime: str) -> LatencyTable | None:
+    """A predicted `ane` table fitted to `.all` timings (``nas.latency.units``): it answers `--unit all` where
+    no `all` table exists (user's before shipped; a phone with the same chip figures as a fallback)."""
+    for dev in (device, SAME_FIGURES.get(device)):
+        for p in candidates(dev, "ane") if dev else ():
+            t = load_table(p, device=dev, unit="ane")
+            if t.runtime == runtime and t.method == "predicted" and compute_units(t)[0] == "all":
+                return t
+    return None
+
+
 def find_table(device: str, unit: str, runtime: str | None = None) -> LatencyTable:
     """The best table for ``device``/``unit`` in ``runtime`` (default: ``default_runtime(unit)``):
     measured before predicted, user's before shipped."""
     runtime = runtime or default_runtime(unit)
     every = [load_table(p, device=device, unit=unit) for p in candidates(device, unit)]
+    if unit == "all" and not any(t.runtime == runtime for t in every):
+        alt = _predicted_all_timed(device, runtime)
+        if alt is not None:
+            return alt
     found = [t for t in every if t.runtime == runtime]
     twin = SAME_FIGURES.get(device)
     if not any(t.method == "measured" for t in found) and twin:   # a phone with the same chip figures

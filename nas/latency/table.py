@@ -47,6 +47,7 @@ import yaml
 from nas.errors import NasError, SpecError
 from nas.fsutil import write_atomic
 from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES, runtime_problem
+from nas.latency.units import describe
 
 SCHEMA = "nas.latency_table/1"
 UNITS = ("cpu", "gpu", "ane", "all", "cpu_and_ane", "ort_cpu", "torch_cpu")
@@ -131,6 +132,8 @@ class LatencyTable:
     def summary(self) -> str:
         p = self.provenance
         bits = [f"{self.method} {self.device}/{self.unit}", f"runtime {self.runtime}"]
+        if describe(self):
+            bits.append(f"compute units {describe(self)}")
         if self.method == "predicted":
             bits.append(f"model {p.get('model', '?')} {p.get('model_version', '')}".strip())
             if p.get("loo_mape_pct") is not None:

@@ -21,6 +21,7 @@ _BLOCK_MODULES = (
     "nas.ops.eesp",
     "nas.ops.bottleneck",
     "nas.ops.blaze",
+    "nas.ops.uib",
 )
 
 for _name in _BLOCK_MODULES:

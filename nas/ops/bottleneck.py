@@ -1,7 +1,8 @@
-"""ResNet bottleneck, v1.5 (He et al. 2016, arXiv:1512.03385; torchvision resnet50).
+"""ResNet blocks (He et al. 2016, arXiv:1512.03385; torchvision resnet.py): bottleneck v1.5 and basic.
 
-1x1 to ``m`` + BN + ReLU, 3x3 (carrying the stride: the "v1.5" placement) + BN +
-ReLU, 1x1 to ``c`` + BN; the shortcut is the identity, or a strided 1x1 conv + BN
+Bottleneck: 1x1 to ``m`` + BN + ReLU, 3x3 (carrying the stride: the "v1.5"
+placement) + BN + ReLU, 1x1 to ``c`` + BN. Basic (ResNet-18/34): 3x3 (stride) + BN
++ ReLU, 3x3 + BN. Both: the shortcut is the identity, or a strided 1x1 conv + BN
 (projection) when the stride or width changes; add, then ReLU.
 """
 
@@ -17,12 +18,16 @@ from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, regis
 
 
 class BottleneckModule(nn.Module):
-    def __init__(self, a: "Bottleneck", cin: int):
+    def __init__(self, a, cin: int):
         super().__init__()
-        self.body = nn.Sequential(
-            ConvBNAct(cin, a.mid, 1, act=a.act),
-            ConvBNAct(a.mid, a.mid, 3, a.stride, act=a.act),
-            ConvBNAct(a.mid, a.out, 1, act="none"))
+        if isinstance(a, Basic):
+            self.body = nn.Sequential(ConvBNAct(cin, a.out, 3, a.stride, act=a.act),
+                                      ConvBNAct(a.out, a.out, 3, act="none"))
+        else:
+            self.body = nn.Sequential(
+                ConvBNAct(cin, a.mid, 1, act=a.act),
+                ConvBNAct(a.mid, a.mid, 3, a.stride, act=a.act),
+                ConvBNAct(a.mid, a.out, 1, act="none"))
         project = a.stride != 1 or cin != a.out
         self.shortcut = ConvBNAct(cin, a.out, 1, a.stride, act="none") if project else None
         self.act = activation(a.act, a.out)
@@ -32,7 +37,7 @@ class BottleneckModule(nn.Module):
         return self.act(short + self.body(x))
 
 
-def _shape(a: "Bottleneck", in_shape: Shape) -> Shape:
+def _shape(a, in_shape: Shape) -> Shape:
     _, h, w = in_shape
     return (a.out, conv_out(h, 3, a.stride), conv_out(w, 3, a.stride))
 
@@ -53,4 +58,21 @@ class Bottleneck:
 
     @staticmethod
     def build(a: "Bottleneck", in_shape: Shape) -> nn.Module:
+        return BottleneckModule(a, in_shape[0])
+
+
+@register("basic", out_shape=_shape, doc="ResNet basic block (ResNet-18/34): 3x3 + BN + ReLU, 3x3 + BN, "
+          "identity or projection shortcut, add, ReLU. Tokens: c out, s stride, a activation.")
+@dataclass(frozen=True, kw_only=True)
+class Basic:
+    stride: int = tok("s", 1, always=True)
+    out: int = tok("c")
+    act: str = tok("a", "relu", choices=ACTIVATIONS)
+
+    def __post_init__(self):
+        check_positive("c", self.out)
+        check_positive("s", self.stride, (1, 2))
+
+    @staticmethod
+    def build(a: "Basic", in_shape: Shape) -> nn.Module:
         return BottleneckModule(a, in_shape[0])

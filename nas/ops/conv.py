@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from nas.errors import SpecError
-from nas.ops.common import ConvBNAct, SqueezeExcite, se_channels
+from nas.ops.common import ConvBNAct, SqueezeExcite, activation, se_channels
 from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, register, tok
 
 
@@ -59,23 +59,34 @@ def _ds_shape(a: "DepthwiseSeparable", in_shape: Shape) -> Shape:
 
 
 @register("ds", out_shape=_ds_shape, doc="Depthwise-separable conv (MobileNet v1): depthwise "
-          "kxk + BN + act, pointwise 1x1 + BN + act. Tokens: c, k, s, a.")
+          "kxk + BN + act, pointwise 1x1 + BN + act. Tokens: c, k, s, a; se (SE on each conv's output "
+          "before its activation, reduced to int(se x channels), ReLU inside, sigmoid gate: MobileOne's "
+          "reparameterized blocks, Vasu et al. 2023).")
 @dataclass(frozen=True, kw_only=True)
 class DepthwiseSeparable:
     kernel: int = tok("k", 3, always=True)
     stride: int = tok("s", 1, always=True)
     out: int = tok("c")
     act: str = tok("a", "relu", choices=ACTIVATIONS)
+    se: float = tok("se", 0.0)
 
     def __post_init__(self):
         check_positive("c", self.out)
         check_positive("s", self.stride, (1, 2))
+        if self.se < 0 or self.se > 1:
+            raise SpecError(f"SE ratio must be in [0, 1], got {self.se}", field="se")
 
     @staticmethod
     def build(a: "DepthwiseSeparable", in_shape: Shape) -> nn.Module:
         c = in_shape[0]
-        return nn.Sequential(ConvBNAct(c, c, a.kernel, a.stride, groups=c, act=a.act),
-                             ConvBNAct(c, a.out, 1, act=a.act))
+        if a.se <= 0:
+            return nn.Sequential(ConvBNAct(c, c, a.kernel, a.stride, groups=c, act=a.act),
+                                 ConvBNAct(c, a.out, 1, act=a.act))
+        layers = []
+        for cin, cout, k, s, g in ((c, c, a.kernel, a.stride, c), (c, a.out, 1, 1, 1)):
+            layers += [ConvBNAct(cin, cout, k, s, groups=g, act="none"),
+                       SqueezeExcite(cout, se_channels(cout, a.se, 1), "relu", "sigmoid"), activation(a.act, cout)]
+        return nn.Sequential(*layers)
 
 
 def _pool_shape(a: "Pool", in_shape: Shape) -> Shape:

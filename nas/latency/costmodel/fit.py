@@ -91,17 +91,20 @@ def _row_sigma(rows: list[Row]) -> np.ndarray:
 
 
 def fit_unit(ds: Dataset, mask: np.ndarray, phones: tuple[str, ...], unit: str,
-             fallback: dict[str, dict] | None = None, x0: np.ndarray | None = None) -> dict[str, UnitFit]:
+             fallback: dict[str, dict] | None = None, x0: np.ndarray | None = None,
+             phone_dev: dict[str, float] | None = None) -> dict[str, UnitFit]:
     """Joint fit of one unit over ``phones``: one shared value per parameter (the per-phone priors differ
-    by the chips' published figures), small per-phone deviations for ``FORM['phone_dev']``, one offset per
-    extra public source. ``fallback[phone]`` = that phone's cpu/gpu thetas; ``x0`` = a warm start."""
+    by the chips' published figures), small per-phone deviations for ``FORM['phone_dev']`` (or ``phone_dev``:
+    parameter -> prior width; {} = none), one offset per extra public source. ``fallback[phone]`` = that
+    phone's cpu/gpu thetas; ``x0`` = a warm start."""
     priors = {p: prior_for(p, unit) for p in phones}
     have = [p for p in phones if (mask & np.array([r.phone == p for r in ds.rows])).any()]
     out = {p: UnitFit(p, unit, dict(priors[p].mean), fitted=False) for p in phones}
     if not have:
         return out
     names = tuple(dict.fromkeys(n for p in have for n in priors[p].names(unit)))   # chip-only ones last
-    dev = [n for n in names if n in FORM["phone_dev"][unit]] if len(have) > 1 else []
+    dev_sigma = FORM["phone_dev"][unit] if phone_dev is None else phone_dev
+    dev = [n for n in names if n in dev_sigma] if len(have) > 1 else []
     idx = np.flatnonzero(mask & np.isin([r.phone for r in ds.rows], have))
     rows = [ds.rows[i] for i in idx]
     sources = sorted({r.source for r in rows if not r.article})
@@ -111,7 +114,7 @@ def fit_unit(ds: Dataset, mask: np.ndarray, phones: tuple[str, ...], unit: str,
     nets = ds.net_index[idx]
     phone_rows = {p: np.array([r.phone == p for r in rows]) for p in have}
     ps = np.r_[[next(priors[p].sigma[n] for p in have if n in priors[p].mean) for n in names],
-               [FORM["phone_dev"][unit][n] for _ in have for n in dev]]
+               [dev_sigma[n] for _ in have for n in dev]]
     k = len(ps)
 
     def unpack(x):

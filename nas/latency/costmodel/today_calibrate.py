@@ -21,22 +21,27 @@ from nas.latency.costmodel.calibrate import PHONES as PHONES_2020, _rel, table_n
 from nas.latency.costmodel.fit import Dataset
 from nas.latency.costmodel.priors import prior_for
 from nas.latency.costmodel.tables import MODEL_NAME, MODEL_VERSION, build_table, coverage, natural
-from nas.latency.costmodel.today_data import (ATTENTION_NOTE, REFERENCE, TEST_ROWS, TODAY_FILE, load_today,
-                                              row_label)
+from nas.latency.costmodel.today_data import (ATTENTION_NOTE, DOCS_FILE, REFERENCE, REFERENCE_LEVEL, TEST_ROWS,
+                                              TODAY_FILE, load_today, row_label)
 from nas.latency.costmodel.today_fit import DROP, cross_validate, fit_2020, fit_today, predict, summarize_cv
 from nas.latency.regime import DEFAULT_RUNTIME, RUNTIMES
 from nas.latency.table import save_table
+from nas.latency.units import PREDICTED as PREDICTED_UNITS
 
 TODAY_PHONES = ("iphonexs", "iphone11", "iphone12", "iphone13", "iphone13pro", "iphone14", "iphone15", "iphone15pro")
 REF_2020 = "iphone11"     # the 2020 fit's phone whose shared CPU/GPU values are moved to other chips
 UNITS = ("cpu", "gpu", "ane")
+FLOOR_NOTE = ("one per-inference floor for every chip, fitted mostly to iOS 16 rows; Apple's iOS 17 rows on A16/A17 "
+              "Pro imply a lower one (MobileNetV2 0.48 ms, MobileNetV3-Small 0.13 ms): small networks on an iOS 17+ "
+              "phone may be predicted too slow (experiments/today_speed/README.md)")
 
 
 def calibrate_today(out_dir: str | Path | None, report_path: str | Path | None, *, cv: bool = True,
-                    phones=TODAY_PHONES, files_2020=DEFAULT_FILES, today_file=TODAY_FILE, progress=None) -> dict:
+                    phones=TODAY_PHONES, files_2020=DEFAULT_FILES, today_file=TODAY_FILE, docs_file=DOCS_FILE,
+                    progress=None) -> dict:
     rows2020, _ = load_all(files_2020)
     fits2020 = fit_2020(rows2020, PHONES_2020)
-    rows, excluded, tests = load_today(today_file)
+    rows, excluded, tests = load_today(today_file, docs_file)
     ds = Dataset(rows + tests, DROP)
     keep = np.arange(len(ds.rows)) < len(rows)
     model = fit_today(ds, keep, fits2020, REF_2020)
@@ -48,6 +53,9 @@ def calibrate_today(out_dir: str | Path | None, report_path: str | Path | None, 
         "model": MODEL_NAME, "model_version": MODEL_VERSION, "runtime": DEFAULT_RUNTIME,
         "runtime_meaning": RUNTIMES[DEFAULT_RUNTIME],
         "calibration": {"file": _rel(today_file), "rows": len(rows), "reference_source": REFERENCE,
+                        "also": (f"{_rel(docs_file)}: the coremltools_docs sources (A16, A17 Pro)"
+                                 if docs_file else None),
+                        "reference_level_sources": REFERENCE_LEVEL, "compute_units": "MLComputeUnits.all",
                         "rows_per_source": dict(sorted(Counter(r.source for r in rows).items())),
                         "rows_per_device": dict(sorted(Counter(r.device for r in rows).items())),
                         "models": sorted({r.model for r in rows})},
@@ -111,7 +119,9 @@ def write_today_tables(report: dict, model, rows, out_dir: Path, phones) -> list
                             "(nas/latency/costmodel/model.py); one model across chips (today_fit.py)",
                     "priors": {k: prior_for(p, unit).sources[k] for k in ("peak", "bw")},
                     "fitted_parameters": natural(fits[unit].theta),
-                    "note": "predicted, not measured: replace with `nas profile-ops` + `nas tables import`"}
+                    "note": "predicted, not measured: replace with `nas profile-ops` + `nas tables import`",
+                    # the setting of the timings it was fitted to (nas.latency.units): .all for the ANE table
+                    "compute_units": "MLComputeUnits." + PREDICTED_UNITS[unit]}
             if unit == "ane":
                 cvp = _cv_for(report, p)
                 # a fitted chip quotes its leave-one-model-out error; another chip the leave-one-phone-out one
@@ -120,8 +130,9 @@ def write_today_tables(report: dict, model, rows, out_dir: Path, phones) -> list
                 prov.update({
                     "calibration": report["calibration"], "regime_term": report["regime_term"],
                     "calibration_chip": chip if fitted_chip else f"none: no {chip} rows; this chip's published "
-                                                                  f"figures with the A14/A15 fit's shared values",
+                                                                  f"figures with the fitted chips' shared values",
                     "loo_mape_pct": err.get("median_ape_pct"), "loo_kind": kind, "cross_validation": cvp,
+                    "floor_note": FLOOR_NOTE,
                     "excluded_rows": report["excluded"], "attention_models": report["attention_models"],
                     "test_rows": report["test_rows"]})
             else:

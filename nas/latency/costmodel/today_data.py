@@ -3,15 +3,25 @@
 ``calibration/public_coreml_latency_2022plus.yaml`` (a copy of the project's
 shared file, every row with its source, protocol notes and flags) times
 image-classification backbones on iPhone 12 / 12 Pro / 12 Pro Max (A14) and
-iPhone 13 (A15), all with Core ML's default compute units (``.all``). Here each
+iPhone 13 (A15), all with Core ML's default compute units (``.all``; Apple's docs
+below add A16 and A17 Pro). Here each
 row becomes a ``Row`` when this project can build its model (``MODEL_MAP``);
 everything else is listed with the reason (``Excluded``). ``phone`` is the
-chip's representative (A14 -> iphone12, A15 -> iphone13): one parameter set per
+chip's representative (``CHIP_PHONE``, e.g. A14 -> iphone12): one parameter set per
 chip, the measured phone kept in ``device`` (leave-one-phone-out uses it).
 
 Sources: ``REFERENCE`` (the MobileNetV4 paper: fp16 ML program on iOS 16.6.1,
-coremltools 7.1 -- exactly what ``nas export`` writes) has no offset; every
-other source gets one multiplicative offset (different apps, OS, conversion).
+coremltools 7.1 -- exactly what ``nas export`` writes) has no offset, and neither
+has any source of the same protocol (``REFERENCE_LEVEL``: Xcode's Core ML
+performance report, median prediction, compute units All, iOS 16+): one protocol,
+one level, so data from the phones those sources timed fixes the chips' levels
+instead of being absorbed by a per-source offset. Every other source (the
+ModelBench app, or tool not stated) gets one multiplicative offset.
+
+Apple's coremltools documentation (``DOCS_FILE``, the ``coremltools_docs_*``
+sources: Xcode 15 performance tab, fp16 ML programs, iOS 17) adds the only public
+A16 (iPhone 14 Pro) and A17 Pro (iPhone 15 Pro) timings of models this project
+builds: MobileNetV2 and ResNet-50 (MobileNetV3-Small is a held-out article model).
 """
 
 from __future__ import annotations
@@ -28,10 +38,23 @@ from nas.latency.costmodel.builders import mobilenet_v2
 from nas.latency.costmodel.calibdata import CALIB_DIR, Row, _check_time, _decimals, _sigma
 
 TODAY_FILE = CALIB_DIR / "public_coreml_latency_2022plus.yaml"
+DOCS_FILE = CALIB_DIR / "public_coreml_latency.yaml"
 REFERENCE = "mnv4_t6"
-CHIP_PHONE = {"A14": "iphone12", "A15": "iphone13"}
+# source -> why its protocol is the reference's (Xcode's Core ML performance report, compute units All, iOS 16+)
+REFERENCE_LEVEL = {
+    "mnv4_t6": "the reference: Xcode 15 profiling, iOS 16.6.1, fp16 ML program (Appendix 0.B)",
+    "repvit": "Xcode 14 benchmark tool (Core ML performance report), iOS 16, Compute Units All (README, screenshot)",
+    "efficientformer": "V2 rows: Xcode 14 benchmark tool, iOS 16 (README); V1 rows are excluded",
+    "iformer": "Core ML Tools on iOS, 'as done in' EfficientFormerV2 and RepViT (Xcode's benchmark tool)",
+    "coremltools_docs": "Xcode 15 performance tab, median, compute unit selection all, fp16 ML program, iOS 17",
+}
+CHIP_PHONE = {"A14": "iphone12", "A15": "iphone13", "A16": "iphone15", "A17_Pro": "iphone15pro"}
 DEVICE_OF = (("iPhone 12 Pro Max", "iphone12promax", "A14"), ("iPhone 12 Pro", "iphone12pro", "A14"),
-             ("iPhone 12", "iphone12", "A14"), ("iPhone 13", "iphone13", "A15"))
+             ("iPhone 12", "iphone12", "A14"), ("iPhone 13", "iphone13", "A15"),
+             ("iPhone 14 Pro", "iphone14pro", "A16"), ("iPhone 15 Pro", "iphone15pro", "A17_Pro"))
+# coremltools docs (public_coreml_latency.yaml) model -> (zoo model or mobilenet_v2 width, family, model text)
+DOCS_MODELS = {"mobilenet_v2": (1.0, "mobilenet_v2", "MobileNetV2"), "resnet50": ("resnet_50", "resnet", "ResNet-50"),
+               "mobilenet_v3_small": ("mobilenet_v3_small", "mobilenet_v3", "MobileNetV3-Small")}
 APPROX_SIGMA = 0.15      # values read off a plot
 HELD_OUT = {"mobilenet_v3_small", "fbnet_c", "ghostnet_1_0", "efficientnet_lite0"}   # the article's, never fitted
 # (source, model text, device text): kept out of calibration to test a new-phone prediction (tests/test_today.py)
@@ -65,18 +88,16 @@ MODEL_MAP = {
     "GhostNet-1.3": ("ghostnet_1_3", "ghostnet"),
     "MobileOne-S0": ("mobileone_s0", "mobileone"), "MobileOne-S1": ("mobileone_s1", "mobileone"),
     "MobileOne-S2": ("mobileone_s2", "mobileone"), "MobileOne-S3": ("mobileone_s3", "mobileone"),
+    "MobileOne-S4": ("mobileone_s4", "mobileone"),
+    "MNv4-Conv-S": ("mobilenet_v4_conv_s", "mobilenet_v4"), "MNv4-Conv-M": ("mobilenet_v4_conv_m", "mobilenet_v4"),
+    "MNv4-Conv-L": ("mobilenet_v4_conv_l", "mobilenet_v4"),
+    "MobileNetV3-Large-0.75": ("mobilenet_v3_large_0_75", "mobilenet_v3"),
+    "MobileNetV3-Large-0.5": ("mobilenet_v3_large_0_5", "mobilenet_v3"),
     "MNASNet-A1": ("mnasnet_a1", "mnasnet"), "MixNet-S": ("mixnet_s", "mixnet"), "ResNet-50": ("resnet_50", "resnet"),
 }
 # Convolutional models in the file that the zoo does not have yet, with why (attention models: see ATTENTION_NOTE).
 NOT_BUILT = {
-    "MobileOne-S4": "squeeze-excite on both convs of each reparameterized block in its last stages: the ds block "
-                    "has no SE option",
-    "MNv4-Conv-S": "universal inverted bottleneck (extra depthwise) blocks: not in the DSL yet",
-    "MNv4-Conv-M": "universal inverted bottleneck (extra depthwise) blocks: not in the DSL yet",
-    "MobileNetV3-Large-0.75": "no width-scaled MobileNetV3 builder yet",
-    "MobileNetV3-Large-0.5": "no width-scaled MobileNetV3 builder yet",
-    "MobileNetV3-Small-0.75": "no width-scaled MobileNetV3 builder yet",
-    "ResNet-18": "backbone-only row; no basic-block op in the DSL",
+    "MobileNetV3-Small-0.75": "only StarNet's NeuralNetwork-format rows (another regime, see NN_FORMAT): not built",
     "EfficientNet-B3": "not in the zoo yet (B0-B2 are)",
     "GhostNetV3-1.0x": "GhostNetV3's reparameterized ghost modules differ from the zoo's GhostNet v1",
     "GhostNetV3-1.3x": "GhostNetV3's reparameterized ghost modules differ from the zoo's GhostNet v1",
@@ -133,8 +154,10 @@ def _exclusion(src_id: str, base: str, target, chip: str, row: dict) -> str | No
     return None
 
 
-def load_today(path: str | Path = TODAY_FILE) -> tuple[list[Row], list[Excluded], list[Row]]:
-    """(calibration rows, excluded rows with reasons, test rows kept out of calibration)."""
+def load_today(path: str | Path = TODAY_FILE, docs: str | Path | None = DOCS_FILE
+               ) -> tuple[list[Row], list[Excluded], list[Row]]:
+    """(calibration rows, excluded rows with reasons, test rows kept out of calibration); ``docs``: the file
+    with Apple's coremltools-docs timings (None: leave them out)."""
     file = str(path)
     try:
         data = yaml.safe_load(Path(path).read_text())
@@ -171,10 +194,45 @@ def load_today(path: str | Path = TODAY_FILE) -> tuple[list[Row], list[Excluded]
             sigma = _sigma(ms, max(1, _decimals(ms)))
             sigma = math.hypot(APPROX_SIGMA, sigma) if r.get("approx") else sigma
             spec = _spec(mapped[0], r.get("res"))
-            row = Row(spec.name, mapped[1], sid, CHIP_PHONE[chip], "ane", ms, sigma, spec, sid == REFERENCE,
+            row = Row(spec.name, mapped[1], sid, CHIP_PHONE[chip], "ane", ms, sigma, spec, sid in REFERENCE_LEVEL,
                       device)
             (tests if (src["id"], r["model"], str(r["device"])) in TEST_ROWS else rows).append(row)
+    if docs is not None:
+        r2, e2 = load_docs(docs)
+        rows, excluded = rows + r2, excluded + e2
     return rows, excluded, tests
+
+
+def load_docs(path: str | Path = DOCS_FILE) -> tuple[list[Row], list[Excluded]]:
+    """The float16 rows of Apple's coremltools docs (``coremltools_docs_*`` sources): A16 and A17 Pro phones.
+    Their input size is not stated; the torchvision models they name take 224 x 224."""
+    file = str(path)
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as e:
+        raise SpecError(f"cannot read: {e.strerror}", file=file) from None
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
+        raise SpecError("expected a mapping with a list of sources", file=file, field="sources")
+    rows, excluded = [], []
+    for si, src in enumerate(data["sources"]):
+        if not isinstance(src, dict) or not str(src.get("id", "")).startswith("coremltools_docs"):
+            continue
+        for ri, r in enumerate(src.get("rows") or []):
+            where = f"sources[{si}].rows[{ri}]"
+            if not isinstance(r, dict) or r.get("variant") != "float16":
+                continue
+            device, chip = _device(src.get("device", ""), file, f"sources[{si}].device")
+            mapped = DOCS_MODELS.get(r.get("model"))
+            reason = ("not buildable (attention model or detector)" if mapped is None else
+                      "held-out article model: prediction only, never fitted" if mapped[0] in HELD_OUT else None)
+            if reason:
+                excluded.append(Excluded("coremltools_docs", str(r.get("model")), device, reason))
+                continue
+            ms = _check_time(r.get("all_ms"), file, where + ".all_ms")
+            spec = _spec(mapped[0], 224)
+            rows.append(Row(spec.name, mapped[1], "coremltools_docs", CHIP_PHONE[chip], "ane", ms,
+                            _sigma(ms, max(1, _decimals(ms))), spec, True, device))
+    return rows, excluded
 
 
 def row_label(r: Row) -> str:
