@@ -381,3 +381,19 @@ def test_fast_table_reader_agrees_with_yaml_on_every_shipped_table():
     for odd in ("  a@1: {median_ms: 1.0}  # note", "  a@1: {median_ms: 1.0, rule: 'x y'}x", "  a@1: {x: [1, 2]}"):
         assert fastload.read_entries([odd]) is None
     assert fastload.read_entries(["  a@1: {median_ms: 1.0}", "  a@1: {median_ms: 2.0}"]) is None
+
+
+@pytest.mark.parametrize("content,names", [
+    (b"models: [unclosed\n", ["malformed YAML", "line 2"]),
+    (b"\xff\xfe not text", ["not UTF-8"]),
+    (b"sources:\n  - id: chernykh_zoo_iphone11pro\n    rows: [1, 2]\n", ["rows[0].model"]),
+    (b"sources: 3\n", ["field sources"]),
+])
+def test_calibration_timings_files(tmp_path, capsys, content, names):
+    # `nas tables calibrate --add FILE` reads user-supplied timings: a bad one is refused before any table is written.
+    bad = tmp_path / "timings.yaml"
+    bad.write_bytes(content)
+    out = tmp_path / "tables"
+    refused(capsys, ["tables", "calibrate", "--add", bad, "--out-dir", out, "--report", tmp_path / "r.json",
+                     "--no-cv"], str(bad), *names)
+    assert not out.exists() and not (tmp_path / "r.json").exists()

@@ -27,9 +27,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from nas.arch.spec import NetSpec
+from nas.arch.yaml_io import read_yaml
 from nas.errors import SpecError
 from nas.hardware.devices import DEVICES
 from nas.latency.costmodel.builders import public_spec
@@ -89,10 +88,7 @@ def load_timings(path: str | Path) -> tuple[list[Row], list[str]]:
     from nas import zoo
     from nas.arch.yaml_io import load_net
     file = str(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as e:
-        raise SpecError(f"cannot read: {e.strerror}", file=file) from None
+    data = read_yaml(path)   # unreadable, non-UTF-8 or malformed: SpecError naming the file
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
         raise SpecError("a calibration file is a mapping with `models:`", file=file, field="models")
     scale = {"s": 1000.0, "ms": 1.0}.get(data.get("time_unit", "s"))
@@ -149,13 +145,23 @@ def _parse_devices(entry: dict, file: str, where: str) -> dict[str, dict[str, fl
 def load_public(path: str | Path) -> tuple[list[Row], list[str]]:
     """Rows from the public-timings file: usable sources and buildable models only."""
     file = str(path)
-    data = yaml.safe_load(Path(path).read_text())
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
+        raise SpecError("expected a mapping with a list of sources", file=file, field="sources")
     rows, skipped = [], []
-    for src in data.get("sources", []):
+    for si, src in enumerate(data["sources"]):
+        if not isinstance(src, dict):
+            raise SpecError("a source is a mapping", file=file, field=f"sources[{si}]")
         if src.get("id") not in PUBLIC_SOURCES:
             continue
         phone = PUBLIC_SOURCES[src["id"]][0]
-        for i, r in enumerate(src.get("rows", [])):
+        src_rows = src.get("rows", [])
+        if not isinstance(src_rows, list):
+            raise SpecError("expected a list of rows", file=file, field=f"sources.{src['id']}.rows")
+        for i, r in enumerate(src_rows):
+            if not isinstance(r, dict) or not isinstance(r.get("model"), str):
+                raise SpecError("a row is a mapping with a model name", file=file,
+                                field=f"sources.{src['id']}.rows[{i}].model")
             spec = public_spec(r["model"], r.get("width"), r.get("input"))
             if spec is None:
                 skipped.append(f"{src['id']}:{r['model']}")
@@ -172,10 +178,10 @@ def load_all(paths) -> tuple[list[Row], dict[str, list[str]]]:
     """Rows of every file (public format recognised by its ``sources:`` key), and what was skipped."""
     rows, skipped = [], {}
     for p in paths:
-        text = Path(p).read_text() if Path(p).exists() else None
-        if text is None:
+        if not Path(p).exists():
             raise SpecError("calibration file not found", file=str(p))
-        is_public = isinstance(yaml.safe_load(text), dict) and "sources" in yaml.safe_load(text)
+        data = read_yaml(p)     # non-UTF-8 or malformed: SpecError naming the file (and line)
+        is_public = isinstance(data, dict) and "sources" in data
         r, s = (load_public if is_public else load_timings)(p)
         rows += r
         skipped[str(p)] = s

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nas.arch.yaml_io import read_yaml
 from nas.fsutil import json_text, write_atomic
 from nas.latency.costmodel.calibdata import PUBLIC_SOURCES, Row, load_all
 from nas.latency.costmodel.fit import UNIT_ORDER, Dataset, fit_all, loo, predict_rows, summarize
@@ -43,8 +44,8 @@ def _file_sources(files, rows: list[Row]) -> list[dict]:
         elif stem.startswith("public"):
             src = "; ".join(f"{k}: {v[1]}" for k, v in PUBLIC_SOURCES.items())
         else:
-            import yaml
-            src = (yaml.safe_load(Path(f).read_text()) or {}).get("source", "user-supplied timings")
+            data = read_yaml(f)
+            src = str(data.get("source", "user-supplied timings")) if isinstance(data, dict) else "user-supplied timings"
         out.append({"file": _rel(f), "source": src, "rows": len(used)})
     return out
 

@@ -31,8 +31,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from nas.arch.yaml_io import read_yaml
 from nas.errors import SpecError
 from nas.latency.costmodel.builders import mobilenet_v2
 from nas.latency.costmodel.calibdata import CALIB_DIR, Row, _check_time, _decimals, _sigma
@@ -159,10 +158,7 @@ def load_today(path: str | Path = TODAY_FILE, docs: str | Path | None = DOCS_FIL
     """(calibration rows, excluded rows with reasons, test rows kept out of calibration); ``docs``: the file
     with Apple's coremltools-docs timings (None: leave them out)."""
     file = str(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as e:
-        raise SpecError(f"cannot read: {e.strerror}", file=file) from None
+    data = read_yaml(path)   # unreadable, non-UTF-8 or malformed: SpecError naming the file
     if not isinstance(data, list):
         raise SpecError("expected a list of sources", file=file)
     rows, excluded, tests = [], [], []
@@ -207,10 +203,7 @@ def load_docs(path: str | Path = DOCS_FILE) -> tuple[list[Row], list[Excluded]]:
     """The float16 rows of Apple's coremltools docs (``coremltools_docs_*`` sources): A16 and A17 Pro phones.
     Their input size is not stated; the torchvision models they name take 224 x 224."""
     file = str(path)
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as e:
-        raise SpecError(f"cannot read: {e.strerror}", file=file) from None
+    data = read_yaml(path)   # unreadable, non-UTF-8 or malformed: SpecError naming the file
     if not isinstance(data, dict) or not isinstance(data.get("sources"), list):
         raise SpecError("expected a mapping with a list of sources", file=file, field="sources")
     rows, excluded = [], []
