@@ -397,3 +397,18 @@ def test_calibration_timings_files(tmp_path, capsys, content, names):
     refused(capsys, ["tables", "calibrate", "--add", bad, "--out-dir", out, "--report", tmp_path / "r.json",
                      "--no-cv"], str(bad), *names)
     assert not out.exists() and not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize("content,names", [
+    (b"\xff\xfe{}", ["summary.json", "UnicodeDecodeError"]),
+    (b'{"best": 5}', ["summary.json", "field best"]),
+    (b'{"best": {"arch": "32:conv_k3_s1_c4|gap,fc_c10", "accuracy": NaN}}', ["field best.accuracy"]),
+    (b'{"best": {"arch": 7}}', ["neither best.yaml nor best.arch"]),
+])
+def test_report_search_dir_summaries(tmp_path, capsys, content, names):
+    d = tmp_path / "search"
+    d.mkdir()
+    (d / "summary.json").write_bytes(content)
+    out = tmp_path / "report"
+    refused(capsys, ["report", "--search-dir", d, "--model", "mobilenet_v2", "--out", out], *names)
+    assert not out.exists()

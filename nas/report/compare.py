@@ -13,6 +13,7 @@ Searched networks come from a search output folder: ``summary.json`` (``best``:
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,18 +116,24 @@ def read_search_dir(path: str | Path) -> Row:
     """The best network of a search output folder (summary.json, best.yaml)."""
     d = Path(path)
     summary_file = d / "summary.json"
+    expected = "expected best.arch, best.latency_ms, best.accuracy, best.accuracy_kind"
     try:
-        summary = json.loads(summary_file.read_text())
+        summary = json.loads(summary_file.read_text(encoding="utf-8"))
         best = summary["best"]
     except FileNotFoundError:
         raise NasError(f"{d}: no summary.json (is this a `nas search` output folder?)") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise NasError(f"{summary_file}: malformed ({type(e).__name__}: {e}); expected best.arch, "
-                       f"best.latency_ms, best.accuracy, best.accuracy_kind") from None
+    except (OSError, ValueError, KeyError, TypeError) as e:     # ValueError: bad JSON or not UTF-8
+        raise NasError(f"{summary_file}: malformed ({type(e).__name__}: {e}); {expected}") from None
+    if not isinstance(best, dict):
+        raise NasError(f"{summary_file}: field best: not a mapping; {expected}")
+    for field in ("accuracy", "latency_ms"):
+        v = best.get(field)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
+            raise NasError(f"{summary_file}: field best.{field}: expected a finite number, got {str(v)[:40]!r}")
     name = f"search:{d.name}"
     if (d / "best.yaml").exists():
         spec = load_net(d / "best.yaml")
-    elif best.get("arch"):
+    elif isinstance(best.get("arch"), str) and best["arch"]:
         spec = parse_net(best["arch"], name=name, file=str(summary_file))
     else:
         raise NasError(f"{d}: neither best.yaml nor best.arch in summary.json")
