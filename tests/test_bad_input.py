@@ -412,3 +412,30 @@ def test_report_search_dir_summaries(tmp_path, capsys, content, names):
     out = tmp_path / "report"
     refused(capsys, ["report", "--search-dir", d, "--model", "mobilenet_v2", "--out", out], *names)
     assert not out.exists()
+
+
+def _space_file(tmp_path, name, edit):
+    import yaml
+    from pathlib import Path as _P
+    data = yaml.safe_load((_P(__file__).parents[1] / "search_spaces" / f"{name}.yaml").read_text())
+    edit(data)
+    f = tmp_path / "space.yaml"
+    f.write_text(yaml.safe_dump(data))
+    return f
+
+
+@pytest.mark.parametrize("name,edit,field", [
+    ("fbnet", lambda d: d.update(stages=[{"c": 16, "n": 10**9, "s": 1}]), "field stages"),   # would exhaust memory
+    ("fbnet", lambda d: d.update(stages=[{"c": True, "n": 1, "s": 1}]), "field stages"),
+    ("fbnet", lambda d: d.update(candidates=["skip", "skip"]), "field candidates"),
+    ("fbnet", lambda d: d.update(name=[1]), "field name"),
+    ("mnasnet", lambda d: d["choices"].update(layers=["1"]), "field choices.layers[0]"),
+    ("mnasnet", lambda d: d["choices"].update(width=[float("nan")]), "field choices.width[0]"),
+    ("mnasnet", lambda d: d["choices"].update(op=["zz"]), "unknown block type"),
+])
+def test_search_space_fields(tmp_path, capsys, name, edit, field):
+    f = _space_file(tmp_path, name, edit)
+    out = tmp_path / "o"
+    refused(capsys, ["search", "--space", f, "--target-ms", "1", "--out", out, "--trials", "4", "--no-export"],
+            str(f), field)
+    assert not out.exists()

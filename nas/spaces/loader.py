@@ -16,11 +16,13 @@ layers of a stage share them.
 
 from __future__ import annotations
 
+import math
+
 from functools import lru_cache
 from pathlib import Path
 
 from nas.arch.dsl import parse_block
-from nas.arch.spec import BlockSpec
+from nas.arch.spec import MAX_CHANNELS, MAX_REPEATS, BlockSpec
 from nas.arch.yaml_io import read_yaml
 from nas.errors import SpecError
 from nas.ops.common import make_divisible
@@ -49,9 +51,12 @@ def _stages(data: dict, file: str) -> list[tuple[int, int, int]]:
     out = []
     for i, st in enumerate(stages):
         if not isinstance(st, dict) or set(st) != {"c", "n", "s"} or not all(
-                isinstance(st[k], int) and st[k] > 0 for k in "cns"):
-            raise SpecError(f"stage must be {{c, n, s}} with positive integers, got {st!r}", file=file,
+                isinstance(st[k], int) and not isinstance(st[k], bool) and st[k] > 0 for k in "cns"):
+            raise SpecError(f"stage must be {{c, n, s}} with positive integers, got {str(st)[:80]}", file=file,
                             layer=f"stage {i}", field="stages")
+        if st["c"] > MAX_CHANNELS or st["n"] > MAX_REPEATS:   # bounds of the DSL: a crafted n would exhaust memory
+            raise SpecError(f"stage needs c <= {MAX_CHANNELS} and n <= {MAX_REPEATS}, got {str(st)[:80]}",
+                            file=file, layer=f"stage {i}", field="stages")
         out.append((st["c"], st["n"], st["s"]))
     return out
 
@@ -71,6 +76,10 @@ def _layerwise(name: str, data: dict, file: str) -> Space:
     cands = data.get("candidates")
     if not isinstance(cands, list) or not cands or not all(isinstance(c, str) for c in cands):
         raise SpecError("candidates must be a non-empty list of block templates", file=file,
+                        field="candidates")
+    if len(set(cands)) != len(cands):
+        dup = next(c for c in cands if cands.count(c) > 1)
+        raise SpecError(f"candidate {dup[:40]!r} is listed twice (it would be sampled twice as often)", file=file,
                         field="candidates")
     for i, c in enumerate(cands):  # validate templates once, at a neutral size
         _filled(c, 8, 1, file, f"candidates[{i}]")
@@ -108,6 +117,7 @@ def _stagewise(name: str, data: dict, file: str) -> Space:
             isinstance(ch[k], list) and ch[k] for k in keys):
         raise SpecError(f"choices must map each of {', '.join(keys)} to a non-empty list", file=file,
                         field="choices")
+    _check_choices(ch, file)
     decisions, segments = [], [Segment("stem", 0, (), lambda v, b=stem: b)]
     for si, (c, n, s) in enumerate(stages):
         base = len(decisions)
@@ -123,6 +133,31 @@ def _stagewise(name: str, data: dict, file: str) -> Space:
         segments.append(Segment(f"stage{si}", si + 1, tuple(range(base, base + len(keys))), make))
     segments.append(Segment("head", len(stages) + 1, (), lambda v, b=head: b))
     return Space(name, str(data.get("description", "")), _size(data, file), decisions, segments)
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_choices(ch: dict, file: str) -> None:
+    """Every option of a stagewise space, checked when the file is read (not when a candidate is decoded)."""
+    rules = {"op": (lambda v: isinstance(v, str) and 0 < len(v) <= 40, "a block code such as ir or ds"),
+             "kernel": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 63 and v % 2,
+                        "an odd integer in 1..63"),
+             "expand": (lambda v: _number(v) and 0 < v <= 64, "a number in (0, 64]"),
+             "se": (lambda v: _number(v) and 0 <= v <= 1, "a number in [0, 1]"),
+             "layers": (lambda v: isinstance(v, int) and not isinstance(v, bool) and abs(v) <= MAX_REPEATS,
+                        f"an integer in -{MAX_REPEATS}..{MAX_REPEATS}"),
+             "width": (lambda v: _number(v) and 0 < v <= 16, "a number in (0, 16]")}
+    for key, (ok, what) in rules.items():
+        for i, v in enumerate(ch[key]):
+            if not ok(v):
+                raise SpecError(f"option must be {what}, got {str(v)[:40]!r}", file=file, field=f"choices.{key}[{i}]")
+        if len(set(map(str, ch[key]))) != len(ch[key]):
+            raise SpecError("an option is listed twice", file=file, field=f"choices.{key}")
+    for i, op in enumerate(ch["op"]):     # each block type with each kernel, at a neutral size
+        for k in ch["kernel"]:
+            _filled(op, 8, 1, file, f"choices.op[{i}]", k=k, **({"e": ch["expand"][0]} if op.startswith("ir") else {}))
 
 
 def _size(data: dict, file: str) -> tuple[int, int]:
@@ -145,7 +180,10 @@ def load_space_file(path: str | Path) -> Space:
     builders = {"layerwise": _layerwise, "stagewise": _stagewise}
     if kind not in builders:
         raise SpecError(f"kind must be one of {', '.join(builders)}, got {kind!r}", file=file, field="kind")
-    space = builders[kind](str(data.get("name", path.stem)), data, file)
+    name = data.get("name", path.stem)
+    if not isinstance(name, str) or not name:
+        raise SpecError(f"name must be a non-empty string, got {str(name)[:40]!r}", file=file, field="name")
+    space = builders[kind](name, data, file)
     space.benchmark = benchmark_info(data, path)
     return space
 
