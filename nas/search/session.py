@@ -308,7 +308,7 @@ def search(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
     experiments that run many searches call this to measure exactly what ``nas search`` runs (each in a folder
     of its own: ``execute`` holds ``out``'s lock, this does not)."""
     cfg, space, stage = prep.config, prep.space, on_stage or (lambda s: None)
-    stage("calibrating the accuracy estimator")
+    stage("preparing the accuracy estimator")   # a reference sample (proxy), a predictor, data (train); counts: nothing
     estimator = make_estimator(prep)
     # A lookup estimator makes trials cheaper than an fsync: group the log's fsyncs (nas.search.storage).
     log = TrialLog(cfg.out, sync_every_s=LOOKUP_SYNC_S if getattr(estimator, "lookup", False) else 0.0)
