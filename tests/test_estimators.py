@@ -198,3 +198,11 @@ def test_search_records_its_estimator_and_validation(tmp_path):
     line = describe(DEFAULT_ESTIMATOR)
     assert f"{committed['estimators'][DEFAULT_ESTIMATOR]['nbmacro']['kendall_tau']:.2f}" in line
     assert "not validated" in describe("train")
+
+
+def test_estimate_takes_a_dsl_line_longer_than_a_file_name(tmp_path, capsys):
+    # 5,000 blocks make a line far over the OS's file-name limit; it is a DSL string, not a path to look up.
+    line = "32:" + "conv_k3_s1_c4|" * 5000 + "gap,fc_c10"
+    f = _write(tmp_path, [line])
+    assert main(["estimate", "--archs", str(f), "--accuracy", "depth", "--json", "--no-cache"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["score"] == 5001.0     # 5,000 convs and the fc

@@ -54,7 +54,11 @@ def read_archs(path: str) -> list[tuple[str, NetSpec]]:
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        source = str(f.parent / line) if (f.parent / line).is_file() and not Path(line).is_absolute() else line
+        try:            # a relative YAML path is taken relative to the list file
+            beside = not Path(line).is_absolute() and (f.parent / line).is_file()
+        except OSError:  # a long DSL string is not a valid file name
+            beside = False
+        source = str(f.parent / line) if beside else line
         try:
             net = load_arch(source)
         except (NasError, ValueError, OSError) as e:
