@@ -18,16 +18,11 @@ from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, regis
 
 
 class BottleneckModule(nn.Module):
-    def __init__(self, a, cin: int):
+    """Either ResNet block: ``body`` (the block's own convs) plus the shared shortcut, add and activation."""
+
+    def __init__(self, a, cin: int, body: nn.Module):
         super().__init__()
-        if isinstance(a, Basic):
-            self.body = nn.Sequential(ConvBNAct(cin, a.out, 3, a.stride, act=a.act),
-                                      ConvBNAct(a.out, a.out, 3, act="none"))
-        else:
-            self.body = nn.Sequential(
-                ConvBNAct(cin, a.mid, 1, act=a.act),
-                ConvBNAct(a.mid, a.mid, 3, a.stride, act=a.act),
-                ConvBNAct(a.mid, a.out, 1, act="none"))
+        self.body = body
         project = a.stride != 1 or cin != a.out
         self.shortcut = ConvBNAct(cin, a.out, 1, a.stride, act="none") if project else None
         self.act = activation(a.act, a.out)
@@ -58,7 +53,10 @@ class Bottleneck:
 
     @staticmethod
     def build(a: "Bottleneck", in_shape: Shape) -> nn.Module:
-        return BottleneckModule(a, in_shape[0])
+        cin = in_shape[0]
+        return BottleneckModule(a, cin, nn.Sequential(ConvBNAct(cin, a.mid, 1, act=a.act),
+                                                      ConvBNAct(a.mid, a.mid, 3, a.stride, act=a.act),
+                                                      ConvBNAct(a.mid, a.out, 1, act="none")))
 
 
 @register("basic", out_shape=_shape, doc="ResNet basic block (ResNet-18/34): 3x3 + BN + ReLU, 3x3 + BN, "
@@ -75,4 +73,6 @@ class Basic:
 
     @staticmethod
     def build(a: "Basic", in_shape: Shape) -> nn.Module:
-        return BottleneckModule(a, in_shape[0])
+        cin = in_shape[0]
+        return BottleneckModule(a, cin, nn.Sequential(ConvBNAct(cin, a.out, 3, a.stride, act=a.act),
+                                                      ConvBNAct(a.out, a.out, 3, act="none")))

@@ -65,7 +65,7 @@ def scores(net: NetSpec, names: Sequence[str], *, batch: int = 8, seed: int = 0,
                 if counts is None:
                     counts, count_s = count(net), time.perf_counter() - t0
                 out[name] = float(getattr(counts, _COUNT_FIELD[name]))
-                t0 = time.perf_counter() - count_s
+                seconds = count_s
             else:
                 torch.manual_seed(seed)
                 model = build(net)
@@ -73,8 +73,9 @@ def scores(net: NetSpec, names: Sequence[str], *, batch: int = 8, seed: int = 0,
                 x = torch.randn(batch, net.in_channels, *net.input_size, generator=g)
                 labels = torch.randint(0, 1000, (batch,), generator=g)
                 out[name] = float(_FNS[name](model, x, labels))
+                seconds = time.perf_counter() - t0
             if timings is not None:
-                timings[name] = time.perf_counter() - t0
+                timings[name] = seconds
     finally:
         torch.set_num_threads(before)
     return out
