@@ -1,4 +1,4 @@
-"""Which CPU change of cost models 1.2 and 1.3 does what: leave-one-model-out error with each switched off.
+"""Which change of cost models 1.2, 1.3 (CPU) and 1.4 (GPU) does what: leave-one-model-out error with each switched off.
 
 Refits the 2020 regime (``nas.latency.costmodel.fit``) four ways on the shipped calibration files and
 cross-validates each exactly as ``nas tables calibrate`` does (leave one model family out, every phone
@@ -8,9 +8,12 @@ and source):
 * ``+ AMX``: the A13's dense convs / FC priced at the fitted matrix-block rate (``priors.CHIP_PARAMS``);
 * ``+ least squares``: the CPU fitted by plain least squares on the log residuals;
 * ``1.2``: both;
-* ``1.3 (shipped)``: 1.2 plus the CPU's per-inference weight read at its own rate (``priors.UNIT_PARAMS``).
+* ``1.3``: 1.2 plus the CPU's per-inference weight read at its own rate (``priors.UNIT_PARAMS``);
+* ``+ GPU 3x3``, ``+ GPU 3x3 + splits``: 1.3 plus the GPU's dense 3x3 stride-1 rate (``wino``), then channel
+  splits' own multiplier (``split``);
+* ``1.4 (shipped)``: 1.3 plus the three GPU terms (``wino``, ``split``, occupancy ``occ``).
 
-Writes ``ablation.json`` and ``ablation.md`` here; about 1 minute on one core.
+Writes ``ablation.json`` and ``ablation.md`` here; about 5 minutes on one core.
 
 Usage: python experiments/article_speed/ablation.py
 """
@@ -34,7 +37,10 @@ from nas.latency.costmodel.calibrate import PHONES  # noqa: E402
 
 VARIANTS = {"1.1 form": ("soft_l1", (), {}), "+ AMX": ("soft_l1", ("amx",), {}),
             "+ least squares": ("linear", (), {}), "1.2": ("linear", ("amx",), {}),
-            "1.3 (shipped)": ("linear", ("amx",), {"cpu": ("wbw",)})}
+            "1.3": ("linear", ("amx",), {"cpu": ("wbw",)}),
+            "+ GPU 3x3": ("linear", ("amx",), {"cpu": ("wbw",), "gpu": ("wino",)}),
+            "+ GPU 3x3 + splits": ("linear", ("amx",), {"cpu": ("wbw",), "gpu": ("wino", "split")}),
+            "1.4 (shipped)": ("linear", ("amx",), {"cpu": ("wbw",), "gpu": ("wino", "split", "occ")})}
 KEYS = ("iphone11/cpu", "iphonexs/cpu", "iphonex/cpu", "iphone11/gpu", "iphonexs/gpu", "iphonex/gpu",
         "iphone11/ane", "iphonexs/ane")
 
@@ -61,7 +67,7 @@ def run_variant(ds, loss: str, chip_params: tuple, unit_params: dict) -> dict:
 
 def markdown(res: dict) -> str:
     names = list(res)
-    lines = ["# Ablation of cost models 1.2 and 1.3's CPU changes (2020 regime)", "",
+    lines = ["# Ablation of cost models 1.2 and 1.3's CPU changes and 1.4's GPU changes (2020 regime)", "",
              "Median |error| of leave-one-model-out predictions on the article's published rows (in-sample in "
              "brackets). Regenerate: `python experiments/article_speed/ablation.py`.", "",
              "| phone / unit | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]

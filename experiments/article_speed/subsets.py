@@ -1,4 +1,4 @@
-"""How cost models 1.2 and 1.3 do on the calibration data that looks like the article's held-out four.
+"""How cost models 1.2, 1.3 and 1.4 do on the calibration data that looks like the article's held-out four.
 
 The held-out four (MobileNetV3-small, FBNet-C, GhostNet 1.0, EfficientNet-Lite0) are small depthwise networks
 whose article timings this project does not have. This script scores the cost model on what it does have
@@ -11,7 +11,7 @@ that looks like them (subsets fixed before the 1.3 variants were run; experiment
   mean |log error| after removing the sweep's mean: its level is the source's offset) and *small-out*
   (refit without the sweep's points of <= 150 M MACs, predict them with the fitted source offset).
 
-Writes ``subsets.json`` and ``subsets.md`` here; about 1 minute on one core.
+Writes ``subsets.json`` and ``subsets.md`` here; about 3 minutes on one core.
 
 Usage: python experiments/article_speed/subsets.py
 """
@@ -34,7 +34,8 @@ from nas.latency.costmodel.atoms import CLASSES  # noqa: E402
 from nas.latency.costmodel.calibdata import DEFAULT_FILES, load_all  # noqa: E402
 from nas.latency.costmodel.calibrate import PHONES  # noqa: E402
 
-VARIANTS = {"1.2": {}, "1.3 (shipped)": {"cpu": ("wbw",)}}   # priors.UNIT_PARAMS of each
+VARIANTS = {"1.2": {}, "1.3": {"cpu": ("wbw",)},   # priors.UNIT_PARAMS of each
+            "1.4 (shipped)": {"cpu": ("wbw",), "gpu": ("wino", "split", "occ")}}
 FIRST_PASS = ("efficientnet_b0", "mixnet_m", "mnasnet_a1", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large",
               "shufflenet_v2_1_5")
 SMALL_MACS = 150e6

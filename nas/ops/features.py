@@ -51,6 +51,8 @@ class TracedOp(NamedTuple):
     kernel: int = 1
     stride: int = 1
     bcast: bool = False
+    conv_kernel: tuple[int, int] = (1, 1)   # a conv's kernel height and width
+    conv_stride: int = 1
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class _Recorder(TorchFunctionMode):
             return out
         kind = _KINDS.get(name, "other")
         op_macs, dil, k, stride, weight_elems = 0, 1, 1, 1, 0
+        conv_kernel, conv_stride = (1, 1), 1
         if name == "conv2d":
             weight, groups = args[1], _arg(args, kwargs, 6, "groups", 1)
             dilation = _arg(args, kwargs, 5, "dilation", 1)
@@ -108,6 +111,7 @@ class _Recorder(TorchFunctionMode):
             dil = int(dil)
             self.max_dilation = max(self.max_dilation, dil)
             cout, cin_g, kh, kw = weight.shape
+            conv_kernel, conv_stride = (int(kh), int(kw)), int(_first(_arg(args, kwargs, 3, "stride", 1)))
             op_macs = out.numel() // out.shape[0] * cin_g * kh * kw
             weight_elems = weight.numel()
             if groups > 1:
@@ -132,7 +136,7 @@ class _Recorder(TorchFunctionMode):
         if kind == "bn":
             inputs = inputs[:1]
         self.ops.append(TracedOp(kind, op_macs, sum(_elems(a) for a in inputs), out_elems, weight_elems,
-                                 dil, int(k), int(stride), bcast))
+                                 dil, int(k), int(stride), bcast, conv_kernel, conv_stride))
         return out
 
 

@@ -63,6 +63,9 @@ class Atom:
     weight_elems: int
     launches: int
     ane_rule: str | None = None
+    out_elems: int = 0   # output elements (a conv's reduction length per output = FLOPs / 2 / out_elems)
+    kernel: tuple[int, int] = (1, 1)   # a conv's kernel height and width
+    stride: int = 1                    # a conv's stride
 
 
 def ane_rule(op: TracedOp) -> str | None:
@@ -91,7 +94,8 @@ def atoms_of(ops: tuple[TracedOp, ...]) -> tuple[Atom, ...]:
         acts = op.in_elems + op.out_elems
         if op.kind in _CONVS:
             cls = "conv" if op.kind == "conv" else op.kind
-            out.append(Atom(cls, 2.0 * op.macs, acts, op.weight_elems, 1, rule))
+            out.append(Atom(cls, 2.0 * op.macs, acts, op.weight_elems, 1, rule, op.out_elems, op.conv_kernel,
+                            op.conv_stride))
             after_conv = True
             continue
         if op.kind == "bn" and after_conv:
@@ -127,6 +131,10 @@ class AtomArrays:
     wts: np.ndarray
     launches: np.ndarray
     ane_ok: np.ndarray
+    out: np.ndarray
+    kh: np.ndarray
+    kw: np.ndarray
+    stride: np.ndarray
     block: np.ndarray
     n_blocks: int
 
@@ -142,5 +150,9 @@ def stack(per_block: list[tuple[Atom, ...]], drop: tuple[str, ...] = ()) -> Atom
         wts=np.array([a.weight_elems for _, a in atoms], dtype=float),
         launches=np.array([a.launches for _, a in atoms], dtype=float),
         ane_ok=np.array([a.ane_rule is None or a.ane_rule in drop for _, a in atoms], dtype=bool),
+        out=np.array([a.out_elems for _, a in atoms], dtype=float),
+        kh=np.array([a.kernel[0] for _, a in atoms], dtype=np.int64),
+        kw=np.array([a.kernel[1] for _, a in atoms], dtype=np.int64),
+        stride=np.array([a.stride for _, a in atoms], dtype=np.int64),
         block=np.array([i for i, _ in atoms], dtype=np.int64),
         n_blocks=len(per_block))

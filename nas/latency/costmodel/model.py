@@ -15,7 +15,11 @@ separate ones did not cross-validate better). On the CPU a layer reads its
 weights once per inference at their own rate ``wbw`` (``priors.UNIT_PARAMS``), added outside the
 roofline (whose memory term then counts activations only): that cost does not shrink with the input
 size, which the chernykh MobileNet v2 width x resolution sweep shows. Bytes per element: 4 on the CPU
-(Core ML runs the CPU in fp32), 2 on GPU and ANE (fp16; ane-rules G3). A
+(Core ML runs the CPU in fp32), 2 on GPU and ANE (fp16; ane-rules G3). On the GPU (cost model 1.4,
+``priors.UNIT_PARAMS``) dense 3x3 stride-1 convs run ``wino`` times faster per FLOP than other dense convs
+(Winograd-eligible), channel splits have their own multiplier, and every conv / FC layer adds the serial
+work of one output, ``FLOPs per output x occ / rate``: with fewer than ``occ`` outputs in flight the GPU is
+not full (occupancy; the direct-conv rate, without ``wino``, cross-validated better). A
 network costs ``overhead_u + sum of its blocks`` -- exactly what a table built
 from the same parameters prices.
 
@@ -76,12 +80,18 @@ def atom_ms(a: AtomArrays, th: dict[str, float], unit: str) -> np.ndarray:
     peak = np.full(len(CLASSES), np.exp(th["peak"]))
     if "amx" in th:   # a CPU with matrix blocks (A13 AMX, priors.CHIP_PARAMS) runs dense convs and FC on them
         peak[[_C["conv"], _C["linear"]]] = np.exp(th["amx"])
-    comp = a.flops / (peak[a.cls] * eff[a.cls])
+    effa = eff[a.cls]
+    if "wino" in th:   # GPU: dense 3x3 stride-1 convs run at their own, higher rate (Winograd-eligible)
+        k3 = (a.cls == _C["conv"]) & (a.kh == 3) & (a.kw == 3) & (a.stride == 1)
+        effa = np.where(k3, effa * np.exp(th["wino"]), effa)
+    comp = a.flops / (peak[a.cls] * effa)
     # On the CPU (``wbw``, priors.UNIT_PARAMS) weights are read once per inference at their own rate, outside
     # the roofline, whatever the input size; elsewhere they share the roofline's memory term with activations.
     wread = "wbw" in th
     mem = (a.act + (0.0 if wread else a.wts)) * BYTES[unit] / np.exp(th["bw"])
     t = (comp ** P_NORM + mem ** P_NORM) ** (1.0 / P_NORM) * mult[a.cls] + a.launches * np.exp(th["launch"])
+    if "occ" in th:    # GPU occupancy: + the serial work of one output x occ / rate (FLOPs / out x occ / rate)
+        t = t + np.where(a.out > 0, a.flops / (peak[a.cls] * eff[a.cls]) * np.exp(th["occ"]) / np.maximum(a.out, 1.0), 0.0)
     if wread:
         t = t + a.wts * BYTES[unit] / np.exp(th["wbw"])
     return t * 1e3

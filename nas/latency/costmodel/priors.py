@@ -42,7 +42,13 @@ CHIP_PARAMS = ("amx",)
 # weights are read once per inference at their own rate, a cost that does not depend on the input size (the
 # chernykh MobileNet v2 sweep's time has a resolution-independent part that grows with width, as the weights
 # do); prior: the chip's bandwidth prior, as for ``bw``. GPU: cross-validated worse (experiments/article_speed).
-UNIT_PARAMS = {"cpu": ("wbw",)}
+# GPU (cost model 1.4): ``wino``, the speed-up of dense 3x3 stride-1 convs over other dense convs (Metal
+# kernels can take Winograd's fewer multiplies for them: 2.25x for F(2x2, 3x3), 4x for F(4x4, 3x3); prior
+# 2.25x); ``split``, channel splits' own multiplier (otherwise the layout ops'); ``occ``, the output elements a
+# GPU needs in flight to reach its rate (a conv with fewer runs at out / occ of it): prior
+# ``GPU_OCC_PER_CORE`` per published GPU core.
+UNIT_PARAMS = {"cpu": ("wbw",), "gpu": ("wino", "split", "occ")}
+GPU_OCC_PER_CORE = 5000   # ~128 lanes x ~10 threads in flight x 4 channels per texel (order of magnitude)
 
 
 @dataclass(frozen=True)
@@ -121,12 +127,20 @@ def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
         "transfer": math.log(0.2e-3), "xfer_bw": math.log(5e9)}
     if "amx" in src:
         mean["amx"] = math.log(float(amx) * ACHIEVED["cpu"])
+    if unit == "gpu":
+        gpu_own = set(UNIT_PARAMS.get(unit, ()))
+        if "wino" in gpu_own:
+            mean["wino"] = math.log(2.25)
+            src["wino"] = "speed-up of dense 3x3 stride-1 convs (Winograd F(2x2, 3x3): 2.25x), wide prior"
+        if "occ" in gpu_own:
+            mean["occ"] = math.log(cores * GPU_OCC_PER_CORE)
+            src["occ"] = f"output elements to fill the GPU: {cores} cores x {GPU_OCC_PER_CORE} (assumed), wide prior"
     if "wbw" in UNIT_PARAMS.get(unit, ()):
         mean["wbw"] = mean["bw"]
         src["wbw"] = f"weights read once per inference; prior = the bandwidth prior ({src['bw']})"
     sigma = {"peak": 1.0, "bw": 0.7, "launch": 1.5, "dw": 1.5, "gconv": 1.5, "eltwise": 1.0,
              "concat": 1.0, "memory": 1.5, "gather": 1.5, "shuffle": 1.5, "split": 1.5, "overhead": 1.5, "transfer": 1.5, "xfer_bw": 1.5,
-             "amx": 1.0, "wbw": 0.7}
+             "amx": 1.0, "wbw": 0.7, "wino": 1.0, "occ": 2.0}
     src.update(launch="wide prior, fitted", dw="efficiency of depthwise conv vs dense, wide prior",
                gconv="efficiency of grouped conv vs dense, wide prior", overhead="wide prior, fitted",
                transfer="ANE <-> GPU/CPU switch cost, wide prior",

@@ -20,7 +20,7 @@ from nas.latency.table import LatencyTable, Stat
 from nas.hardware.devices import get_device
 
 MODEL_NAME = "nas.latency.costmodel"
-MODEL_VERSION = "1.3"
+MODEL_VERSION = "1.4"
 
 
 def coverage(extra: list[NetSpec] = ()) -> dict[str, tuple]:
@@ -87,6 +87,12 @@ def natural(theta: dict) -> dict:
            "layout_op_multiplier": np.exp(theta["memory"]), "overhead_ms": np.exp(theta["overhead"]) * 1e3}
     if "wbw" in theta:
         out["weight_read_gb_s"] = np.exp(theta["wbw"]) / 1e9
+    if "wino" in theta:
+        out["conv3x3_speedup"] = np.exp(theta["wino"])
+    if "split" in theta:
+        out["split_multiplier"] = np.exp(theta["split"])
+    if "occ" in theta:
+        out["occupancy_outputs"] = np.exp(theta["occ"])
     if "amx" in theta:
         out["matrix_block_gflops"] = np.exp(theta["amx"]) / 1e9
     if "transfer" in theta:
