@@ -119,6 +119,6 @@ class ScoreEstimator:
         out = {"kind": self.kind, "estimator": self.name, "weights": dict(self.weights),
                "resolution": "own input size", "batch": self.batch, "seed": self.seed}
         if self.name in TASK_AWARE:
-            out["capacity"] = {"component": TASK_AWARE[self.name][0], "by_classes": dict(CAPACITY),
+            out["capacity"] = {"component": TASK_AWARE[self.name][0], "by_classes": {str(k): w for k, w in CAPACITY.items()},
                                "rule": "linear in ln(classes of the head) between these, clipped outside"}
         return out
