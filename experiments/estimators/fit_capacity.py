@@ -118,11 +118,14 @@ def fit(d: dict | None = None) -> dict:
         c = _ratio(xc[keep], yc[keep])
         lofo[fam] = {"left_out": int((~keep).sum()), "c": round(c, 4), "tau_zoo": _tau(_score(xz, c), yz)}
     rng = np.random.default_rng(0)
-    boot = []
-    for _ in range(2000):
+    boot, diff = [], []
+    for _ in range(2000):        # resample the 36 models; the same draw scores the task-aware weight and params
         i = rng.integers(0, len(yz), len(yz))
-        boot.append(kendalltau(_score(xz[i], c1000), yz[i]).statistic)
-    boot = np.asarray(boot)
+        t = kendalltau(_score(xz[i], c1000), yz[i]).statistic
+        boot.append(t)
+        diff.append(t - kendalltau(xz[i, 2], yz[i]).statistic)
+    boot, diff = np.asarray(boot), np.asarray(diff)
+    n = len(yz)
     return {
         "score": "ln fmap + %.2f ln depth + c ln params; c by OLS of accuracy on (base, ln params, 1)" % DEPTH,
         "c10": {"fitted_on": f"NAS-Bench-Macro, the {int((~held).sum())} networks outside the evaluation sample",
@@ -139,7 +142,11 @@ def fit(d: dict | None = None) -> dict:
         "zoo_tau_by_c": {f"{c:.2f}": _tau(_score(xz, c), yz) for c in np.arange(0, 3.01, 0.25)},
         "zoo_tau_bootstrap": {"reps": 2000, "seed": 0, "se": round(float(boot.std(ddof=1)), 4),
                               "p05": round(float(np.quantile(boot, 0.05)), 4),
-                              "p95": round(float(np.quantile(boot, 0.95)), 4)},
+                              "p95": round(float(np.quantile(boot, 0.95)), 4),
+                              "se_if_independent": round(math.sqrt(2 * (2 * n + 5) / (9 * n * (n - 1))), 4),
+                              "minus_params": {"mean": round(float(diff.mean()), 4),
+                                               "p05": round(float(np.quantile(diff, 0.05)), 4),
+                                               "p95": round(float(np.quantile(diff, 0.95)), 4)}},
     }
 
 
