@@ -96,10 +96,11 @@ def entries() -> list[dict]:
                      "params_m": p, "params_counted": "no_bn", "source": "tfslim_v2"})
     for name, blocks, bott, top1, params in (("resnet_18", [2, 2, 2, 2], False, 69.758, 11_689_512),
                                              ("resnet_34", [3, 4, 6, 3], False, 73.314, 21_797_672),
-                                             ("resnet_101", [3, 4, 23, 3], True, 77.374, 44_549_160),
+                                             ("resnet_101", [3, 4, 23, 3], True, 77.374, 44.5),
                                              ("resnet_152", [3, 8, 36, 3], True, 78.312, 60_192_808)):
-        rows.append({"name": name, "family": "resnet", "arch": _resnet(blocks, bott), "top1": top1,
-                     "params": params, "params_counted": "all", "source": "torchvision"})
+        count = {"params": params} if isinstance(params, int) else {"params_m": params}   # 101: only "44.5M" was
+        rows.append({"name": name, "family": "resnet", "arch": _resnet(blocks, bott), "top1": top1,   # read here
+                     **count, "params_counted": "all", "source": "torchvision"})
     rows.append({"name": "shufflenet_v2_0_5", "family": "shufflenet_v2", "top1": 60.552, "params": 1_366_792,
                  "params_counted": "all", "source": "torchvision",
                  "arch": "224:conv_k3_s2_c24,pool_tmax_k3_s2_p1|splitshuffle_k3_s2_c48,splitshuffle_r3_k3_s1_c48|"
