@@ -114,6 +114,43 @@ def test_cpu_reads_weights_once_per_inference_outside_the_roofline():
     assert prior_for("iphone11", "cpu").names("cpu")[-2:] == ("wbw", "amx")
 
 
+def test_gpu_3x3_rate_and_occupancy_by_hand():
+    """Cost model 1.4 (priors.UNIT_PARAMS['gpu']): dense 3x3 stride-1 convs run ``wino`` times faster per FLOP,
+    and a conv adds FLOPs-per-output x occ / rate (direct-conv rate). Expected times by hand, in ms."""
+    th = {"peak": np.log(100e9), "bw": np.log(10e9), "launch": np.log(10e-6), "dw": 0.0,
+          "gconv": 0.0, "eltwise": 0.0, "concat": 0.0, "memory": 0.0, "overhead": np.log(1e-3)}
+    # 2e8 FLOPs over 100 000 outputs (2000 FLOPs each); 200 000 activation elements; 3x3, stride 1 / 2; a 1x1
+    k3 = Atom("conv", 2e8, 200_000, 0, 1, None, 100_000, (3, 3), 1)
+    k3s2 = Atom("conv", 2e8, 200_000, 0, 1, None, 100_000, (3, 3), 2)
+    k1 = Atom("conv", 2e8, 200_000, 0, 1, None, 100_000, (1, 1), 1)
+    mem = 200_000 * 2 / 10e9                                     # fp16 on the GPU: 0.04 ms
+    plain = ((2e-3 ** 4 + mem ** 4) ** 0.25 + 10e-6) * 1e3       # 2 ms of compute at 100 GFLOP/s
+    for a in (k3, k3s2, k1):
+        assert atom_ms(one(a), th, "gpu")[0] == pytest.approx(plain, rel=1e-9)   # 1.3's form: no difference
+    fast = (((2e-3 / 4) ** 4 + mem ** 4) ** 0.25 + 10e-6) * 1e3  # wino = 4x: 0.5 ms
+    assert atom_ms(one(k3), dict(th, wino=np.log(4.0)), "gpu")[0] == pytest.approx(fast, rel=1e-9)
+    for a in (k3s2, k1):                                         # stride 2 or 1x1: not Winograd-eligible
+        assert atom_ms(one(a), dict(th, wino=np.log(4.0)), "gpu")[0] == pytest.approx(plain, rel=1e-9)
+    # occupancy 20 000 outputs: + 2000 FLOPs x 20 000 / 100 GFLOP/s = 0.4 ms, on the direct-conv rate
+    occ = dict(th, wino=np.log(4.0), occ=np.log(20_000))
+    assert atom_ms(one(k3), occ, "gpu")[0] == pytest.approx(fast + 0.4, rel=1e-9)
+    assert atom_ms(one(k1), occ, "gpu")[0] == pytest.approx(plain + 0.4, rel=1e-9)
+    # the GPU has the three terms (occ prior: 5000 per published GPU core, A11 3 cores, A13 4); CPU / ANE do not
+    for phone, cores in (("iphonex", 3), ("iphone11", 4)):
+        pr = prior_for(phone, "gpu")
+        assert {"wino", "split", "occ"} <= set(pr.names("gpu"))
+        assert np.exp(pr.mean["occ"]) == pytest.approx(cores * 5000)
+        assert np.exp(pr.mean["wino"]) == pytest.approx(2.25)
+        for unit in ("cpu", "ane"):
+            assert not {"wino", "occ"} & set(prior_for(phone, unit).names(unit))
+
+
+def test_conv_atoms_carry_kernel_stride_and_outputs():
+    """A traced 3x3 stride-2 conv from 16 to 32 channels on 16x16 gives 32 x 8 x 8 outputs."""
+    atoms = [a for a in block_atoms(parse_block("conv_k3_s2_c32"), (16, 16, 16)) if a.cls == "conv"]
+    assert [(a.kernel, a.stride, a.out_elems) for a in atoms] == [((3, 3), 2, 32 * 8 * 8)]
+
+
 def test_wider_block_costs_more():
     th = prior_for("iphone11", "gpu").mean
     narrow = stack([block_atoms(parse_block("ir_k3_s1_e6_c32"), (32, 28, 28))])
