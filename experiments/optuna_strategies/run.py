@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from nas.latency import SpacePricer, find_table
+from nas.latency.regime import ARTICLE_RUNTIME
 from nas.search.accuracy.base import Estimate
 from nas.search.evaluate import Evaluator
 from nas.search.run import run
@@ -77,10 +78,12 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=25)
     ap.add_argument("--device", default="iphone11")
     ap.add_argument("--unit", default="ane")
+    ap.add_argument("--runtime", default=ARTICLE_RUNTIME, help="latency regime of the table (default: the 2020 "
+                    "regime these figures were first made in)")
     args = ap.parse_args()
     space = load_space("nasbench_macro")
     bench = load_benchmark(space)
-    table = find_table(args.device, args.unit)
+    table = find_table(args.device, args.unit, args.runtime)
     pricer = SpacePricer(space, table)
     lat = pricer.price(bench.choices)
     target = float(np.median(lat))
