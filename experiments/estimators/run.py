@@ -33,6 +33,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 import collect  # noqa: E402
+import fit_capacity  # noqa: E402
 import fit_counts  # noqa: E402
 
 from nas.fsutil import write_atomic  # noqa: E402
@@ -79,13 +80,13 @@ def evaluate(rows: list[dict], truth_key: str, ref: Reference) -> dict[str, dict
     out = {}
     for name in COMBINATIONS:
         est = ScoreEstimator(name)
-        have = [r for r in rows if all(c in r for c in est.weights)]   # see collect.FAST
+        have = [r for r in rows if all(c in r for c in est.needs)]   # see collect.FAST
         pred = [est.combine(r) for r in have]
-        secs = float(np.mean([sum(r["seconds"][c] for c in est.weights if c not in COUNTED)   # one count serves
-                              + max([r["seconds"][c] for c in est.weights if c in COUNTED], default=0.0)  # every
-                              for r in have]))                                                 # counted component
+        secs = float(np.mean([sum(r["seconds"][c] for c in est.needs if c not in COUNTED)   # one count serves
+                              + max([r["seconds"][c] for c in est.needs if c in COUNTED], default=0.0)  # every
+                              for r in have]))                                               # counted component
         out[name] = metrics(pred, [r[truth_key] for r in have]) | {"seconds_per_net": round(secs, 4),
-                                                                   "components": sorted(est.weights)}
+                                                                   "components": sorted(est.needs)}
     sub = [r for r in rows if "p64_naswot" in r]
     pred = [ref.score({k: r[f"p64_{k}"] for k in PROXIES}) for r in sub]
     out["proxy"] = metrics(pred, [r[truth_key] for r in sub]) | {
@@ -181,6 +182,8 @@ def main() -> None:
     results = {"nbmacro": evaluate(bench_rows, "mean_acc", Reference.fit(p64)),
                "zoo": evaluate(zoo_rows, "top1", proxy_reference("fbnet"))}
     ceiling = noise_ceiling()
+    cap_data = fit_capacity.data()
+    fit_capacity.write_counts(HERE / "counts.jsonl", cap_data)
     seed_vs_mean = [round(float(kendalltau([r["seed_acc"][s] for r in bench_rows],
                                            [r["mean_acc"] for r in bench_rows]).statistic), 4)
                     for s in range(len(bench_rows[0]["seed_acc"]))]
@@ -189,7 +192,7 @@ def main() -> None:
                                  f"proxy on the first {collect.P64_FIRST}", "zoo": "zoo models with a top1"},
            "noise_ceiling": ceiling | {"seed_vs_mean_on_sample": seed_vs_mean},
            "bars": BARS, "results": results, "transfer": transfer(bench_rows, zoo_rows),
-           "count_fits": fit_counts.fit()}
+           "count_fits": fit_counts.fit(), "capacity_fits": fit_capacity.fit(cap_data)}
     write_atomic(HERE / "results.json", json.dumps(out, indent=1) + "\n")
     plot(results, ceiling["mean"], HERE / "estimators.png")
     validation = {"source": out["source"], "file": "experiments/estimators/results.json",
@@ -211,6 +214,10 @@ def main() -> None:
     for k, v in out["count_fits"]["families"].items():
         print(f"count fit {k}: weights {v['weights']}, tau NBM held out {v['tau_nbmacro_held_out_sample']}, "
               f"zoo transfer {v['tau_zoo_transfer']}")
+    cap = out["capacity_fits"]
+    print(f"capacity fit: c10 {cap['c10']['c']} (NB-Macro), c1000 {cap['c1000']['c']} (ImageNet calibration set); "
+          f"task-aware tau NBM held out {cap['task_aware']['tau_nbmacro_sample']}, zoo transfer "
+          f"{cap['task_aware']['tau_zoo']}")
 
 
 if __name__ == "__main__":

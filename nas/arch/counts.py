@@ -24,6 +24,7 @@ class NetCounts:
     layers: int          # resolved blocks
     fmap: int = 0        # elements written by every conv and linear layer for one image (feature-map volume)
     weighted: int = 0    # conv and linear layers (weighted depth, along every branch)
+    outputs: int = 0     # channels of the last layer's output: the classes a classifier's head states
 
     @property
     def params_m(self) -> float:
@@ -42,4 +43,5 @@ def count(net: NetSpec) -> NetCounts:
             if op.kind in _WEIGHTED:
                 fmap += op.out_elems
                 weighted += 1
-    return NetCounts(params, params - bn, macs, len(layers), fmap, weighted)
+    outputs = layers[-1].out_shape[0] if layers else 0
+    return NetCounts(params, params - bn, macs, len(layers), fmap, weighted, outputs)

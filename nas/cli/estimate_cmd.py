@@ -11,10 +11,10 @@ scoring the same network again with the same settings costs nothing.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from nas.arch.spec import NetSpec
+from nas.cli.progress import progress
 from nas.errors import NasError
 from nas.search.accuracy import DEFAULT_ESTIMATOR, ESTIMATORS, ZEROSHOT
 from nas.search.accuracy.cache import ScoreCache, cache_key, default_path
@@ -84,14 +84,12 @@ def make(args):
 
 
 def cmd_estimate(args) -> int:
-    from tqdm import tqdm
     nets = read_archs(args.archs)
     cache = None if args.no_cache else ScoreCache(args.cache or default_path())
     estimator = make(args)
     settings = estimator.settings()
     rows = []
-    for arch, net in tqdm(nets, desc=f"estimate ({args.accuracy})", unit="net", file=sys.stderr,
-                          dynamic_ncols=True):
+    for arch, net in progress(iterable=nets, desc=f"estimate ({args.accuracy})", unit="net"):
         key = cache_key(settings, arch)
         hit = cache.get(key) if cache else None
         if hit is None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tqdm import tqdm
-
 from nas import zoo
 from nas.arch.resolve import resolve
+from nas.cli.progress import progress
 from nas.errors import NasError
 from nas.hardware.devices import COREML_UNITS, get_device
 from nas.profiling.bundle import write_bundle
@@ -107,7 +106,7 @@ def cmd_profile(args) -> int:
     if args.device == "local":
         from nas.profiling.localrun import profile_local
         out = Path(args.out or f"latency_tables/local-{args.unit}.yaml")
-        with tqdm(total=len(entries) * protocol.passes, desc=f"profiling {len(entries)} ops", unit="op-pass") as bar:
+        with progress(total=len(entries) * protocol.passes, desc=f"profiling {len(entries)} ops", unit="op-pass") as bar:
             table = profile_local(entries, args.unit, out, protocol=protocol, space=space,
                                   calibrate=args.calibrate if space else 0, resume=args.resume, bar=bar)
         print(f"wrote {out}: {len(table.entries)} entries, overhead {table.overhead.median_ms:.4f} ms "
@@ -133,7 +132,7 @@ def cmd_profile(args) -> int:
               "correction and no validation figure")
     bundle = Path(args.out or (f"bundles/{device.name}" if device.name != "mac" else "latency_tables/mac.bundle"))
     print(_estimate(entries, args.workers, len(networks)))
-    with tqdm(desc=f"converting {len(entries)} ops, {len(networks)} networks to Core ML", unit="model") as bar:
+    with progress(desc=f"converting {len(entries)} ops, {len(networks)} networks to Core ML", unit="model") as bar:
         manifest = write_bundle(entries, device.name, units, bundle, network_io=_network_io(space, nets),
                                 networks=networks, resume=args.resume or device.name == "mac", workers=args.workers,
                                 bar=bar)

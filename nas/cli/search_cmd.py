@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 from nas.cli.latency_cmd import add_runtime_arg
+from nas.cli.progress import progress, say
 from nas.search.accuracy import DEFAULT_ESTIMATOR, ESTIMATORS
 from nas.search.accuracy.validation import describe
 from nas.search.session import BUDGETS, SearchConfig, execute, prepare
@@ -80,7 +79,6 @@ def register(sub) -> None:
 
 
 def cmd_search(args) -> int:
-    from tqdm import tqdm
 
     from nas.search.multi import parse_constraints
     pairs = parse_constraints(args.device, args.unit, args.target_ms)
@@ -111,9 +109,9 @@ def cmd_search(args) -> int:
     print(describe(cfg.accuracy))
     for note in prep.notes:
         print(f"note: {note}")
-    bar = tqdm(total=cfg.trials, unit="cand", desc=f"{cfg.strategy}", file=sys.stderr, dynamic_ncols=True)
+    bar = progress(total=cfg.trials, unit="cand", desc=f"{cfg.strategy}")
     try:
-        summary = execute(prep, on_progress=bar.update, on_stage=lambda s: bar.write(s, file=sys.stderr))
+        summary = execute(prep, on_progress=bar.update, on_stage=say)
     finally:
         bar.close()
     for note in summary["notes"]:
@@ -145,7 +143,6 @@ def _print_best(summary: dict, out: str, score: str) -> int:
 
 
 def _dnas(prep, args) -> int:
-    from tqdm import tqdm
 
     from nas.search.dnas.session import BUDGETS as DNAS_BUDGETS, execute_dnas
     budget = args.budget
@@ -157,10 +154,10 @@ def _dnas(prep, args) -> int:
     print(f"space {prep.space.name}: table {prep.table_info['summary']} ({prep.table.path}); fastest network "
           f"{prep.fastest_ms:.3f} ms, target {prep.config.target_ms:g} ms; dnas budget {budget}: {epochs} epochs"
           + (f" x {runs} settings ({prep.config.backend})" if runs > 1 else ""))
-    bar = tqdm(total=epochs * runs, unit="epoch", desc="dnas", file=sys.stderr, dynamic_ncols=True)
+    bar = progress(total=epochs * runs, unit="epoch", desc="dnas")
     try:
         summary = execute_dnas(prep, budget, loss=args.dnas_loss, device=args.device_torch,
-                               on_progress=bar.update, on_stage=lambda s: bar.write(s, file=sys.stderr))
+                               on_progress=bar.update, on_stage=say)
     finally:
         bar.close()
     for note in summary["notes"]:

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from nas.cli.calibrate_cmd import register_calibrate
+from nas.cli.progress import progress
 from nas.errors import NasError
 from nas.latency.store import find_table
 from nas.latency.table import load_table, save_table
@@ -98,7 +99,6 @@ PASS_SHARE = 0.9  # a table passes validation with at least this share of networ
 
 def cmd_validate(args) -> int:
     from dataclasses import replace
-    from tqdm import tqdm
     from nas.profiling.localrun import plot_validation, validate_local
     from nas.profiling.measure import Protocol
     from nas.spaces import load_space
@@ -113,7 +113,7 @@ def cmd_validate(args) -> int:
     proto = table.provenance.get("protocol") or {}
     protocol = replace(Protocol(clock=proto.get("clock", "thread")), min_runs=args.min_runs, max_runs=max(
         args.min_runs, Protocol.max_runs), min_time_s=args.min_time)
-    with tqdm(total=args.samples, desc="building networks", disable=args.json) as bar:
+    with progress(total=args.samples, desc="building networks", disable=args.json) as bar:
         result = validate_local(table, load_space(args.space), args.samples, seed=args.seed, protocol=protocol,
                                 bar=bar)
     summary = {k: result[k] for k in ("samples", "within_10pct", "spearman", "mape")} | {"drift": drift}

@@ -2,10 +2,11 @@
 
 The components the estimators are made of, under one name each:
 
-* ``params``, ``macs``, ``fmap``, ``depth`` -- counted from the description
+* ``params``, ``macs``, ``fmap``, ``depth``, ``classes`` -- counted from the description
   (``nas.arch.counts.count``, at the network's input size), no torch: ``fmap`` is
   the feature-map volume (elements written by every conv and linear layer for one
-  image), ``depth`` the number of conv and linear layers;
+  image), ``depth`` the number of conv and linear layers, ``classes`` the channels
+  of the last layer's output (the classes its head states: the task, not a score);
 * ``naswot``, ``synflow``, ``grad_norm`` -- ``nas.search.accuracy.proxy``;
 * ``snip``, ``zico``, ``zen`` -- ``nas.search.accuracy.zerocost``.
 
@@ -29,8 +30,8 @@ from nas.arch.counts import count
 from nas.arch.spec import NetSpec
 from nas.search.accuracy import proxy, zerocost
 
-COUNTED = ("params", "macs", "fmap", "depth")
-_COUNT_FIELD = {"params": "params", "macs": "macs", "fmap": "fmap", "depth": "weighted"}
+COUNTED = ("params", "macs", "fmap", "depth", "classes")
+_COUNT_FIELD = {"params": "params", "macs": "macs", "fmap": "fmap", "depth": "weighted", "classes": "outputs"}
 TORCH = ("naswot", "synflow", "grad_norm", "snip", "zico", "zen")
 COMPONENTS = COUNTED + TORCH
 
