@@ -10,7 +10,9 @@ one). The regime term is what differs from the 2020 model: ANE rules the
 regime no longer has (``atoms.REGIME_DROPS``) and its own per-network overhead
 and per-class costs, all refitted. Layers that still fall off the ANE run on the
 2020 CPU/GPU models, transferred to the phone the same way (no public iOS 16+
-``.cpuOnly`` / ``.cpuAndGPU`` timings exist to refit them).
+``.cpuOnly`` / ``.cpuAndGPU`` timings exist to refit them). The per-inference
+floor (``overhead``) depends on the OS each row records (``FLOOR_PRIOR``): rows of
+iOS 17 or later pay it times one fitted factor; ``theta(phone, os)`` gives either.
 
 Cross-validation (each refit from the prior centre, as the shipped fit):
 leave-one-model-out drops a model family everywhere; leave-one-source-out drops
