@@ -127,7 +127,12 @@ def main() -> int:
           f"{report['calibration']['rows_per_device']}); every unit `.all` (Core ML's default). In-sample median "
           f"APE {report['in_sample_median_ape_pct']} %.", "",
           f"Test row kept out of the calibration: {', '.join(report['test_rows'])}: APE "
-          f"{report['test_rows_ape_pct']} %.", "", "## Cross-validated median absolute % error (ANE = `.all`)", ""]
+          f"{report['test_rows_ape_pct']} %.", "",
+          "Per-inference floor by the OS each row records (rows per group: "
+          f"{report['floor']['rows']}; by OS: {report['floor']['rows_by_os']}): "
+          + ", ".join(f"{k} {v} ms" for k, v in report["floor"]["overhead_ms"].items())
+          + f". The ANE tables assume {report['floor']['tables_assume']}.", "",
+          "## Cross-validated median absolute % error (ANE = `.all`)", ""]
     md += _cv_table(report)
     lopo = report["cv_summary"]["phone"]["per_device_source"]
     md += ["", "Leave one phone out predicts a phone from the others (iPhone 13, the only A15 phone, is then "
@@ -150,7 +155,8 @@ def main() -> int:
         md.append(f"| {name} | " + " | ".join(f"{price_net(spec, tables[p, 'ane']).total_ms:.2f}"
                                             for p in TODAY_PHONES) + " |")
     md += ["", "Prediction-only check (a held-out article model, never fitted): Apple's coremltools docs time "
-           "MobileNetV3-Small (fp16 ML program, Xcode 15, iOS 17) on the iPhone 14 Pro (A16):"]
+           "MobileNetV3-Small (fp16 ML program, Xcode 15, iOS 17) on the iPhone 14 Pro (A16); its predicted table "
+           "(the iPhone 15's, same chip figures) at the iOS 17+ floor:"]
     md += [f"- {r['model']} @ {r['device']}: published {r['ms']} ms, predicted "
            f"{price_net(zoo.get('mobilenet_v3_small').spec, find_table(r['device'], 'ane')).total_ms:.2f} ms"
            for r in _docs_rows("mobilenet_v3_small")]

@@ -42,14 +42,17 @@ def cmd_latency(args) -> int:
     else:
         raise NasError("give --table PATH, or --device and --unit to use the shipped table")
     price = price_net(net, table)
+    os_assumed = (table.provenance or {}).get("os_assumed")   # a predicted table's per-inference floor's OS
     if args.json:
         cu, recorded = compute_units(table)
+        extra = {"os_assumed": os_assumed} if os_assumed else {}
         print(json.dumps(price.to_json() | {"runtime": table.runtime, "compute_units": cu,
-                                            "compute_units_recorded": recorded}))
+                                            "compute_units_recorded": recorded} | extra))
         return 0
     units = f", compute units {describe(table)}" if describe(table) else ""
+    os_text = f", floor of {os_assumed}" if os_assumed else ""
     print(f"{net.name}: {price.total_ms:.3f} ms on {table.device}/{table.unit} "
-          f"({price.source}, runtime {table.runtime}{units})")
+          f"({price.source}, runtime {table.runtime}{units}{os_text})")
     print(f"  table: {table.source_name} -- {table.summary()}")
     print(f"  {'overhead':8} {'(per network call)':50} {price.overhead_ms:9.4f} ms")
     for l in price.layers:

@@ -7,8 +7,11 @@ Chips: calibration/apple_soc_specs.yaml (a copy of shared/data/apple_soc_specs.y
 devices per chip from hollance/neural-engine docs/supported-devices.md).
 Hardware identifiers (``hw.machine``) of the A14-and-later phones: Apple's model
 identifiers as listed in public device-name tables (several open-source iOS
-projects agree on them). ``gpu_cores`` is set only where one chip ships with
-different GPU core counts (A15: 4 in iPhone 13/14, 5 in 13 Pro; specs file).
+projects agree on them; the iPhone SE (3rd gen) and iPhone 16 family as in
+devicekit/DeviceKit Source/Device.swift.gyb, snapshot 56b997e, March 2026).
+``gpu_cores`` is set only where one chip ships with different GPU core counts
+(A15: 4 in iPhone 13/14/SE 3rd gen, 5 in 13 Pro; A18: 5 in iPhone 16/16 Plus,
+4 in 16e; specs file).
 """
 
 from __future__ import annotations
@@ -53,6 +56,12 @@ DEVICES = {d.name: d for d in (
     Device("iphone15plus", "iPhone 15 Plus", ("iPhone15,5",), "A16", True),
     Device("iphone15pro", "iPhone 15 Pro", ("iPhone16,1",), "A17_Pro", True),
     Device("iphone15promax", "iPhone 15 Pro Max", ("iPhone16,2",), "A17_Pro", True),
+    Device("iphonese3", "iPhone SE (3rd generation)", ("iPhone14,6",), "A15", True, 4),
+    Device("iphone16", "iPhone 16", ("iPhone17,3",), "A18", True, 5),
+    Device("iphone16plus", "iPhone 16 Plus", ("iPhone17,4",), "A18", True, 5),
+    Device("iphone16e", "iPhone 16e", ("iPhone17,5",), "A18", True, 4),
+    Device("iphone16pro", "iPhone 16 Pro", ("iPhone17,1",), "A18_Pro", True),
+    Device("iphone16promax", "iPhone 16 Pro Max", ("iPhone17,2",), "A18_Pro", True),
     Device("mac", "a Mac", ("Mac*",), "M-series or Intel", True),
 )}
 
@@ -61,7 +70,8 @@ DEVICES = {d.name: d for d in (
 SAME_FIGURES = {"iphone12mini": "iphone12", "iphone12pro": "iphone12", "iphone12promax": "iphone12",
                 "iphone13mini": "iphone13", "iphone13promax": "iphone13pro", "iphone14plus": "iphone14",
                 "iphone14pro": "iphone15", "iphone14promax": "iphone15", "iphone15plus": "iphone15",
-                "iphone15promax": "iphone15pro", "iphonexsmax": "iphonexs", "iphonexr": "iphonexs",
+                "iphone15promax": "iphone15pro", "iphonese3": "iphone13", "iphone16plus": "iphone16",
+                "iphone16promax": "iphone16pro", "iphonexsmax": "iphonexs", "iphonexr": "iphonexs",
                 "iphone11pro": "iphone11", "iphone11promax": "iphone11", "iphone8": "iphonex"}
 
 # Core ML compute-unit names used everywhere (CLI, tables, harness): ane is CPU + Neural Engine (no GPU);

@@ -61,6 +61,7 @@ class Row:
     spec: NetSpec
     article: bool      # from the whole-model-timings format (the CV is over these)
     device: str = ""   # the phone measured, where ``phone`` stands for its chip (today's regime)
+    os: str = ""       # the OS major version the row records ("16", "17"), "" where not stated
 
 
 def _decimals(v: float) -> int:

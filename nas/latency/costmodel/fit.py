@@ -54,6 +54,7 @@ class UnitFit:
     shared_params: int = 0      # shared with the other phones (counted on the first phone only)
     joint_params: int = 0       # size of the joint fit this unit belongs to
     x: np.ndarray | None = None  # the joint fit's solution vector (a warm start for refits)
+    floor_shift: dict[str, float] = field(default_factory=dict)   # log shift of the overhead per row group
 
 
 class Dataset:
@@ -92,11 +93,14 @@ def _row_sigma(rows: list[Row]) -> np.ndarray:
 
 def fit_unit(ds: Dataset, mask: np.ndarray, phones: tuple[str, ...], unit: str,
              fallback: dict[str, dict] | None = None, x0: np.ndarray | None = None,
-             phone_dev: dict[str, float] | None = None) -> dict[str, UnitFit]:
+             phone_dev: dict[str, float] | None = None,
+             floor_groups: tuple[list, dict[str, float]] | None = None) -> dict[str, UnitFit]:
     """Joint fit of one unit over ``phones``: one shared value per parameter (the per-phone priors differ
     by the chips' published figures), small per-phone deviations for ``FORM['phone_dev']`` (or ``phone_dev``:
     parameter -> prior width; {} = none), one offset per extra public source. ``fallback[phone]`` = that
-    phone's cpu/gpu thetas; ``x0`` = a warm start."""
+    phone's cpu/gpu thetas; ``x0`` = a warm start. ``floor_groups`` = (a group name or None per row of ``ds``,
+    group -> prior width): the rows of a group that has rows in the fit pay ``overhead`` shifted by one
+    fitted log factor (prior centre 0: no shift), e.g. the per-inference floor of a newer OS."""
     priors = {p: prior_for(p, unit) for p in phones}
     have = [p for p in phones if (mask & np.array([r.phone == p for r in ds.rows])).any()]
     out = {p: UnitFit(p, unit, dict(priors[p].mean), fitted=False) for p in phones}
@@ -113,9 +117,13 @@ def fit_unit(ds: Dataset, mask: np.ndarray, phones: tuple[str, ...], unit: str,
     sig = _row_sigma(rows)
     nets = ds.net_index[idx]
     phone_rows = {p: np.array([r.phone == p for r in rows]) for p in have}
+    row_group = [floor_groups[0][i] for i in idx] if floor_groups else [None] * len(idx)
+    groups = sorted({g for g in row_group if g is not None})
+    grp_of = np.array([groups.index(g) + 1 if g is not None else 0 for g in row_group], dtype=np.int64)
     ps = np.r_[[next(priors[p].sigma[n] for p in have if n in priors[p].mean) for n in names],
-               [dev_sigma[n] for _ in have for n in dev]]
+               [dev_sigma[n] for _ in have for n in dev], [floor_groups[1][g] for g in groups]]
     k = len(ps)
+    k_shift = k - len(groups)
 
     def unpack(x):
         ths = {}
@@ -128,10 +136,15 @@ def fit_unit(ds: Dataset, mask: np.ndarray, phones: tuple[str, ...], unit: str,
 
     def resid(x):
         ths, off = unpack(x)
+        shift = np.r_[0.0, x[k_shift:k]]
         pred = np.empty(len(rows))
         for p in have:
             fb = fallback[p] if fallback else None
-            pred[phone_rows[p]] = np.log(net_ms(ds.batch, unit, ths[p], fb)[nets[phone_rows[p]]])
+            sel = phone_rows[p]
+            ms = net_ms(ds.batch, unit, ths[p], fb)[nets[sel]]
+            if groups:   # a group's rows pay exp(overhead + shift) instead of exp(overhead)
+                ms = ms + np.exp(ths[p]["overhead"]) * 1e3 * np.expm1(shift[grp_of[sel]])
+            pred[sel] = np.log(ms)
         pred += off[src_of]
         return np.r_[(pred - log_ms) / sig, x[:k] / ps, x[k:] / OFFSET_SIGMA]
 
@@ -144,6 +157,7 @@ def fit_unit(ds: Dataset, mask: np.ndarray, phones: tuple[str, ...], unit: str,
         out[p] = UnitFit(p, unit, {n: float(v) for n, v in ths[p].items()}, offsets,
                          int(phone_rows[p].sum()), True, len(dev))
         out[p].x = sol.x
+        out[p].floor_shift = {g: float(v) for g, v in zip(groups, sol.x[k_shift:k])}
     out[have[0]].shared_params = len(names) + len(sources)
     for p in have:
         out[p].joint_params = len(sol.x)

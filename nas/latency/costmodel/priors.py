@@ -28,9 +28,14 @@ CPU_FLOPS_PER_CYCLE = 32      # per performance core: 4 x 128-bit NEON FMA pipes
 GPU_FLOPS_PER_CYCLE = 256     # per GPU core at fp16 (order of magnitude, no Apple figure)
 GPU_CLOCK_HZ = 1.1e9          # no Apple figure
 # Chips without a published bandwidth borrow a neighbour's (same LPDDR generation where known).
-BW_LIKE = {"A11": "A12", "A14": "A13", "A17_Pro": "A16"}
-NE_INT8_PEAK = {"A17_Pro": "35 TOPS is 'up to 2x' the A16; the specs note (coremltools docs) ties A17 Pro's gain "
-                           "to an int8-int8 path, which an fp16 ML program does not take"}
+BW_LIKE = {"A11": "A12", "A14": "A13", "A17_Pro": "A16", "A18": "A16", "A18_Pro": "A16"}
+# ... times Apple's relative claim where one exists (A18 / A18 Pro: "17 percent more memory bandwidth", against the
+# A17 Pro, itself assumed like the A16; specs notes). Assumptions, not published figures: the prior is wide.
+BW_SCALE = {"A18": 1.17, "A18_Pro": 1.17}
+_INT8 = ("35 TOPS is 'up to 2x' the A16; the specs note (coremltools docs) ties A17 Pro's gain to an int8-int8 path, "
+         "which an fp16 ML program does not take")
+NE_INT8_PEAK = {"A17_Pro": _INT8, "A18": "35 TOPS, the A17 Pro's figure: " + _INT8,
+                "A18_Pro": "35 TOPS, the A17 Pro's figure: " + _INT8}
 ACHIEVED = {"cpu": 0.5, "gpu": 0.3, "ane": 0.2}   # prior fraction of peak reached by real layers
 # Parameters only some chips have; fitted (one shared value, like PARAMS) where the chip has them and
 # always listed after PARAMS, so a joint fit's vector starts with the same names on every chip.
@@ -88,6 +93,9 @@ def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
         like = BW_LIKE[dev.chip]
         bw, bw_src = _val(_chip(specs, like), "memory_bandwidth_gb_s")
         bw_src = f"assumed equal to {like} ({_s(bw_src)}); {dev.chip} has no published figure"
+        if dev.chip in BW_SCALE:
+            bw = round(bw * BW_SCALE[dev.chip], 2)
+            bw_src += f", times {BW_SCALE[dev.chip]} (Apple's relative claim, specs note)"
     src["bw"] = f"{bw} GB/s: {_s(bw_src)}"
     if unit == "cpu":
         cores, _ = _val(chip, "cpu_performance_cores")
@@ -104,7 +112,7 @@ def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
     elif unit == "gpu":
         cores, c_src = _val(chip, "gpu_cores")
         if dev.gpu_cores is not None:   # chips shipped with different GPU core counts (A15: 4 or 5)
-            cores, c_src = dev.gpu_cores, f"{dev.marketing}: {c_src}"
+            cores, c_src = dev.gpu_cores, f"{dev.marketing}: {_s(c_src)}"
         peak = cores * GPU_CLOCK_HZ * GPU_FLOPS_PER_CYCLE
         src["peak"] = (f"{cores} GPU cores ({_s(c_src)}) x {GPU_FLOPS_PER_CYCLE} fp16 FLOP/cycle x "
                        f"{GPU_CLOCK_HZ / 1e9} GHz (assumed; no Apple figure)")

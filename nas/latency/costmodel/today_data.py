@@ -54,6 +54,14 @@ DEVICE_OF = (("iPhone 12 Pro Max", "iphone12promax", "A14"), ("iPhone 12 Pro", "
 # coremltools docs (public_coreml_latency.yaml) model -> (zoo model or mobilenet_v2 width, family, model text)
 DOCS_MODELS = {"mobilenet_v2": (1.0, "mobilenet_v2", "MobileNetV2"), "resnet50": ("resnet_50", "resnet", "ResNet-50"),
                "mobilenet_v3_small": ("mobilenet_v3_small", "mobilenet_v3", "MobileNetV3-Small")}
+# The OS of a row: the row's own device text ("iPhone 13 (iOS 16.6.1)"), else its source's statement below,
+# else the source file's ``os`` field (Apple's docs: "iOS 17 (Xcode 15)"); "" where nothing says.
+SOURCE_OS = {
+    "repvit": ("16", 'protocol: "iPhone 12 with iOS 16"; README: "iPhone 12 (iOS 16) uses the benchmark tool from '
+                     'XCode 14"; screenshot: iOS 16.5.1'),
+    "efficientformer": ("16", 'README: "The latency reported in EffcientFormerV2 for iPhone 12 (iOS 16)" (V2 rows; '
+                              'the V1 rows are excluded)'),
+}
 APPROX_SIGMA = 0.15      # values read off a plot
 HELD_OUT = {"mobilenet_v3_small", "fbnet_c", "ghostnet_1_0", "efficientnet_lite0"}   # the article's, never fitted
 # (source, model text, device text): kept out of calibration to test a new-phone prediction (tests/test_today.py)
@@ -123,6 +131,12 @@ def _device(text: str, file: str, where: str) -> tuple[str, str]:
     raise SpecError(f"unknown device {text!r}", file=file, field=where)
 
 
+def os_major(text) -> str:
+    """The iOS major version named in ``text`` ("iPhone 13 (iOS 16.6.1)" -> "16"), or ""."""
+    m = re.search(r"\biOS\s+(\d+)", str(text or ""))
+    return m.group(1) if m else ""
+
+
 def _spec(target, res):
     from nas import zoo
     from nas.arch.spec import NetSpec
@@ -190,8 +204,9 @@ def load_today(path: str | Path = TODAY_FILE, docs: str | Path | None = DOCS_FIL
             sigma = _sigma(ms, max(1, _decimals(ms)))
             sigma = math.hypot(APPROX_SIGMA, sigma) if r.get("approx") else sigma
             spec = _spec(mapped[0], r.get("res"))
+            os_ = os_major(r["device"]) or SOURCE_OS.get(sid, ("",))[0]
             row = Row(spec.name, mapped[1], sid, CHIP_PHONE[chip], "ane", ms, sigma, spec, sid in REFERENCE_LEVEL,
-                      device)
+                      device, os_)
             (tests if (src["id"], r["model"], str(r["device"])) in TEST_ROWS else rows).append(row)
     if docs is not None:
         r2, e2 = load_docs(docs)
@@ -224,7 +239,7 @@ def load_docs(path: str | Path = DOCS_FILE) -> tuple[list[Row], list[Excluded]]:
             ms = _check_time(r.get("all_ms"), file, where + ".all_ms")
             spec = _spec(mapped[0], 224)
             rows.append(Row(spec.name, mapped[1], "coremltools_docs", CHIP_PHONE[chip], "ane", ms,
-                            _sigma(ms, max(1, _decimals(ms))), spec, True, device))
+                            _sigma(ms, max(1, _decimals(ms))), spec, True, device, os_major(src.get("os"))))
     return rows, excluded
 
 

@@ -10,7 +10,9 @@ one). The regime term is what differs from the 2020 model: ANE rules the
 regime no longer has (``atoms.REGIME_DROPS``) and its own per-network overhead
 and per-class costs, all refitted. Layers that still fall off the ANE run on the
 2020 CPU/GPU models, transferred to the phone the same way (no public iOS 16+
-``.cpuOnly`` / ``.cpuAndGPU`` timings exist to refit them).
+``.cpuOnly`` / ``.cpuAndGPU`` timings exist to refit them). The per-inference
+floor (``overhead``) depends on the OS each row records (``FLOOR_PRIOR``): rows of
+iOS 17 or later pay it times one fitted factor; ``theta(phone, os)`` gives either.
 
 Cross-validation (each refit from the prior centre, as the shipped fit):
 leave-one-model-out drops a model family everywhere; leave-one-source-out drops
@@ -37,6 +39,17 @@ PHONES = tuple(CHIP_PHONE.values())   # one representative per fitted chip
 # deviation of prior width 0.5 (the 2020 fit's), 0.25, 0.15, 0.1, 0.05 and none; none was best on leave one
 # phone out and leave one model out, and is the simplest; a per-chip floor made both worse.
 PHONE_DEV: dict[str, float] = {}
+# The per-inference floor by OS (``Row.os``): rows that record iOS 17 or later pay the fitted ``overhead`` times
+# one fitted factor (log prior centre 0 = no change, width FLOOR_PRIOR); rows of iOS 16 or of no stated OS pay
+# it as fitted. Per OS, not per chip: the floor is the runtime's fixed cost per prediction (experiments/
+# today_speed/README.md).
+FLOOR_PRIOR: dict[str, float] = {"ios17+": 1.0}
+NEW_OS = 17
+
+
+def floor_group(os_major: str) -> str | None:
+    """The floor group of an OS major version ("17" -> "ios17+"); None = the fitted (iOS 16) floor."""
+    return "ios17+" if "ios17+" in FLOOR_PRIOR and os_major.isdigit() and int(os_major) >= NEW_OS else None
 
 
 def transfer(fit: UnitFit, ref: str, phone: str) -> dict[str, float]:
@@ -56,23 +69,31 @@ class TodayModel:
 
     def __init__(self, fits2020: dict, ref2020: str, ane: dict[str, UnitFit]):
         self.fits2020, self.ref2020, self.ane = fits2020, ref2020, ane
-        self.offsets = next((f.offsets for f in ane.values() if f.fitted), {})
+        fitted = next((f for f in ane.values() if f.fitted), None)
+        self.offsets = fitted.offsets if fitted else {}
+        self.floor_shift = fitted.floor_shift if fitted else {}   # group -> fitted log factor on overhead
 
     def fallback(self, phone: str) -> dict[str, dict]:
         return {u: transfer(self.fits2020[self.ref2020][u], self.ref2020, phone) for u in ("cpu", "gpu")}
 
-    def theta(self, phone: str) -> dict[str, float]:
+    def theta(self, phone: str, os_major: str = "") -> dict[str, float]:
+        """ANE parameters of ``phone`` on iOS ``os_major`` ("": the fitted floor, iOS 16 / not stated)."""
         chip = get_device(phone).chip
         rep = CHIP_PHONE.get(chip)
         if rep in self.ane and self.ane[rep].fitted:
-            return transfer(self.ane[rep], rep, phone)
-        ref = next(p for p, f in self.ane.items() if f.fitted)
-        return transfer(self.ane[ref], ref, phone)
+            th = transfer(self.ane[rep], rep, phone)
+        else:
+            ref = next(p for p, f in self.ane.items() if f.fitted)
+            th = transfer(self.ane[ref], ref, phone)
+        group = floor_group(os_major)
+        if group:   # no rows of the group in the fit: its prior centre, no shift
+            th["overhead"] += self.floor_shift.get(group, 0.0)
+        return th
 
-    def unit_fits(self, phone: str) -> dict[str, UnitFit]:
+    def unit_fits(self, phone: str, os_major: str = "") -> dict[str, UnitFit]:
         fb = self.fallback(phone)
         return {"cpu": UnitFit(phone, "cpu", fb["cpu"]), "gpu": UnitFit(phone, "gpu", fb["gpu"]),
-                "ane": UnitFit(phone, "ane", self.theta(phone))}
+                "ane": UnitFit(phone, "ane", self.theta(phone, os_major))}
 
 
 def fit_2020(rows2020: list[Row], phones2020: tuple[str, ...]) -> dict:
@@ -83,7 +104,9 @@ def fit_today(ds: Dataset, keep: np.ndarray, fits2020: dict, ref2020: str) -> To
     """Fit the ANE of today's regime on ``ds.rows[keep]``."""
     tmp = TodayModel(fits2020, ref2020, {})
     fb = {p: tmp.fallback(p) for p in PHONES}
-    ane = fit_unit(ds, keep.copy(), PHONES, "ane", fb, phone_dev=PHONE_DEV)
+    groups = [floor_group(r.os) for r in ds.rows]
+    ane = fit_unit(ds, keep.copy(), PHONES, "ane", fb, phone_dev=PHONE_DEV,
+                   floor_groups=(groups, FLOOR_PRIOR) if any(groups) else None)
     return TodayModel(fits2020, ref2020, ane)
 
 
@@ -93,7 +116,7 @@ def predict(model: TodayModel, ds: Dataset, idx, with_offset: bool = True) -> np
     for j, i in enumerate(idx):
         r = ds.rows[i]
         phone = r.device or r.phone
-        v = net_ms(ds.batch, "ane", model.theta(phone), model.fallback(phone))[ds.net_index[i]]
+        v = net_ms(ds.batch, "ane", model.theta(phone, r.os), model.fallback(phone))[ds.net_index[i]]
         off = model.offsets.get(r.source, 0.0) if with_offset and not r.article else 0.0
         out[j] = v * np.exp(off)
     return out
