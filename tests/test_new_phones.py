@@ -130,6 +130,23 @@ def test_fit_recovers_a_hand_set_floor_shift():
     assert fit.theta["overhead"] == pytest.approx(th["overhead"], abs=0.02)
 
 
+def test_fit_recovers_a_shift_that_also_scales_the_per_layer_cost():
+    # the "new" rows are priced with overhead and launch both shifted by log(0.4) (an OS factor that scales the
+    # per-layer cost too, experiments/today_speed/floor_variants.py ``os17_launch``); the fit must find it
+    specs_ = [zoo.get(n).spec for n in ("mobilenet_v2", "resnet_18", "mobilenet_v3_small", "mobileone_s0")]
+    th = prior_for("iphone13", "gpu").mean
+    th_new = dict(th, overhead=th["overhead"] + np.log(0.4), launch=th["launch"] + np.log(0.4))
+    batch = Dataset([Row(s.name, s.name, "t", "iphone13", "gpu", 1.0, 0.01, s, True) for s in specs_]).batch
+    rows, groups = [], []
+    for s, old, new in zip(specs_, net_ms(batch, "gpu", th), net_ms(batch, "gpu", th_new)):
+        rows += [Row(s.name, s.name, "t", "iphone13", "gpu", float(old), 0.01, s, True),
+                 Row(s.name, s.name, "t", "iphone13", "gpu", float(new), 0.01, s, True)]
+        groups += [None, "new"]
+    fit = fit_unit(Dataset(rows), np.ones(len(rows), bool), ("iphone13",), "gpu", phone_dev={},
+                   floor_groups=(groups, {"new": 10.0}), shift_params=("overhead", "launch"))["iphone13"]
+    assert fit.floor_shift["new"] == pytest.approx(np.log(0.4), abs=0.02)
+
+
 def test_ios17_floor_against_apples_published_timings(monkeypatch):
     # Apple's coremltools docs, iPhone 14 Pro (A16), Xcode 15, iOS 17, fp16 ML program, compute units all:
     # MobileNetV2 0.48 ms (calibration row) and MobileNetV3-Small 0.13 ms (held out, never fitted)

@@ -9,7 +9,8 @@ and ``floor_variants.md``. Variants:
 
 - ``shared``: one floor for every row (the model before this comparison);
 - ``os17_w{1.0,0.5,2.0}``: rows recording iOS 17+ pay the floor times one fitted factor (prior width);
-- ``os17_unknown``: as ``os17_w1.0``, and rows whose OS no source states get a factor of their own.
+- ``os17_unknown``: as ``os17_w1.0``, and rows whose OS no source states get a factor of their own;
+- ``os17_launch``: as ``os17_w1.0``, and the same factor also scales the per-layer (launch) cost.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def _unknown_too(os_major: str) -> str | None:
 
 VARIANTS = {"shared": ({}, ORIGINAL_GROUP), "os17_w1.0": ({"ios17+": 1.0}, ORIGINAL_GROUP),
             "os17_w0.5": ({"ios17+": 0.5}, ORIGINAL_GROUP), "os17_w2.0": ({"ios17+": 2.0}, ORIGINAL_GROUP),
-            "os17_unknown": ({"ios17+": 1.0, "unstated": 1.0}, _unknown_too)}
+            "os17_unknown": ({"ios17+": 1.0, "unstated": 1.0}, _unknown_too),
+            "os17_launch": ({"ios17+": 1.0}, ORIGINAL_GROUP, ("overhead", "launch"))}
 
 
 def main() -> int:
@@ -57,8 +59,9 @@ def main() -> int:
                                        zoo.get("mobilenet_v3_small").spec, True, "iphone14pro", "17")],
                     today_fit.DROP)
     out = {}
-    for name, (prior, group) in tqdm(VARIANTS.items(), desc="variants"):
+    for name, (prior, group, *params) in tqdm(VARIANTS.items(), desc="variants"):
         today_fit.FLOOR_PRIOR, today_fit.floor_group = prior, group
+        today_fit.FLOOR_PARAMS = params[0] if params else ("overhead",)
         model = today_fit.fit_today(ds, np.ones(len(rows), bool), fits2020, REF_2020)
         in_sample = today_fit.predict(model, ds, range(len(rows)))
         cv = today_fit.cross_validate(ds, fits2020, REF_2020)
@@ -72,6 +75,7 @@ def main() -> int:
                      "mnv3_small_iphone14pro_ios17_ms": round(mnv3s, 3),
                      "cv_summary": today_fit.summarize_cv(cv), "cv": cv}
     today_fit.FLOOR_PRIOR, today_fit.floor_group = VARIANTS["os17_w1.0"][0], ORIGINAL_GROUP
+    today_fit.FLOOR_PARAMS = ("overhead",)
     write_atomic(HERE / "floor_variants.json", json.dumps(out, indent=1) + "\n")
     devices = sorted({r.device for r in rows})
     md = ["# Per-inference floor variants (`python experiments/today_speed/floor_variants.py`)", "",

@@ -85,6 +85,39 @@ def _docs_rows(model: str) -> list[dict]:
             for r in s["rows"] if r["model"] == model and r.get("variant") == "float16"]
 
 
+# Calibration rows name a few models by their width builder, not by the zoo name.
+ROW_ALIAS = {"mobilenet_v2": "mobilenet_v2_1_224", "mobilenet_v2_1_4": "mobilenet_v2_1.4_224"}
+
+
+def _zoo_check(tables) -> list[str]:
+    """Every zoo model on the iPhone 15 Pro (iOS 17+ tables) and iPhone 13, the published timings beside."""
+    from statistics import median
+
+    from nas.arch.counts import count
+    from nas.latency.costmodel.today_data import load_today
+    rows, _, tests = load_today()
+    pub: dict[tuple[str, str], list] = {}
+    for r in rows + tests:
+        pub.setdefault((r.model, r.device), []).append(r.ms)
+    for r in _docs_rows("mobilenet_v3_small"):
+        pub.setdefault(("mobilenet_v3_small", r["device"]), []).append(r["ms"])
+    fmt = lambda v: "/".join(f"{x:g}" for x in sorted(v)) if v else "–"  # noqa: E731
+    md = ["| model | MMAC | iPhone 15 Pro predicted | published 14 Pro / 15 Pro (iOS 17) | iPhone 13 predicted | "
+          "published iPhone 13 | off the ANE | GMAC per ms (15 Pro) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in zoo.names():
+        spec = zoo.get(name).spec
+        key = ROW_ALIAS.get(name, name)
+        p15, p13 = price_net(spec, tables["iphone15pro", "ane"]), price_net(spec, tables["iphone13", "ane"])
+        off = sum(l.ms for l in p15.layers if l.unit_used not in (None, "ane")) / p15.total_ms
+        macs = count(spec).macs
+        new = pub.get((key, "iphone14pro"), []) + pub.get((key, "iphone15pro"), [])
+        md.append(f"| {name} | {macs / 1e6:.0f} | {p15.total_ms:.2f} | {fmt(new)} | {p13.total_ms:.2f} | "
+                  f"{fmt(pub.get((key, 'iphone13'), []))} | {off:.0%} | {macs / 1e9 / p15.total_ms:.2f} |")
+    small = [median(v) for v in pub.values()]
+    md += ["", f"Smallest published time in the shared data: {min(small):g} ms."]
+    return md
+
+
 def _plot(report) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -160,6 +193,11 @@ def main() -> int:
     md += [f"- {r['model']} @ {r['device']}: published {r['ms']} ms, predicted "
            f"{price_net(zoo.get('mobilenet_v3_small').spec, find_table(r['device'], 'ane')).total_ms:.2f} ms"
            for r in _docs_rows("mobilenet_v3_small")]
+    md += ["", "## Every zoo model on a recent phone (ANE tables, `.all`, ms)", "",
+           "Plausibility check of the shipped tables: the iPhone 15 Pro (A17 Pro) table assumes iOS 17+, as does the "
+           "iPhone 13's; published values are the shared data's rows on that phone (any source, any OS: the iPhone 13 "
+           "rows are iOS 16 or unstated). 'off the ANE' is the share of the time priced on the CPU/GPU fallback.", ""]
+    md += _zoo_check(tables)
     md += ["", "## Tables (sha256)", ""]
     for (p, u), t in sorted(tables.items()):
         md.append(f"- `{Path(t.path).name}`: {_sha(t.path)}")

@@ -94,13 +94,15 @@ def _row_sigma(rows: list[Row]) -> np.ndarray:
 def fit_unit(ds: Dataset, mask: np.ndarray, phones: tuple[str, ...], unit: str,
              fallback: dict[str, dict] | None = None, x0: np.ndarray | None = None,
              phone_dev: dict[str, float] | None = None,
-             floor_groups: tuple[list, dict[str, float]] | None = None) -> dict[str, UnitFit]:
+             floor_groups: tuple[list, dict[str, float]] | None = None,
+             shift_params: tuple[str, ...] = ("overhead",)) -> dict[str, UnitFit]:
     """Joint fit of one unit over ``phones``: one shared value per parameter (the per-phone priors differ
     by the chips' published figures), small per-phone deviations for ``FORM['phone_dev']`` (or ``phone_dev``:
     parameter -> prior width; {} = none), one offset per extra public source. ``fallback[phone]`` = that
     phone's cpu/gpu thetas; ``x0`` = a warm start. ``floor_groups`` = (a group name or None per row of ``ds``,
     group -> prior width): the rows of a group that has rows in the fit pay ``overhead`` shifted by one
-    fitted log factor (prior centre 0: no shift), e.g. the per-inference floor of a newer OS."""
+    fitted log factor (prior centre 0: no shift), e.g. the per-inference floor of a newer OS; ``shift_params``:
+    the parameters that factor scales (e.g. also ``launch``, the per-layer cost)."""
     priors = {p: prior_for(p, unit) for p in phones}
     have = [p for p in phones if (mask & np.array([r.phone == p for r in ds.rows])).any()]
     out = {p: UnitFit(p, unit, dict(priors[p].mean), fitted=False) for p in phones}
@@ -142,8 +144,13 @@ def fit_unit(ds: Dataset, mask: np.ndarray, phones: tuple[str, ...], unit: str,
             fb = fallback[p] if fallback else None
             sel = phone_rows[p]
             ms = net_ms(ds.batch, unit, ths[p], fb)[nets[sel]]
-            if groups:   # a group's rows pay exp(overhead + shift) instead of exp(overhead)
+            if groups and shift_params == ("overhead",):   # a group's rows pay exp(overhead + shift)
                 ms = ms + np.exp(ths[p]["overhead"]) * 1e3 * np.expm1(shift[grp_of[sel]])
+            elif groups:   # the group's rows price every parameter of shift_params shifted
+                for gi in set(grp_of[sel].tolist()) - {0}:
+                    th_g = {n: v + (shift[gi] if n in shift_params else 0.0) for n, v in ths[p].items()}
+                    in_g = grp_of[sel] == gi
+                    ms[in_g] = net_ms(ds.batch, unit, th_g, fb)[nets[sel][in_g]]
             pred[sel] = np.log(ms)
         pred += off[src_of]
         return np.r_[(pred - log_ms) / sig, x[:k] / ps, x[k:] / OFFSET_SIGMA]

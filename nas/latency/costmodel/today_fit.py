@@ -45,6 +45,8 @@ PHONE_DEV: dict[str, float] = {}
 # today_speed/README.md).
 FLOOR_PRIOR: dict[str, float] = {"ios17+": 1.0}
 NEW_OS = 17
+# The parameters the OS factor scales: the per-inference floor only, or also the per-layer (launch) cost.
+FLOOR_PARAMS: tuple[str, ...] = ("overhead",)
 
 
 def floor_group(os_major: str) -> str | None:
@@ -87,7 +89,8 @@ class TodayModel:
             th = transfer(self.ane[ref], ref, phone)
         group = floor_group(os_major)
         if group:   # no rows of the group in the fit: its prior centre, no shift
-            th["overhead"] += self.floor_shift.get(group, 0.0)
+            for n in FLOOR_PARAMS:
+                th[n] += self.floor_shift.get(group, 0.0)
         return th
 
     def unit_fits(self, phone: str, os_major: str = "") -> dict[str, UnitFit]:
@@ -106,7 +109,7 @@ def fit_today(ds: Dataset, keep: np.ndarray, fits2020: dict, ref2020: str) -> To
     fb = {p: tmp.fallback(p) for p in PHONES}
     groups = [floor_group(r.os) for r in ds.rows]
     ane = fit_unit(ds, keep.copy(), PHONES, "ane", fb, phone_dev=PHONE_DEV,
-                   floor_groups=(groups, FLOOR_PRIOR) if any(groups) else None)
+                   floor_groups=(groups, FLOOR_PRIOR) if any(groups) else None, shift_params=FLOOR_PARAMS)
     return TodayModel(fits2020, ref2020, ane)
 
 
