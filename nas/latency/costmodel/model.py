@@ -27,9 +27,12 @@ On ``ane`` (Core ML ``.all``) a block with any atom that has an ANE rule
 (``atoms.ANE_RULES``) runs entirely off the ANE (after an unsupported op Core ML
 tends to stay off it; ane-rules G3 -- the article's SE / h-swish families
 are far slower on ``.all`` than their MACs suggest). Core ML cuts the graph into
-segments, one unit each (G3), and chooses by cost (G2/G4): the off-ANE block is one
-segment on the cheaper of the phone's CPU and GPU models (cost model 1.5; 1.4 chose
-per layer and paid a transfer at every CPU/GPU switch, e.g. inside ShuffleNet's units).
+segments, one unit each (G3): the off-ANE block is one segment (cost model 1.5; 1.4
+chose per layer and paid a transfer at every CPU/GPU switch, e.g. inside ShuffleNet's
+units), on the GPU if a squeeze-excite broadcast (L7) put it there -- the article saw the
+SE models' off-ANE parts on the GPU (``atoms.GPU_FALLBACK_RULES``) -- and otherwise on the
+cheaper of the phone's CPU and GPU models (Core ML chooses by cost, G2/G4; ShuffleNet's
+``.all`` runs at about its ``.cpuOnly`` speed).
 The segment starts and ends on the ANE, so it pays two switches: a fixed cost
 (``xfer_cpu`` to the CPU, ``transfer`` to the GPU: a Metal command buffer to submit
 and wait for) plus the moved tensor's fp16 bytes at ``xfer_bw``. This keeps the
@@ -118,7 +121,8 @@ def block_ms(a: AtomArrays, unit: str, th: dict[str, float], fallback: dict[str,
     for u, fixed in (("cpu", th.get("xfer_cpu", th["transfer"])), ("gpu", th["transfer"])):
         t = t_fb[u] + (first + last) * (np.exp(fixed) + half * per_byte) * 1e3
         seg[u] = np.bincount(a.block, np.where(off, t, 0.0), minlength=a.n_blocks)
-    on_cpu = seg["cpu"] < seg["gpu"]
+    se = np.bincount(a.block, a.to_gpu, minlength=a.n_blocks) > 0   # atoms.GPU_FALLBACK_RULES: on the GPU
+    on_cpu = (seg["cpu"] < seg["gpu"]) & (~se if FALLBACK == "block" else True)
     code = np.where(off, np.where(on_cpu[a.block], 1, 2), 0)
     blocks = np.bincount(a.block, np.where(off, 0.0, t_ane), minlength=a.n_blocks)
     if FALLBACK == "layer":   # cost model <= 1.4 (ablation only): each off-ANE atom on its cheaper unit,
@@ -131,7 +135,9 @@ def block_ms(a: AtomArrays, unit: str, th: dict[str, float], fallback: dict[str,
     return blocks + np.where(on_cpu, seg["cpu"], seg["gpu"]), code
 
 
-FALLBACK = "block"   # "layer": cost model 1.4's per-layer choice, kept for experiments/article_speed/ablation.py
+# For experiments/article_speed/ablation.py only: "layer" = cost model 1.4's per-layer choice; "cheaper" = every
+# off-ANE block on its cheaper unit (no GPU_FALLBACK_RULES); "block" = cost model 1.5 (shipped).
+FALLBACK = "block"
 
 
 def block_off(a: AtomArrays) -> np.ndarray:
