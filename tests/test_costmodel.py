@@ -13,7 +13,7 @@ from nas.latency.costmodel.atoms import Atom, atoms_of, block_atoms, stack
 from nas.latency.costmodel.builders import mobilenet_v2
 from nas.latency.costmodel.calibdata import load_timings
 from nas.latency.costmodel.fit import UnitFit
-from nas.latency.costmodel.model import atom_ms, block_ms
+from nas.latency.costmodel.model import UNIT_CODES, atom_ms, block_ms
 from nas.latency.costmodel.priors import prior_for
 from nas.latency.costmodel.tables import build_table
 from nas.latency.regime import ARTICLE_RUNTIME
@@ -246,3 +246,24 @@ def test_calibrate_is_deterministic(tmp_path):
         calibrate([data], d, d / "report.json", cv=True)
         outs.append({p.name: p.read_bytes() for p in sorted(Path(d).iterdir())})
     assert outs[0] == outs[1] and len(outs[0]) == 10
+
+
+def test_off_ane_block_runs_whole_on_one_unit():
+    """Cost model 1.5: an off-ANE block is one segment on one unit plus two switches, by hand: the cheaper of CPU
+    and GPU, but the GPU for a squeeze-excite broadcast (L7, atoms.GPU_FALLBACK_RULES) even where the CPU is cheaper."""
+    fb = {u: dict(prior_for("iphone11", u).mean) for u in ("cpu", "gpu")}
+    fb["gpu"]["dw"] = np.log(10.0)      # depthwise layers cheaper on this GPU, everything else on the CPU
+    th = dict(prior_for("iphone11", "ane").mean, transfer=np.log(200e-6), xfer_cpu=np.log(10e-6), xfer_bw=np.log(1e9))
+    conv = Atom("conv", 2e6, 20_000, 1_000, 1)
+    for rule, cls in (("L6", "split"), ("L7", "eltwise")):
+        blk = (conv, Atom(cls, 1e4, 20_000, 0, 1, rule), Atom("dwconv", 1e6, 20_000, 9, 1))
+        a = stack([blk])
+        per = {u: atom_ms(a, fb[u], u) for u in ("cpu", "gpu")}
+        # switch in before the first layer and back after the last: fixed + its half of the fp16 in/out bytes
+        sw = {u: sum(f + 20_000 * 2 / 2 / 1e9 for _ in range(2)) * 1e3 for u, f in (("cpu", 10e-6), ("gpu", 200e-6))}
+        whole = {u: per[u].sum() + sw[u] for u in per}
+        assert whole["cpu"] < whole["gpu"]                     # the CPU is the cheaper unit for this block
+        assert (per["cpu"] < per["gpu"]).any() and (per["gpu"] < per["cpu"]).any()   # 1.4 would have mixed
+        t, code = block_ms(a, "ane", th, fb)
+        want = "gpu" if rule == "L7" else "cpu"
+        assert t[0] == pytest.approx(whole[want]) and set(code) == {UNIT_CODES.index(want)}

@@ -1,4 +1,4 @@
-"""How cost models 1.2, 1.3 and 1.4 do on the calibration data that looks like the article's held-out four.
+"""How cost models 1.2, 1.3, 1.4 and 1.5 do on the calibration data that looks like the article's held-out four.
 
 The held-out four (MobileNetV3-small, FBNet-C, GhostNet 1.0, EfficientNet-Lite0) are small depthwise networks
 whose article timings this project does not have. This script scores the cost model on what it does have
@@ -29,13 +29,14 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from nas.fsutil import write_atomic  # noqa: E402
-from nas.latency.costmodel import fit, priors  # noqa: E402
+from nas.latency.costmodel import fit, model, priors  # noqa: E402
 from nas.latency.costmodel.atoms import CLASSES  # noqa: E402
 from nas.latency.costmodel.calibdata import DEFAULT_FILES, load_all  # noqa: E402
 from nas.latency.costmodel.calibrate import PHONES  # noqa: E402
 
 VARIANTS = {"1.2": {}, "1.3": {"cpu": ("wbw",)},   # priors.UNIT_PARAMS of each
-            "1.4 (shipped)": {"cpu": ("wbw",), "gpu": ("wino", "split", "occ")}}
+            "1.4": {"cpu": ("wbw",), "gpu": ("wino", "split", "occ")},
+            "1.5 (shipped)": {"cpu": ("wbw",), "gpu": ("wino", "split", "occ"), "ane": ("xfer_cpu",)}}
 FIRST_PASS = ("efficientnet_b0", "mixnet_m", "mnasnet_a1", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large",
               "shufflenet_v2_1_5")
 SMALL_MACS = 150e6
@@ -120,10 +121,11 @@ def main() -> int:
     try:
         for name, unit_params in VARIANTS.items():
             priors.UNIT_PARAMS = unit_params
+            model.FALLBACK = "block" if "ane" in unit_params else "layer"   # <= 1.4: per-layer ANE fallback
             res[name] = run_variant(ds, macs, dw_share)
             print(f"{name}: (b) cpu {res[name]['b_first_pass']['cpu']}", flush=True)
     finally:
-        priors.UNIT_PARAMS = old
+        priors.UNIT_PARAMS, model.FALLBACK = old, "block"
     write_atomic(HERE / "subsets.json", json.dumps(res, indent=1) + "\n")
     write_atomic(HERE / "subsets.md", markdown(res))
     return 0

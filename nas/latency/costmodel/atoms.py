@@ -46,6 +46,11 @@ ANE_RULES = {
 }
 
 
+# Rules whose block, off the ANE, runs on the GPU rather than on the cheaper of CPU and GPU: the article saw
+# Core ML run the squeeze-excite models' off-ANE parts on the GPU (MobileNetV3, GhostNet; ane-rules L7), while its
+# ShuffleNet v2 (L6) ran on .all at about its .cpuOnly speed (12.6 vs 13.9 ms, .cpuAndGPU 34.0 ms, iPhone 11).
+GPU_FALLBACK_RULES = ("L7",)
+
 # Rules a regime no longer has (atoms keep their rule id; ``stack(..., drop)`` treats them as ANE-friendly).
 # ML programs on iOS 16+: squeeze-excite models (MobileNetV3-L 0.76 ms, EfficientNet-B0 0.89 ms on iPhone 13,
 # iFormer Table 18) and ShuffleNetV2 (0.74 ms, same table) run as fast per MAC as MobileNetV2 (0.73 ms), which an
@@ -131,6 +136,7 @@ class AtomArrays:
     wts: np.ndarray
     launches: np.ndarray
     ane_ok: np.ndarray
+    to_gpu: np.ndarray   # off the ANE by a rule in GPU_FALLBACK_RULES
     out: np.ndarray
     kh: np.ndarray
     kw: np.ndarray
@@ -150,6 +156,7 @@ def stack(per_block: list[tuple[Atom, ...]], drop: tuple[str, ...] = ()) -> Atom
         wts=np.array([a.weight_elems for _, a in atoms], dtype=float),
         launches=np.array([a.launches for _, a in atoms], dtype=float),
         ane_ok=np.array([a.ane_rule is None or a.ane_rule in drop for _, a in atoms], dtype=bool),
+        to_gpu=np.array([a.ane_rule in GPU_FALLBACK_RULES and a.ane_rule not in drop for _, a in atoms], dtype=bool),
         out=np.array([a.out_elems for _, a in atoms], dtype=float),
         kh=np.array([a.kernel[0] for _, a in atoms], dtype=np.int64),
         kw=np.array([a.kernel[1] for _, a in atoms], dtype=np.int64),

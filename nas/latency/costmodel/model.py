@@ -25,12 +25,18 @@ from the same parameters prices.
 
 On ``ane`` (Core ML ``.all``) a block with any atom that has an ANE rule
 (``atoms.ANE_RULES``) runs entirely off the ANE (after an unsupported op Core ML
-tends to stay on the GPU; ane-rules G3 -- the article's SE / h-swish families
-are far slower on ``.all`` than their MACs suggest); its atoms run on the faster
-of the phone's CPU and GPU models (Core ML chooses by cost; G2/G4). Each block
-starts and ends on the ANE, so an off-ANE island pays two transfers: a fixed
-``transfer`` plus the moved tensor's fp16 bytes at ``xfer_bw``. This keeps the
-table additive (the island's cost is attributed to the block that starts it).
+tends to stay off it; ane-rules G3 -- the article's SE / h-swish families
+are far slower on ``.all`` than their MACs suggest). Core ML cuts the graph into
+segments, one unit each (G3): the off-ANE block is one segment (cost model 1.5; 1.4
+chose per layer and paid a transfer at every CPU/GPU switch, e.g. inside ShuffleNet's
+units), on the GPU if a squeeze-excite broadcast (L7) put it there -- the article saw the
+SE models' off-ANE parts on the GPU (``atoms.GPU_FALLBACK_RULES``) -- and otherwise on the
+cheaper of the phone's CPU and GPU models (Core ML chooses by cost, G2/G4; ShuffleNet's
+``.all`` runs at about its ``.cpuOnly`` speed).
+The segment starts and ends on the ANE, so it pays two switches: a fixed cost
+(``xfer_cpu`` to the CPU, ``transfer`` to the GPU: a Metal command buffer to submit
+and wait for) plus the moved tensor's fp16 bytes at ``xfer_bw``. This keeps the
+table additive (the segment is attributed to its block).
 """
 
 from __future__ import annotations
@@ -104,23 +110,34 @@ def block_ms(a: AtomArrays, unit: str, th: dict[str, float], fallback: dict[str,
         return np.bincount(a.block, atom_ms(a, th, unit), minlength=a.n_blocks), code
     assert fallback is not None, "ane needs the phone's cpu and gpu parameters for fallback"
     t_ane = atom_ms(a, th, "ane")
-    t_cpu = atom_ms(a, fallback["cpu"], "cpu")
-    t_gpu = atom_ms(a, fallback["gpu"], "gpu")
-    off = block_off(a) if WHOLE_BLOCK_OFF else sticky_off(a)
-    code = np.where(off, np.where(t_cpu < t_gpu, 1, 2), 0)
-    t = np.choose(code, [t_ane, t_cpu, t_gpu])
-    first = np.r_[True, a.block[1:] != a.block[:-1]] if len(code) else np.zeros(0, bool)
-    last = np.r_[a.block[1:] != a.block[:-1], True] if len(code) else np.zeros(0, bool)
-    prev = np.where(first, 0, np.r_[0, code[:-1]])
-    enter = code != prev                 # a change of unit before this atom: moves its input
-    leave = last & (code != 0)           # back to the ANE after the block: moves its output
+    off = block_off(a)
     half = a.act * BYTES["ane"] / 2.0    # in or out bytes of the atom (fp16)
     per_byte = np.exp(-th["xfer_bw"]) if "xfer_bw" in th else 0.0
-    total = t + ((enter + leave) * np.exp(th["transfer"]) + (enter + leave) * half * per_byte) * 1e3
-    return np.bincount(a.block, total, minlength=a.n_blocks), code
+    n = len(a.cls)
+    first = np.r_[True, a.block[1:] != a.block[:-1]] if n else np.zeros(0, bool)
+    last = np.r_[a.block[1:] != a.block[:-1], True] if n else np.zeros(0, bool)
+    t_fb = {u: atom_ms(a, fallback[u], u) for u in ("cpu", "gpu")}
+    seg = {}   # the off-ANE block as one segment on cpu or gpu: its atoms + a switch in and one back out
+    for u, fixed in (("cpu", th.get("xfer_cpu", th["transfer"])), ("gpu", th["transfer"])):
+        t = t_fb[u] + (first + last) * (np.exp(fixed) + half * per_byte) * 1e3
+        seg[u] = np.bincount(a.block, np.where(off, t, 0.0), minlength=a.n_blocks)
+    se = np.bincount(a.block, a.to_gpu, minlength=a.n_blocks) > 0   # atoms.GPU_FALLBACK_RULES: on the GPU
+    on_cpu = (seg["cpu"] < seg["gpu"]) & (~se if FALLBACK == "block" else True)
+    code = np.where(off, np.where(on_cpu[a.block], 1, 2), 0)
+    blocks = np.bincount(a.block, np.where(off, 0.0, t_ane), minlength=a.n_blocks)
+    if FALLBACK == "layer":   # cost model <= 1.4 (ablation only): each off-ANE atom on its cheaper unit,
+        code = np.where(off, np.where(t_fb["cpu"] < t_fb["gpu"], 1, 2), 0)   # a switch per change
+        prev = np.where(first, 0, np.r_[0, code[:-1]])
+        moves = (code != prev) + (last & (code != 0))
+        sw = (np.exp(th["transfer"]) + half * per_byte) * 1e3
+        t = np.choose(code, [t_ane, t_fb["cpu"], t_fb["gpu"]]) + moves * sw
+        return np.bincount(a.block, t, minlength=a.n_blocks), code
+    return blocks + np.where(on_cpu, seg["cpu"], seg["gpu"]), code
 
 
-WHOLE_BLOCK_OFF = True
+# For experiments/article_speed/ablation.py only: "layer" = cost model 1.4's per-layer choice; "cheaper" = every
+# off-ANE block on its cheaper unit (no GPU_FALLBACK_RULES); "block" = cost model 1.5 (shipped).
+FALLBACK = "block"
 
 
 def block_off(a: AtomArrays) -> np.ndarray:
@@ -131,17 +148,6 @@ def block_off(a: AtomArrays) -> np.ndarray:
     return bad[a.block]
 
 
-def sticky_off(a: AtomArrays) -> np.ndarray:
-    """Atoms off the ANE: those with a rule, and every later atom of the same block (G3)."""
-    if not len(a.cls):
-        return np.zeros(0, bool)
-    c = np.cumsum(~a.ane_ok)
-    start = np.r_[True, a.block[1:] != a.block[:-1]]
-    start_idx = np.maximum.accumulate(np.where(start, np.arange(len(c)), 0))
-    base = np.where(start_idx > 0, c[start_idx - 1], 0)
-    return (c - base) > 0
-
-
 def net_ms(batch: Batch, unit: str, th: dict[str, float], fallback=None) -> np.ndarray:
     """Total time (ms) of every network in the batch: overhead + sum of block times."""
     blocks, _ = block_ms(batch.atoms, unit, th, fallback)
@@ -149,13 +155,11 @@ def net_ms(batch: Batch, unit: str, th: dict[str, float], fallback=None) -> np.n
 
 
 def unit_used(a: AtomArrays, unit: str, th, fallback=None) -> list[str]:
-    """Per block: the unit where most of its predicted time is spent."""
+    """Per block: the unit it runs on (on ``ane``, an off-ANE block runs whole on cpu or gpu)."""
     if unit != "ane":
         return [unit] * a.n_blocks
-    t_ane = atom_ms(a, th, "ane")
-    t_fb = np.minimum(atom_ms(a, fallback["cpu"], "cpu"), atom_ms(a, fallback["gpu"], "gpu"))
     _, code = block_ms(a, unit, th, fallback)
-    t = np.where(code == 0, t_ane, t_fb)
-    per = np.stack([np.bincount(a.block, np.where(code == i, t, 0.0), minlength=a.n_blocks)
-                    for i in range(3)])
-    return [UNIT_CODES[int(np.argmax(per[:, b]))] if per[:, b].sum() > 0 else "ane" for b in range(a.n_blocks)]
+    per = np.bincount(a.block, code, minlength=a.n_blocks) > 0   # any atom off = the whole block off
+    blk = np.zeros(a.n_blocks, np.int64)
+    blk[a.block] = code
+    return [UNIT_CODES[int(blk[b])] if per[b] else "ane" for b in range(a.n_blocks)]

@@ -51,8 +51,10 @@ CHIP_PARAMS = ("amx",)
 # kernels can take Winograd's fewer multiplies for them: 2.25x for F(2x2, 3x3), 4x for F(4x4, 3x3); prior
 # 2.25x); ``split``, channel splits' own multiplier (otherwise the layout ops'); ``occ``, the output elements a
 # GPU needs in flight to reach its rate (a conv with fewer runs at out / occ of it): prior
-# ``GPU_OCC_PER_CORE`` per published GPU core.
-UNIT_PARAMS = {"cpu": ("wbw",), "gpu": ("wino", "split", "occ")}
+# ``GPU_OCC_PER_CORE`` per published GPU core. ANE (cost model 1.5): ``xfer_cpu``, the fixed cost of a switch
+# between the ANE and the CPU (a block that falls off to the CPU); ``transfer`` stays the ANE <-> GPU one (a
+# Metal command buffer to submit and wait for), prior: the same centre.
+UNIT_PARAMS = {"cpu": ("wbw",), "gpu": ("wino", "split", "occ"), "ane": ("xfer_cpu",)}
 GPU_OCC_PER_CORE = 5000   # ~128 lanes x ~10 threads in flight x 4 channels per texel (order of magnitude)
 
 
@@ -133,6 +135,9 @@ def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
         "dw": math.log(0.1), "gconv": math.log(0.3), "eltwise": 0.0, "concat": 0.0, "memory": 0.0, "gather": 0.0, "shuffle": 0.0, "split": 0.0,
         "overhead": math.log({"cpu": 0.3e-3, "gpu": 1.5e-3, "ane": 1.0e-3}[unit]),
         "transfer": math.log(0.2e-3), "xfer_bw": math.log(5e9)}
+    if "xfer_cpu" in UNIT_PARAMS.get(unit, ()):
+        mean["xfer_cpu"] = mean["transfer"]
+        src["xfer_cpu"] = "ANE <-> CPU switch cost (the GPU's is `transfer`), prior = the transfer prior, wide"
     if "amx" in src:
         mean["amx"] = math.log(float(amx) * ACHIEVED["cpu"])
     if unit == "gpu":
@@ -148,7 +153,7 @@ def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
         src["wbw"] = f"weights read once per inference; prior = the bandwidth prior ({src['bw']})"
     sigma = {"peak": 1.0, "bw": 0.7, "launch": 1.5, "dw": 1.5, "gconv": 1.5, "eltwise": 1.0,
              "concat": 1.0, "memory": 1.5, "gather": 1.5, "shuffle": 1.5, "split": 1.5, "overhead": 1.5, "transfer": 1.5, "xfer_bw": 1.5,
-             "amx": 1.0, "wbw": 0.7, "wino": 1.0, "occ": 2.0}
+             "amx": 1.0, "wbw": 0.7, "wino": 1.0, "occ": 2.0, "xfer_cpu": 1.5}
     src.update(launch="wide prior, fitted", dw="efficiency of depthwise conv vs dense, wide prior",
                gconv="efficiency of grouped conv vs dense, wide prior", overhead="wide prior, fitted",
                transfer="ANE <-> GPU/CPU switch cost, wide prior",

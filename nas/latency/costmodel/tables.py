@@ -20,7 +20,7 @@ from nas.latency.table import LatencyTable, Stat
 from nas.hardware.devices import get_device
 
 MODEL_NAME = "nas.latency.costmodel"
-MODEL_VERSION = "1.4"
+MODEL_VERSION = "1.5"
 
 
 def coverage(extra: list[NetSpec] = ()) -> dict[str, tuple]:
@@ -97,6 +97,8 @@ def natural(theta: dict) -> dict:
         out["matrix_block_gflops"] = np.exp(theta["amx"]) / 1e9
     if "transfer" in theta:
         out["transfer_us"] = np.exp(theta["transfer"]) * 1e6
+    if "xfer_cpu" in theta:
+        out["transfer_cpu_us"] = np.exp(theta["xfer_cpu"]) * 1e6
     if "xfer_bw" in theta:
         out["transfer_gb_s"] = np.exp(theta["xfer_bw"]) / 1e9
     return {k: float(f"{v:.4g}") for k, v in out.items()}
