@@ -1,15 +1,17 @@
 """Price the picks of run.sh on both iPhone 11 tables and show what one backbone costs.
 
-For each setting (ANE target 6 or 5 ms, GPU 20 ms) reads the summary.json of the multi-unit search and
+For each setting (ANE target at the space's median or 25th-percentile ANE latency, GPU at its median;
+the figures targets.py wrote to targets.json) reads the summary.json of the multi-unit search and
 of the ANE-only and GPU-only searches (written by `nas search`), prices each pick's DSL on the shipped
-tables with ``price_net`` (the same call as `nas latency`), and writes results.md and picks_*.png next
+tables of RUNTIME (default the 2020 regime) with ``price_net`` (the same call as `nas latency`), and writes results.md and picks_*.png next
 to this file: every feasible candidate of each run at (ANE ms, GPU ms), the targets, and the picks.
 
-    python experiments/multi_device/compare.py [RUNS]
+    python experiments/multi_device/compare.py [RUNS] [RUNTIME]
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -18,18 +20,21 @@ from nas.arch.dsl import parse_net
 from nas.latency import find_table, price_net
 
 HERE = Path(__file__).resolve().parent
-SETTINGS = {"ane6_gpu20": (6.0, 20.0, ("multi", "ane_only", "gpu_only")),
-            "ane5_gpu20": (5.0, 20.0, ("multi_5_20", "ane_only_5", "gpu_only"))}
 
 
 def main() -> int:
     runs = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "runs"
-    tables = {(d, u): find_table(d, u) for d, u in (("iphone11", "ane"), ("iphone11", "gpu"))}
+    runtime = sys.argv[2] if len(sys.argv) > 2 else "coreml-neuralnetwork-ios13"
+    tg = json.loads((HERE / "targets.json").read_text())
+    SETTINGS = {"ane_median": (tg["ane"]["median_ms"], tg["gpu"]["median_ms"], ("multi", "ane_only", "gpu_only")),
+                "ane_p25": (tg["ane"]["p25_ms"], tg["gpu"]["median_ms"], ("multi_p25", "ane_only_p25", "gpu_only"))}
+    tables = {(d, u): find_table(d, u, runtime) for d, u in (("iphone11", "ane"), ("iphone11", "gpu"))}
     out = []
     for label, (t_ane, t_gpu, names) in SETTINGS.items():
         if all((runs / n / "summary.json").exists() for n in names):
             out += setting(runs, tables, label, t_ane, t_gpu, names)
-    out += ["", "Tables: " + "; ".join(f"{d}/{u}: {t.path and Path(t.path).name} ({t.summary()})"
+    out += ["", "Tables: " + "; ".join(f"{d}/{u}: {t.path and Path(t.path).name} (sha256 "
+                                        f"{hashlib.sha256(Path(t.path).read_bytes()).hexdigest()}; {t.summary()})"
                                         for (d, u), t in tables.items())]
     (HERE / "results.md").write_text("\n".join(out) + "\n")
     print("\n".join(out))
@@ -49,10 +54,11 @@ def setting(runs, tables, label, t_ane, t_gpu, names) -> list[str]:
         rows.append(f"| {name} | {best['accuracy']:.4f} | {lat['ane']:.3f} | {lat['gpu']:.3f} | "
                     f"{'yes' if meets else 'no'} |")
     multi, ane_only, gpu_only = (picks[n][1]["accuracy"] for n in RUNS)
+    est = json.loads((runs / RUNS[0] / "summary.json").read_text())["accuracy"]
     lines = [f"### ANE <= {t_ane:g} ms and GPU <= {t_gpu:g} ms ({label})", "",
-             f"| pick | proxy score | iPhone 11 ANE ms (target {t_ane:g}) | iPhone 11 GPU ms (target {t_gpu:g}) "
+             f"| pick | {est} score | iPhone 11 ANE ms (target {t_ane:g}) | iPhone 11 GPU ms (target {t_gpu:g}) "
              "| meets both |", "|---|---|---|---|---|", *rows, "",
-             f"Cost of one backbone for both units, in proxy score: {ane_only - multi:+.4f} against the ANE-only "
+             f"Cost of one backbone for both units, in {est} score: {ane_only - multi:+.4f} against the ANE-only "
              f"pick, {gpu_only - multi:+.4f} against the GPU-only pick (positive: the single-unit pick scores "
              f"higher). ![picks](picks_{label}.png)", ""]
     plot(runs, picks, tables, label, t_ane, t_gpu, RUNS)
@@ -78,12 +84,12 @@ def plot(runs: Path, picks: dict, tables: dict, label, t_ane, t_gpu, RUNS) -> No
         ax.scatter(*zip(*pts), s=8, alpha=0.35, c=colors[name], label=f"{name}: feasible candidates")
         lat, best = picks[name]
         ax.scatter([lat["ane"]], [lat["gpu"]], marker="*", s=260, c=colors[name], edgecolors="black", zorder=5,
-                   label=f"{name} pick (score {best['accuracy']:.3f})")
+                   label=f"{name} pick (score {best['accuracy']:.4g})")
     ax.axvline(t_ane, ls="--", c="gray", lw=1)
     ax.axhline(t_gpu, ls="--", c="gray", lw=1)
-    ax.set_xlabel("iPhone 11 ANE latency (ms, predicted table)")
-    ax.set_ylabel("iPhone 11 GPU latency (ms, predicted table)")
-    ax.set_title(f"fbnet, NSGA-II, 96 candidates each: one backbone for ANE <= {t_ane:g} ms and GPU <= {t_gpu:g} ms",
+    ax.set_xlabel("iPhone 11 ANE latency (ms, predicted 2020-regime table)")
+    ax.set_ylabel("iPhone 11 GPU latency (ms, predicted 2020-regime table)")
+    ax.set_title(f"fbnet, NSGA-II, {len(trials)} candidates each: one backbone for ANE <= {t_ane:g} ms and GPU <= {t_gpu:g} ms",
                  fontsize=8)
     ax.legend(fontsize=6, loc="upper left")
     ax.grid(alpha=0.3)
