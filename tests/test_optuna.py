@@ -224,3 +224,14 @@ def test_database_failure_stops_cleanly_and_resume_refills_the_study(setup, monk
     assert resumed["best"] == whole["best"] and stored(tmp / "f") == stored(tmp / "w")
     trials = optuna.load_study(storage=url, study_name="nas-tiny-tpe-seed0").trials
     assert [t.user_attrs["nas_trial"] for t in trials] == list(range(16))
+
+
+def test_several_devices_price_on_the_runtime_asked(tmp_path):
+    # Regression: --unit ane,gpu used to ignore --runtime and price every pair on the default regime's tables.
+    rc = main(["search", "--space", "fbnet", "--device", "iphone11", "--unit", "ane,gpu", "--target-ms", "4.5,15",
+               "--runtime", "coreml-neuralnetwork-ios13", "--strategy", "nsga2", "--trials", "8",
+               "--accuracy", "params", "--out", str(tmp_path / "m"), "--no-export", "--no-baselines"])
+    assert rc == 0
+    devices = json.loads((tmp_path / "m" / "summary.json").read_text())["devices"]
+    assert sorted(d["table"]["path"].rsplit("/", 1)[-1] for d in devices) == [
+        "iphone11-ane.coreml-neuralnetwork-ios13.yaml", "iphone11-gpu.coreml-neuralnetwork-ios13.yaml"]

@@ -125,9 +125,10 @@ class MultiPricer:
         return {c.key: c.target_ms for c in self.constraints}
 
 
-def prepare_multi(space, constraints: Sequence[Constraint]) -> MultiPricer:
-    """Find each pair's table and refuse a target below the fastest network of the space on it."""
-    pricer = MultiPricer(space, constraints, [find_table(c.device, c.unit) for c in constraints])
+def prepare_multi(space, constraints: Sequence[Constraint], runtime: str | None = None) -> MultiPricer:
+    """Find each pair's table in ``runtime`` (None: each unit's default regime, as ``find_table``) and
+    refuse a target below the fastest network of the space on it."""
+    pricer = MultiPricer(space, constraints, [find_table(c.device, c.unit, runtime) for c in constraints])
     for c, t, fastest in zip(constraints, pricer.tables, pricer.fastest()):
         if fastest > c.target_ms:
             raise NasError(f"target {c.target_ms:g} ms for {c.pair} is infeasible: the fastest network of space "

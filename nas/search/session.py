@@ -190,7 +190,7 @@ def _check_optuna_options(cfg: SearchConfig, space: Space):
     if cfg.table or cfg.strategy in DIFFERENTIABLE:
         raise NasError("several --device/--unit pairs use the shipped tables and an ask/tell strategy: "
                        "drop --table, and use evolution, rl, random, nsga2 or tpe")
-    return prepare_multi(space, cfg.constraints)
+    return prepare_multi(space, cfg.constraints, cfg.runtime)
 
 
 def _check_backend(cfg: SearchConfig) -> None:
