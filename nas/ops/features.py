@@ -37,9 +37,10 @@ _IGNORED = {"__get__", "__set__", "dim", "size", "numel", "__len__", "parameters
 class TracedOp(NamedTuple):
     """One traced tensor op of a block, in call order (for per-op cost models).
 
-    ``in_elems`` counts tensor inputs other than parameters; ``kernel``/``stride`` are
-    the pooling window (1 otherwise); ``bcast`` marks a binary op whose operands have
-    different shapes (SE's C x 1 x 1 by C x H x W scale).
+    ``in_elems`` counts tensor inputs other than parameters; ``kernel`` (height, width)
+    and ``stride`` are a pooling or conv window's ((1, 1) and 1 otherwise); ``bcast``
+    marks a binary op whose operands have different shapes (SE's C x 1 x 1 by C x H x W
+    scale).
     """
 
     kind: str
@@ -48,11 +49,9 @@ class TracedOp(NamedTuple):
     out_elems: int
     weight_elems: int
     dilation: int = 1
-    kernel: int = 1
+    kernel: tuple[int, int] = (1, 1)
     stride: int = 1
     bcast: bool = False
-    conv_kernel: tuple[int, int] = (1, 1)   # a conv's kernel height and width
-    conv_stride: int = 1
 
 
 @dataclass(frozen=True)
@@ -102,8 +101,7 @@ class _Recorder(TorchFunctionMode):
         if name in _IGNORED or not isinstance(out, (torch.Tensor, tuple, list)):
             return out
         kind = _KINDS.get(name, "other")
-        op_macs, dil, k, stride, weight_elems = 0, 1, 1, 1, 0
-        conv_kernel, conv_stride = (1, 1), 1
+        op_macs, dil, k, stride, weight_elems = 0, 1, (1, 1), 1, 0
         if name == "conv2d":
             weight, groups = args[1], _arg(args, kwargs, 6, "groups", 1)
             dilation = _arg(args, kwargs, 5, "dilation", 1)
@@ -111,7 +109,7 @@ class _Recorder(TorchFunctionMode):
             dil = int(dil)
             self.max_dilation = max(self.max_dilation, dil)
             cout, cin_g, kh, kw = weight.shape
-            conv_kernel, conv_stride = (int(kh), int(kw)), int(_first(_arg(args, kwargs, 3, "stride", 1)))
+            k, stride = (int(kh), int(kw)), int(_first(_arg(args, kwargs, 3, "stride", 1)))
             op_macs = out.numel() // out.shape[0] * cin_g * kh * kw
             weight_elems = weight.numel()
             if groups > 1:
@@ -121,9 +119,9 @@ class _Recorder(TorchFunctionMode):
             op_macs = (out.numel() // out.shape[0]) * w.shape[1]
             weight_elems = w.numel()
         elif kind in ("maxpool", "avgpool"):
-            k = _first(_arg(args, kwargs, 1, "kernel_size", 1))
-            stride = _first(_arg(args, kwargs, 2, "stride", None) or k)
-            self.max_pool_kernel = max(self.max_pool_kernel, k)
+            side = int(_first(_arg(args, kwargs, 1, "kernel_size", 1)))
+            k, stride = (side, side), _first(_arg(args, kwargs, 2, "stride", None) or side)
+            self.max_pool_kernel = max(self.max_pool_kernel, side)
         self.macs += op_macs
         if name == "split" or (name == "__getitem__" and not isinstance(out, torch.Tensor)):
             kind = "split"
@@ -136,7 +134,7 @@ class _Recorder(TorchFunctionMode):
         if kind == "bn":
             inputs = inputs[:1]
         self.ops.append(TracedOp(kind, op_macs, sum(_elems(a) for a in inputs), out_elems, weight_elems,
-                                 dil, int(k), int(stride), bcast, conv_kernel, conv_stride))
+                                 dil, k, int(stride), bcast))
         return out
 
 

@@ -77,7 +77,7 @@ def ane_rule(op: TracedOp) -> str | None:
     """The ane-rules.md id that keeps this traced op off the Neural Engine, or None."""
     if op.kind in _CONVS and op.dilation > 1:
         return "L3"
-    if op.kind in ("maxpool", "avgpool") and (op.kernel > 13 or op.stride > 2):
+    if op.kind in ("maxpool", "avgpool") and (max(op.kernel) > 13 or op.stride > 2):
         return "L4"
     if op.kind == "mul" and op.bcast:
         return "L7"
@@ -99,8 +99,7 @@ def atoms_of(ops: tuple[TracedOp, ...]) -> tuple[Atom, ...]:
         acts = op.in_elems + op.out_elems
         if op.kind in _CONVS:
             cls = "conv" if op.kind == "conv" else op.kind
-            out.append(Atom(cls, 2.0 * op.macs, acts, op.weight_elems, 1, rule, op.out_elems, op.conv_kernel,
-                            op.conv_stride))
+            out.append(Atom(cls, 2.0 * op.macs, acts, op.weight_elems, 1, rule, op.out_elems, op.kernel, op.stride))
             after_conv = True
             continue
         if op.kind == "bn" and after_conv:
