@@ -41,6 +41,15 @@ def json_text(obj, **kwargs) -> str:
     return json.dumps(_finite(obj), allow_nan=False, **kwargs)
 
 
+def loads_json(text: str | bytes, **kwargs):
+    """``json.loads`` whose every failure is a ``ValueError``: a document nested too deeply for the
+    recursive decoder (``[[[[...]]]]``) included, which is a ``RecursionError`` otherwise."""
+    try:
+        return json.loads(text, **kwargs)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def append_json_line(path: str | os.PathLike, record: dict) -> None:
     """Append one JSON line and make it durable before returning (a record of finished work)."""
     with open(path, "a") as f:
@@ -54,7 +63,7 @@ def read_json_lines(path: str | os.PathLike) -> list[dict]:
     out = []
     for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
         try:
-            rec = json.loads(line)
+            rec = loads_json(line)
         except ValueError:
             continue
         if isinstance(rec, dict):

@@ -329,7 +329,7 @@ def search(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
           + (f" on Ray ({cfg.ray_address or 'local'}, {cfg.workers} workers)" if cfg.backend == "ray" else ""))
     try:
         trials = run(strategy, evaluator, trials=cfg.trials, batch_size=cfg.batch_size, stored=stored,
-                     on_trial=record, on_progress=on_progress)
+                     on_trial=record, on_progress=on_progress, source=str(log.path))
     finally:
         log.close()
         backend.close()

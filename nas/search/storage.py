@@ -20,16 +20,24 @@ milliseconds.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from nas.errors import NasError
-from nas.fsutil import json_text
+from nas.fsutil import json_text, loads_json
 from nas.search.strategies.base import Result, Status
 
 LOG_NAME = "trials.jsonl"
+
+
+def _finite(v: int | float) -> bool:
+    try:
+        return math.isfinite(v)
+    except OverflowError:              # an integer too large for a float
+        return False
 
 
 @dataclass(frozen=True)
@@ -59,8 +67,13 @@ class Trial:
                 raise ValueError(f"field {key!r} must be a {kinds.__name__}, got {d[key]!r:.40}")
         if not all(type(c) is int and c >= 0 for c in d["choices"]):
             raise ValueError("field 'choices' must be a list of non-negative integers")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in d["metrics"].values()):
-            raise ValueError("field 'metrics' must map names to numbers")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and _finite(v)
+                   for v in d["metrics"].values()):
+            raise ValueError("field 'metrics' must map names to finite numbers")
+        needs = {"OK": ("accuracy", "latency_ms"), "INFEASIBLE": ("latency_ms",)}.get(d["status"], ())
+        missing = [k for k in needs if k not in d["metrics"]]
+        if missing:
+            raise ValueError(f"field 'metrics' of a {d['status']} trial needs {missing[0]!r}")
         kind, wall = d.get("accuracy_kind"), d.get("wall_s", 0.0)
         if kind is not None and not isinstance(kind, str) or isinstance(wall, bool) \
                 or not isinstance(wall, (int, float)):
@@ -112,7 +125,7 @@ class TrialLog:
             lines = lines[:-1]
         lines = [l for l in lines if l]
         try:
-            stored = json.loads(lines[0])["header"]
+            stored = loads_json(lines[0])["header"]
             if not isinstance(stored, dict):
                 raise TypeError
         except (IndexError, ValueError, KeyError, TypeError, UnicodeDecodeError):
@@ -121,7 +134,7 @@ class TrialLog:
         trials = []
         for n, line in enumerate(lines[1:], start=2):
             try:
-                trials.append(Trial.from_json(json.loads(line)))
+                trials.append(Trial.from_json(loads_json(line)))
             except (ValueError, KeyError, TypeError) as e:
                 raise NasError(f"{self.path}: line {n} is not a trial: {e}") from None
             if trials[-1].index != len(trials) - 1:

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from nas.errors import NasError
-from nas.fsutil import append_json_line
+from nas.fsutil import append_json_line, loads_json
 
 
 def default_path() -> Path:
@@ -64,7 +64,7 @@ class ScoreCache:
 def _record(line: str) -> dict | None:
     """A well-formed cache record, or None for anything else."""
     try:
-        rec = json.loads(line)
+        rec = loads_json(line)
     except ValueError:
         return None
     if not isinstance(rec, dict) or not isinstance(rec.get("key"), str) or not isinstance(rec.get("kind"), str):
