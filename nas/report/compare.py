@@ -24,7 +24,7 @@ from nas.arch.dsl import parse_net
 from nas.arch.spec import NetSpec
 from nas.arch.yaml_io import load_net
 from nas.errors import NasError, SpecError
-from nas.fsutil import loads_json
+from nas.fsutil import loads_json, portable_path
 from nas.latency import LatencyTable, find_table, price_net
 
 UNITS = ("cpu", "gpu", "ane")
@@ -74,7 +74,7 @@ def load_tables(device: str, runtime: str | None = None) -> tuple[dict[str, Late
     for unit in UNITS:
         try:
             t = find_table(device, unit, runtime)
-            tables[unit], notes[unit] = t, f"{t.summary()} -- {t.source_name}"
+            tables[unit], notes[unit] = t, f"{t.summary()} -- {portable_path(t.path) or t.source_name}"
         except NasError as e:
             tables[unit], notes[unit] = None, (e.reason if isinstance(e, SpecError) else str(e))
     return tables, notes

@@ -20,24 +20,16 @@ milliseconds.
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from nas.errors import NasError
-from nas.fsutil import json_text, loads_json
+from nas.fsutil import is_finite_number, json_text, loads_json
 from nas.search.strategies.base import Result, Status
 
 LOG_NAME = "trials.jsonl"
-
-
-def _finite(v: int | float) -> bool:
-    try:
-        return math.isfinite(v)
-    except OverflowError:              # an integer too large for a float
-        return False
 
 
 @dataclass(frozen=True)
@@ -67,13 +59,12 @@ class Trial:
                 raise ValueError(f"field {key!r} must be a {kinds.__name__}, got {d[key]!r:.40}")
         if not all(type(c) is int and c >= 0 for c in d["choices"]):
             raise ValueError("field 'choices' must be a list of non-negative integers")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and _finite(v)
-                   for v in d["metrics"].values()):
+        if not all(is_finite_number(v) for v in d["metrics"].values()):
             raise ValueError("field 'metrics' must map names to finite numbers")
         needs = {"OK": ("accuracy", "latency_ms"), "INFEASIBLE": ("latency_ms",)}.get(d["status"], ())
         missing = [k for k in needs if k not in d["metrics"]]
         if missing:
-            raise ValueError(f"field 'metrics' of a {d['status']} trial needs {missing[0]!r}")
+            raise ValueError(f"field 'metrics' of a trial with status {d['status']} needs {missing[0]!r}")
         kind, wall = d.get("accuracy_kind"), d.get("wall_s", 0.0)
         if kind is not None and not isinstance(kind, str) or isinstance(wall, bool) \
                 or not isinstance(wall, (int, float)):
