@@ -132,8 +132,8 @@ def load(data: bytes, kind: str):
 
 
 def mutate(data: bytes, kind: str, rng: random.Random) -> bytes:
-    """One seeded mutation of a valid file's bytes; ``kind`` is yaml, json or jsonl."""
-    r = rng.random()
+    """One seeded mutation of a valid file's bytes; ``kind`` is yaml, json, jsonl or text (lines)."""
+    r = rng.random() if kind != "text" else 0.55 + 0.45 * rng.random()
     if r < 0.55:
         doc = load(data, kind)
         for _ in range(rng.choice([1, 1, 1, 2, 3])):

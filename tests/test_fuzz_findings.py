@@ -149,6 +149,34 @@ def test_summary_records_portable_table_paths(run_folder, tmp_path, capsys):
     assert str(ROOT) not in (tmp_path / "rep" / "report.md").read_text()
 
 
+def test_trial_log_that_is_a_directory(run_folder, capsys):
+    out, resume = run_folder
+    log = out / "trials.jsonl"
+    log.unlink()
+    log.mkdir()                                                                   # was: IsADirectoryError
+    refused(capsys, resume, log, "cannot read")
+
+
+# -- export labels, device results ----------------------------------------------------------------
+
+def test_binary_labels_file(tmp_path, capsys, monkeypatch):
+    from nas.export import package
+    monkeypatch.setattr(package, "_convert", lambda *a, **k: pytest.fail("converted before reading --labels"))
+    labels = tmp_path / "labels.txt"
+    labels.write_bytes(b"\xff\xfe\x00cat\n")                                      # was: UnicodeDecodeError
+    refused(capsys, ["export", "--model", "mobilenet_v2", "--labels", labels, "--out", tmp_path / "m.mlpackage"],
+            labels, "not UTF-8")
+    assert files_in(tmp_path) == ["labels.txt"]
+
+
+@pytest.mark.parametrize("text", [b"[1]\n[2]\n", b"\xff\xfe\n", b"[" * 100_000 + b"\n"])
+def test_device_results_that_are_not_results(tmp_path, text):
+    from nas.profiling import host
+    f = tmp_path / "results.jsonl"
+    f.write_bytes(text)                                                           # was: AttributeError, ...
+    assert host.complete_results(f, "b" * 64) is False
+
+
 # -- the estimate cache ---------------------------------------------------------------------------
 
 def test_estimate_cache_score_too_large_is_recomputed(tmp_path, capsys):

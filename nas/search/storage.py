@@ -107,7 +107,10 @@ class TrialLog:
         return trials
 
     def _load(self, header: dict) -> list[Trial]:
-        data = self.path.read_bytes()
+        try:
+            data = self.path.read_bytes()
+        except OSError as e:                     # a directory in its place, unreadable
+            raise NasError(f"{self.path}: cannot read the trial log ({e.strerror})") from None
         lines = data.split(b"\n")
         keep = len(data)
         if lines and lines[-1] != b"":           # no newline at the end: a line cut short
