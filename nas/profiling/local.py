@@ -14,7 +14,6 @@ run resumes without measuring anything twice.
 from __future__ import annotations
 
 import io
-import json
 import os
 import platform
 import warnings

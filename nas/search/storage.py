@@ -19,7 +19,6 @@ milliseconds.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass
