@@ -9,7 +9,9 @@ MobileNetV3-Small on the iPhone 14 Pro at the iOS 17+ floor). Variants (the ``dr
 - ``shipped``: the regime before this change (no fusion);
 - ``F1``: one-op activations right after a conv (ReLU6, leaky / PReLU, sigmoid, hard-sigmoid) and the activation
   half of swish / h-swish cost nothing on the ANE (fused into the conv task's nonlinear stage);
-- ``F2``: F1, and swish / h-swish whole (one unary lookup table).
+- ``F2``: F1, and swish / h-swish whole (one unary lookup table);
+- ``F3`` (added after F1 / F2 had been run, same keep rule, stated before its run): F2, and a residual add right
+  after a conv, with any activation after it, fused into the conv's task.
 
 Keep rule, stated before any variant's figures were seen (README.md): a variant is kept only if, against
 ``shipped``, (a) leave one phone out overall is at most 0.2 pp worse, (b) the mean of leave one phone out on the
@@ -48,7 +50,8 @@ from nas.latency.regime import DEFAULT_RUNTIME  # noqa: E402
 
 REF_SOURCES = {"mnv4_t6", "repvit", "efficientformer", "iformer", "coremltools_docs"}
 RULES = REGIME_DROPS[DEFAULT_RUNTIME]
-VARIANTS = {"shipped": RULES, "F1": RULES + ("F1",), "F2": RULES + ("F2",)}
+VARIANTS = {"shipped": RULES, "F1": RULES + ("F1",), "F2": RULES + ("F2",), "F3": RULES + ("F3",)}
+ONLY = tuple(sys.argv[1:])   # run only these variants (the JSON keeps the others' earlier figures)
 SMALL = ("mobilenet_v3_small", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "resnet_50")
 NEW_OS_PHONES = ("iphone14pro", "iphone15pro")
 
@@ -66,8 +69,9 @@ def _zoo_ms(model, drop) -> dict:
 def main() -> int:
     fits2020 = today_fit.fit_2020(load_all(DEFAULT_FILES)[0], PHONES_2020)
     rows, _, _ = load_today()
-    out = {}
-    for name, drop in tqdm(VARIANTS.items(), desc="variants"):
+    path = HERE / "fusion_variants.json"
+    out = json.loads(path.read_text()) if ONLY and path.exists() else {}
+    for name, drop in tqdm([(k, v) for k, v in VARIANTS.items() if not ONLY or k in ONLY], desc="variants"):
         ds = Dataset(rows, drop)
         model = today_fit.fit_today(ds, np.ones(len(rows), bool), fits2020, REF_2020)
         ins = today_fit.predict(model, ds, range(len(rows)))
@@ -91,7 +95,7 @@ def main() -> int:
                      "phone_out_rows": [{k: r[k] for k in ("model", "source", "device", "measured_ms", "predicted_ms")}
                                         for r in cv if r["cv"] == "phone"]}
         print(name, json.dumps({k: v for k, v in out[name].items() if k != "phone_out_rows"}), flush=True)
-    write_atomic(HERE / "fusion_variants.json", json.dumps(out, indent=1) + "\n")
+    write_atomic(path, json.dumps({k: out[k] for k in VARIANTS if k in out}, indent=1) + "\n")
     return 0
 
 

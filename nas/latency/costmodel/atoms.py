@@ -67,6 +67,11 @@ REGIME_DROPS = {"coreml-mlprogram-ios16": ("L6", "L7")}
 # whole, as one unary lookup table (CUSTOM_LUT; that the compiler does this is a guess). Launches fused per kind:
 FUSIONS = {"F1": {"relu6": 1, "leaky": 1, "prelu": 1, "sigmoid": 1, "hsigmoid": 1, "swish": 1, "hswish": 1},
            "F2": {"relu6": 1, "leaky": 1, "prelu": 1, "sigmoid": 1, "hsigmoid": 1, "swish": 2, "hswish": 2}}
+# F3: F2, and a residual add right after a conv (with any activation after it) fused into the conv's task: the
+# task reads two source streams ("2x Read, both used for things like sum", tinygrad's README.md) and the compiler
+# has fused element-wise op kinds (NEFUSED_EW, PEFUSED_ELEMENTWISE; README.old). The skip tensor's read is then
+# left unpriced (a small underestimate).
+FUSIONS["F3"] = dict(FUSIONS["F2"], add=1, **{"add+" + k: v for k, v in _ACT_LAYERS.items()})
 REGIME_FUSES: dict[str, tuple[str, ...]] = {"coreml-mlprogram-ios16": ()}
 
 
@@ -110,10 +115,12 @@ def atoms_of(ops: tuple[TracedOp, ...]) -> tuple[Atom, ...]:
     """Turn traced ops (in call order) into launched atoms, applying the fusion rules above."""
     out: list[Atom] = []
     after_conv = False      # the previous non-free op was a conv (possibly with a folded BN)
+    after_add = False       # the previous non-free op was an add right after a conv (a residual sum)
     for op in ops:
         if op.kind in _FREE:
             continue
-        follows_conv = after_conv
+        follows_conv, follows_add = after_conv, after_add
+        after_add = op.kind == "add" and follows_conv
         rule = ane_rule(op)
         acts = op.in_elems + op.out_elems
         if op.kind in _CONVS:
@@ -128,8 +135,8 @@ def atoms_of(ops: tuple[TracedOp, ...]) -> tuple[Atom, ...]:
             continue
         after_conv = False
         if op.kind in _ACT_LAYERS:
-            out.append(Atom("eltwise", float(op.out_elems), acts, 0, _ACT_LAYERS[op.kind], rule,
-                            fuse=op.kind if follows_conv else ""))
+            fuse = op.kind if follows_conv else ("add+" + op.kind if follows_add else "")
+            out.append(Atom("eltwise", float(op.out_elems), acts, 0, _ACT_LAYERS[op.kind], rule, fuse=fuse))
         elif op.kind == "concat":
             out.append(Atom("concat", 0.0, acts, 0, 1, rule))
         elif op.kind in _LAYOUT:
@@ -137,7 +144,8 @@ def atoms_of(ops: tuple[TracedOp, ...]) -> tuple[Atom, ...]:
         elif op.kind in _MEMORY:
             out.append(Atom("memory", 0.0, acts, 0, 1, rule))
         else:  # bn (unfused), add, mul, pools, anything else: one element-wise layer
-            out.append(Atom("eltwise", float(op.out_elems), acts, op.weight_elems, 1, rule))
+            out.append(Atom("eltwise", float(op.out_elems), acts, op.weight_elems, 1, rule,
+                            fuse="add" if op.kind == "add" and follows_conv else ""))
     return tuple(out)
 
 
