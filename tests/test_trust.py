@@ -105,3 +105,15 @@ def test_measured_table_provenance_names_protocol_and_os():
     p = provenance_of(table)
     assert p["method"] == "measured" and p["os"] and p["protocol"]["statistic"] == "median"
     assert "calibration_measured_ms" not in p.get("correction", {})
+
+
+def test_report_marks_flagged_rows(tmp_path):
+    from nas.report.compare import build_comparison
+    from nas.report.render import render
+    cmp = build_comparison("iphone15pro", "ane", models=("condensenet_74_g4", "mobilenet_v2"), runtime=TODAY)
+    assert cmp.row("condensenet_74_g4").extrapolation["ane"][0]["unit"] == "cpu"
+    assert "ane" not in cmp.row("mobilenet_v2").extrapolation
+    md = render(cmp, tmp_path / "r").read_text()
+    row = next(l for l in md.splitlines() if l.startswith("| condensenet_74_g4 |"))
+    assert "⚠" in row and "- condensenet_74_g4 (ane): " in md
+    assert "⚠" not in next(l for l in md.splitlines() if l.startswith("| mobilenet_v2 |"))
