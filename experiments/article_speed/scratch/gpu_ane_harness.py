@@ -3,7 +3,7 @@ calibrate`` does -- ``fit.fit_all``'s order: CPU, GPU (joint over the three phon
 the ANE on each fold's own CPU / GPU fits for its off-ANE blocks -- for one variant, and scores LOMO per model /
 phone, median and MALE per phone and unit, subsets (a) / (b), sweep shape and small-out (as ``subsets.py``).
 The CPU fits do not depend on a GPU / ANE variant, so they are computed once per fold and cached in
-``results/cpu_folds.json`` (delete it after changing the CPU). Variants: ``gpu_ane_variants.py`` (patches over
+``results/gpu_ane/cpu_folds.json`` (delete it after changing the CPU). Variants: ``gpu_ane_variants.py`` (patches over
 ``model.atom_ms`` / ``model.block_ms`` / ``priors.prior_for``), switched by the parameters named on the command
 line (added to ``priors.UNIT_PARAMS``: ``gpu:NAME`` or ``ane:NAME``) and environment flags documented there.
 Usage: python experiments/article_speed/scratch/gpu_ane_harness.py NAME [unit:PARAM ...]
@@ -30,7 +30,8 @@ from nas.latency.costmodel.calibrate import PHONES  # noqa: E402
 from subsets import FIRST_PASS, SMALL_MACS, net_stats, sweep_rows  # noqa: E402
 
 RULE = ("espnet_v2_2_0", "mixnet_m", "mobilenet_v1", "mobilenet_v2", "shufflenet_v2_1_5")
-CACHE = HERE / "results" / "cpu_folds.json"
+OUT = HERE / "results" / "gpu_ane"
+CACHE = OUT / "cpu_folds.json"
 
 
 def unit_fit(ds, keep, unit, fb=None):
@@ -103,7 +104,7 @@ def main(name, params):
                                 for m in sorted({r["model"] for r in cu})},
                   "theta_iphone11": {k: float(f"{np.exp(v):.4g}") for k, v in full["iphone11"][u].theta.items()}}
     res["secs"] = round(time.time() - t0)
-    out = HERE / "results" / f"{name}.json"
+    out = OUT / f"{name}.json"
     out.write_text(json.dumps(res, indent=1) + "\n")
     print(f"{name} ({res['secs']} s)")
     for u in ("gpu", "ane"):

@@ -28,6 +28,8 @@ NEW = {
     "launch1": (math.log(float(os.environ.get("LAUNCH1_US", "5")) * 1e-6), 1.5,
                 "dispatch of a single-threaded layer (no fork / join), prior 5 us, wide"),
     "dwk": (0.0, 0.5, "depthwise kernel-area exponent, prior 0 (cost per FLOP independent of the kernel)"),
+    "elc": (math.log(0.4e-9), 1.5, "per-element work of element-wise / depthwise layers (s per output element): one "
+            "element per cycle on one 2.5 GHz core, wide"),
     "pnorm": (math.log(3.0), 1.0, "CPU compute / memory overlap, p - 1; prior p = 4 (the shipped smooth maximum)"),
 }
 
@@ -71,6 +73,9 @@ def cpu_atom_ms(a, th, unit):
         t = (t ** -model.P_NORM + t1 ** -model.P_NORM) ** (-1.0 / model.P_NORM)
     if os.environ.get("ZERO_COPY"):   # channel concat / split of a planar (CHW) tensor: pointer offsets, no layer
         t = np.where(np.isin(a.cls, [_C["concat"], _C["split"]]), 0.0, t)
+    if "elc" in th:   # per-element compute of element-wise layers (elements = FLOPs) and depthwise convs
+        el = np.where(a.cls == _C["eltwise"], a.flops, np.where(a.cls == _C["dwconv"], a.out, 0.0))
+        t = t + el * np.exp(th["elc"])
     if "wbw" in th:
         t = t + a.wts * model.BYTES[unit] / np.exp(th["wbw"])
     return t * 1e3
