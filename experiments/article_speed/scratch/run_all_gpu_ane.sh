@@ -21,5 +21,6 @@ V_ANE_PLANAR=1000 $H ane_planar_max
 V_GPU_GEMV=se $H gpu_occ1_se gpu:occ1
 V_ANE_ACTFUSE=1 V_ANE_PLANAR=1000 $H ane_actfuse1_planar_max
 nice -n 10 env OMP_NUM_THREADS=1 PYTHONPATH=$PWD $PY $S/cpu_harness.py cpu_elc wbw elc
+ELC_REPLACE=1 nice -n 10 env OMP_NUM_THREADS=1 PYTHONPATH=$PWD $PY $S/cpu_harness.py cpu_elc_replace wbw elc
 $PY $S/bootstrap.py > $S/bootstrap.log
 for u in gpu ane; do $PY $S/bootstrap.py $u > $S/bootstrap_$u.log; done

@@ -3,7 +3,8 @@
 ``install()`` replaces ``model.atom_ms`` with ``cpu_atom_ms`` (the shipped CPU form, re-stated here, plus the
 variant terms, each priced only when its parameter is in theta, i.e. in ``priors.UNIT_PARAMS['cpu']``) and
 ``priors.prior_for`` with a wrapper that adds the new parameters' priors. Other units go to the shipped code.
-Flags (environment): CHAIN_FUSE=1, CPU_P=<p>, ZERO_COPY=1. See NOTES.md beside this file for the figures.
+Flags (environment): CHAIN_FUSE=1, CPU_P=<p>, ZERO_COPY=1, ELC_REPLACE=1 (with ``elc``: element-wise and
+depthwise layers lose their activation-memory term, per-element work replaces it). See NOTES.md beside this file for the figures.
 """
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ def cpu_atom_ms(a, th, unit):
         el = a.cls == _C["eltwise"]                     # size in the same block shares its memory pass
         chained = el & np.r_[False, el[:-1] & (a.block[1:] == a.block[:-1]) & (a.act[1:] == a.act[:-1])]
         mem, comp = np.where(chained, 0.0, mem), np.where(chained, 0.0, comp)
+    if "elc" in th and os.environ.get("ELC_REPLACE"):   # per-element work replaces their activation-bandwidth term
+        mem = np.where(np.isin(a.cls, [_C["eltwise"], _C["dwconv"]]), 0.0, mem)
     pn = float(os.environ["CPU_P"]) if os.environ.get("CPU_P") else model.P_NORM
     if "pnorm" in th:
         pn = 1.0 + np.exp(th["pnorm"])
