@@ -267,3 +267,24 @@ def test_off_ane_block_runs_whole_on_one_unit():
         t, code = block_ms(a, "ane", th, fb)
         want = "gpu" if rule == "L7" else "cpu"
         assert t[0] == pytest.approx(whole[want]) and set(code) == {UNIT_CODES.index(want)}
+
+
+def test_ane_fusions_free_activations_after_a_conv_only_where_the_regime_has_them():
+    """atoms.FUSIONS by hand: conv-bn-relu6, conv-h-swish, conv-add-relu6 (a residual), then ops not after a conv."""
+    ops = (TracedOp("conv", 1000, 100, 100, 10), TracedOp("bn", 0, 100, 100, 2), TracedOp("relu6", 0, 100, 100, 0),
+           TracedOp("conv", 1000, 100, 100, 10), TracedOp("hswish", 0, 100, 100, 0),
+           TracedOp("conv", 1000, 100, 100, 10), TracedOp("add", 0, 200, 100, 0), TracedOp("relu6", 0, 100, 100, 0),
+           TracedOp("mul", 0, 200, 100, 0), TracedOp("sigmoid", 0, 100, 100, 0))
+    atoms = atoms_of(ops)
+    assert [a.fuse for a in atoms] == ["", "relu6", "", "hswish", "", "add", "add+relu6", "", ""]
+    th = dict(prior_for("iphone11", "ane").mean)
+    none, f1, f2, f3 = (atom_ms(stack([atoms], d), th, "ane") for d in ((), ("F1",), ("F2",), ("F3",)))
+    assert np.all(none > 0)
+    assert f1[1] == 0 and f1[3] == pytest.approx(none[3] / 2) and f2[3] == 0   # h-swish: 1 of its 2 layers, or both
+    keep = [0, 2, 4, 5, 6, 7, 8]                                                # convs, add, relu6 after it, mul, sigmoid
+    assert np.array_equal(f2[keep], none[keep])
+    assert f3[5] == 0 and f3[6] == 0 and f3[7] == none[7] and f3[8] == none[8]  # residual add (+ its relu6): F3 only
+    # fusion is an ANE feature: the CPU / GPU prices of the same atoms never change
+    for u in ("cpu", "gpu"):
+        thu = dict(prior_for("iphone11", u).mean)
+        assert np.array_equal(atom_ms(stack([atoms], ("F3",)), thu, u), atom_ms(stack([atoms]), thu, u))

@@ -57,6 +57,28 @@ GPU_FALLBACK_RULES = ("L7",)
 # SE broadcast or channel-shuffle island off the Neural Engine would not allow.
 REGIME_DROPS = {"coreml-mlprogram-ios16": ("L6", "L7")}
 
+# Activation fusions on the Neural Engine (ids travel with a regime's ``drop`` tuple; none in the 2020 regime).
+# An ANE task runs a convolution and then a nonlinearity in its own post stage: the task descriptor's NE block has
+# a ``MACCfg.NonlinearMode`` and its kernel DMA loads "weights/bias/nonlinearity"; the compiler's nonlinear modes
+# include RELU, SIGMOID, CLAMPED_RELU, PRELU, ELU and CUSTOM_LUT (tinygrad, extra/accel/ane/README.md, aneregs and
+# README.old, reverse-engineered on an A14 / M1). So an activation right after a conv (``Atom.fuse``) costs no
+# launch of its own there. F1: the one-op activations (ReLU6 = clamped ReLU, leaky / PReLU, sigmoid, hard-sigmoid)
+# and the activation half of swish / h-swish (whose multiply stays an element-wise layer); F2: swish / h-swish
+# whole, as one unary lookup table (CUSTOM_LUT; that the compiler does this is a guess). Launches fused per kind:
+FUSIONS = {"F1": {"relu6": 1, "leaky": 1, "prelu": 1, "sigmoid": 1, "hsigmoid": 1, "swish": 1, "hswish": 1},
+           "F2": {"relu6": 1, "leaky": 1, "prelu": 1, "sigmoid": 1, "hsigmoid": 1, "swish": 2, "hswish": 2}}
+# F3: F2, and a residual add right after a conv (with any activation after it) fused into the conv's task: the
+# task reads two source streams ("2x Read, both used for things like sum", tinygrad's README.md) and the compiler
+# has fused element-wise op kinds (NEFUSED_EW, PEFUSED_ELEMENTWISE; README.old). The skip tensor's read is then
+# left unpriced (a small underestimate).
+FUSIONS["F3"] = dict(FUSIONS["F2"], add=1, **{"add+" + k: v for k, v in _ACT_LAYERS.items()})
+REGIME_FUSES: dict[str, tuple[str, ...]] = {"coreml-mlprogram-ios16": ()}
+
+
+def regime_traits(runtime: str) -> tuple[str, ...]:
+    """What ``stack``'s ``drop`` gets for ``runtime``: the ANE rules it lacks and the ANE fusions it has."""
+    return REGIME_DROPS.get(runtime, ()) + REGIME_FUSES.get(runtime, ())
+
 
 @dataclass(frozen=True)
 class Atom:
@@ -71,6 +93,7 @@ class Atom:
     out_elems: int = 0   # output elements (a conv's reduction length per output = FLOPs / 2 / out_elems)
     kernel: tuple[int, int] = (1, 1)   # a conv's kernel height and width
     stride: int = 1                    # a conv's stride
+    fuse: str = ""                     # an activation right after a conv: its kind (FUSIONS)
 
 
 def ane_rule(op: TracedOp) -> str | None:
@@ -92,9 +115,12 @@ def atoms_of(ops: tuple[TracedOp, ...]) -> tuple[Atom, ...]:
     """Turn traced ops (in call order) into launched atoms, applying the fusion rules above."""
     out: list[Atom] = []
     after_conv = False      # the previous non-free op was a conv (possibly with a folded BN)
+    after_add = False       # the previous non-free op was an add right after a conv (a residual sum)
     for op in ops:
         if op.kind in _FREE:
             continue
+        follows_conv, follows_add = after_conv, after_add
+        after_add = op.kind == "add" and follows_conv
         rule = ane_rule(op)
         acts = op.in_elems + op.out_elems
         if op.kind in _CONVS:
@@ -109,7 +135,8 @@ def atoms_of(ops: tuple[TracedOp, ...]) -> tuple[Atom, ...]:
             continue
         after_conv = False
         if op.kind in _ACT_LAYERS:
-            out.append(Atom("eltwise", float(op.out_elems), acts, 0, _ACT_LAYERS[op.kind], rule))
+            fuse = op.kind if follows_conv else ("add+" + op.kind if follows_add else "")
+            out.append(Atom("eltwise", float(op.out_elems), acts, 0, _ACT_LAYERS[op.kind], rule, fuse=fuse))
         elif op.kind == "concat":
             out.append(Atom("concat", 0.0, acts, 0, 1, rule))
         elif op.kind in _LAYOUT:
@@ -117,7 +144,8 @@ def atoms_of(ops: tuple[TracedOp, ...]) -> tuple[Atom, ...]:
         elif op.kind in _MEMORY:
             out.append(Atom("memory", 0.0, acts, 0, 1, rule))
         else:  # bn (unfused), add, mul, pools, anything else: one element-wise layer
-            out.append(Atom("eltwise", float(op.out_elems), acts, op.weight_elems, 1, rule))
+            out.append(Atom("eltwise", float(op.out_elems), acts, op.weight_elems, 1, rule,
+                            fuse="add" if op.kind == "add" and follows_conv else ""))
     return tuple(out)
 
 
@@ -136,6 +164,7 @@ class AtomArrays:
     launches: np.ndarray
     ane_ok: np.ndarray
     to_gpu: np.ndarray   # off the ANE by a rule in GPU_FALLBACK_RULES
+    ane_fused: np.ndarray   # share of the atom's launches fused into the preceding conv on the ANE (FUSIONS)
     out: np.ndarray
     kh: np.ndarray
     kw: np.ndarray
@@ -145,8 +174,11 @@ class AtomArrays:
 
 
 def stack(per_block: list[tuple[Atom, ...]], drop: tuple[str, ...] = ()) -> AtomArrays:
-    """Flat arrays of the atoms; rules in ``drop`` (a regime's ``REGIME_DROPS``) do not keep an atom off the ANE."""
+    """Flat arrays of the atoms; rules in ``drop`` (a regime's ``REGIME_DROPS``) do not keep an atom off the ANE,
+    fusion ids in it (``FUSIONS``) make activations after a conv free there."""
     atoms = [(i, a) for i, blk in enumerate(per_block) for a in blk]
+    fuses = [FUSIONS[f] for f in drop if f in FUSIONS]
+    fused = [max((f.get(a.fuse, 0) for f in fuses), default=0) / a.launches if a.fuse else 0.0 for _, a in atoms]
     idx = {c: i for i, c in enumerate(CLASSES)}
     return AtomArrays(
         cls=np.array([idx[a.cls] for _, a in atoms], dtype=np.int64),
@@ -156,6 +188,7 @@ def stack(per_block: list[tuple[Atom, ...]], drop: tuple[str, ...] = ()) -> Atom
         launches=np.array([a.launches for _, a in atoms], dtype=float),
         ane_ok=np.array([a.ane_rule is None or a.ane_rule in drop for _, a in atoms], dtype=bool),
         to_gpu=np.array([a.ane_rule in GPU_FALLBACK_RULES and a.ane_rule not in drop for _, a in atoms], dtype=bool),
+        ane_fused=np.minimum(np.array(fused, dtype=float), 1.0),
         out=np.array([a.out_elems for _, a in atoms], dtype=float),
         kh=np.array([a.kernel[0] for _, a in atoms], dtype=np.int64),
         kw=np.array([a.kernel[1] for _, a in atoms], dtype=np.int64),

@@ -100,6 +100,8 @@ def atom_ms(a: AtomArrays, th: dict[str, float], unit: str) -> np.ndarray:
         t = t + np.where(a.out > 0, a.flops / (peak[a.cls] * eff[a.cls]) * np.exp(th["occ"]) / np.maximum(a.out, 1.0), 0.0)
     if wread:
         t = t + a.wts * BYTES[unit] / np.exp(th["wbw"])
+    if unit == "ane" and a.ane_fused.any():   # activations fused into the preceding conv (atoms.FUSIONS)
+        t = t * (1.0 - a.ane_fused)
     return t * 1e3
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from nas.arch.resolve import resolve
 from nas.arch.spec import NetSpec
-from nas.latency.costmodel.atoms import REGIME_DROPS, block_atoms, stack
+from nas.latency.costmodel.atoms import block_atoms, regime_traits, stack
 from nas.latency.costmodel.model import block_ms, unit_used
 from nas.latency.regime import ARTICLE_RUNTIME
 from nas.latency.table import LatencyTable, Stat
@@ -66,7 +66,7 @@ def build_table(phone: str, unit: str, fits: dict, layers: dict, provenance: dic
                 runtime: str = ARTICLE_RUNTIME) -> LatencyTable:
     """The predicted table of ``phone``/``unit``; on a phone without a usable ANE (G1) ``ane`` is its GPU."""
     dev = get_device(phone)
-    drop = REGIME_DROPS.get(runtime, ())
+    drop = regime_traits(runtime)
     fb = {u: fits[u].theta for u in ("cpu", "gpu")}
     if unit == "ane" and not dev.ane_for_third_party:
         entries, overhead = predicted_entries(layers, "gpu", fits["gpu"].theta, None)

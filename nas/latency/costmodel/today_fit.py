@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from nas.hardware.devices import get_device
-from nas.latency.costmodel.atoms import REGIME_DROPS
+from nas.latency.costmodel.atoms import regime_traits
 from nas.latency.costmodel.calibdata import Row
 from nas.latency.costmodel.fit import Dataset, UnitFit, fit_all, fit_unit
 from nas.latency.costmodel.model import net_ms
@@ -163,4 +163,4 @@ def summarize_cv(results: list[dict]) -> dict:
     return out
 
 
-DROP = REGIME_DROPS[DEFAULT_RUNTIME]
+DROP = regime_traits(DEFAULT_RUNTIME)   # ANE rules the regime lacks + ANE fusions it has (atoms.FUSIONS)
