@@ -5,7 +5,9 @@ phone, median and MALE per phone and unit, subsets (a) / (b), sweep shape and sm
 The CPU fits do not depend on a GPU / ANE variant, so they are computed once per fold and cached in
 ``results/gpu_ane/cpu_folds.json`` (delete it after changing the CPU). Variants: ``gpu_ane_variants.py`` (patches over
 ``model.atom_ms`` / ``model.block_ms`` / ``priors.prior_for``), switched by the parameters named on the command
-line (added to ``priors.UNIT_PARAMS``: ``gpu:NAME`` or ``ane:NAME``) and environment flags documented there.
+line (added to ``priors.UNIT_PARAMS``: ``gpu:NAME`` or ``ane:NAME``) and environment flags documented there;
+``V_FUSE=F1|F2|F3`` puts main's ANE fusion ids (``atoms.FUSIONS``, made for today's regime) into the 2020 regime's
+``drop`` tuple.
 Usage: python experiments/article_speed/scratch/gpu_ane_harness.py NAME [unit:PARAM ...]
 """
 from __future__ import annotations
@@ -60,7 +62,7 @@ def main(name, params):
     gpu_ane_variants.install()
     t0 = time.time()
     rows, _ = load_all(DEFAULT_FILES)
-    ds = fit.Dataset(rows)
+    ds = fit.Dataset(rows, tuple(filter(None, os.environ.get("V_FUSE", "").split(","))))
     macs, _ = net_stats(ds)
     fam = np.array([r.family for r in ds.rows])
     cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}

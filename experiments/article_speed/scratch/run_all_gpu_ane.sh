@@ -20,6 +20,9 @@ V_ANE_PLANAR=2 $H ane_planar2
 V_ANE_PLANAR=1000 $H ane_planar_max
 V_GPU_GEMV=se $H gpu_occ1_se gpu:occ1
 V_ANE_ACTFUSE=1 V_ANE_PLANAR=1000 $H ane_actfuse1_planar_max
+V_FUSE=F1 $H ane_fuse_F1     # after merging main: its ANE fusion ids (atoms.FUSIONS, today's regime) in the 2020 regime
+V_FUSE=F2 $H ane_fuse_F2
+V_FUSE=F3 $H ane_fuse_F3
 nice -n 10 env OMP_NUM_THREADS=1 PYTHONPATH=$PWD $PY $S/cpu_harness.py cpu_elc wbw elc
 ELC_REPLACE=1 nice -n 10 env OMP_NUM_THREADS=1 PYTHONPATH=$PWD $PY $S/cpu_harness.py cpu_elc_replace wbw elc
 $PY $S/bootstrap.py > $S/bootstrap.log

@@ -5,7 +5,7 @@ from pathlib import Path
 R = Path(__file__).resolve().parent / "results" / "gpu_ane"
 ORDER = ("base", "gpu_gemv_se", "gpu_gemv_all", "gpu_occ1", "gpu_occ1_se", "ane_actfuse1", "ane_actfuse_all", "ane_actm",
          "ane_dev_bw", "ane_dev_bw_el", "ane_dev_launch", "ane_planar4", "ane_planar2", "ane_planar_max",
-         "ane_actfuse1_planar_max")
+         "ane_actfuse1_planar_max", "ane_fuse_F1", "ane_fuse_F2", "ane_fuse_F3")
 
 
 def f(x):
