@@ -3,7 +3,8 @@
 ``install()`` replaces ``model.atom_ms`` with ``cpu_atom_ms`` (the shipped CPU form, re-stated here, plus the
 variant terms, each priced only when its parameter is in theta, i.e. in ``priors.UNIT_PARAMS['cpu']``) and
 ``priors.prior_for`` with a wrapper that adds the new parameters' priors. Other units go to the shipped code.
-Flags (environment): CHAIN_FUSE=1, CPU_P=<p>, ZERO_COPY=1. See NOTES.md beside this file for the figures.
+Flags (environment): CHAIN_FUSE=1, CPU_P=<p>, ZERO_COPY=1, ELC_REPLACE=1 (with ``elc``: element-wise and
+depthwise layers lose their activation-memory term, per-element work replaces it). See NOTES.md beside this file for the figures.
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ NEW = {
     "launch1": (math.log(float(os.environ.get("LAUNCH1_US", "5")) * 1e-6), 1.5,
                 "dispatch of a single-threaded layer (no fork / join), prior 5 us, wide"),
     "dwk": (0.0, 0.5, "depthwise kernel-area exponent, prior 0 (cost per FLOP independent of the kernel)"),
+    "elc": (math.log(0.4e-9), 1.5, "per-element work of element-wise / depthwise layers (s per output element): one "
+            "element per cycle on one 2.5 GHz core, wide"),
     "pnorm": (math.log(3.0), 1.0, "CPU compute / memory overlap, p - 1; prior p = 4 (the shipped smooth maximum)"),
 }
 
@@ -51,6 +54,8 @@ def cpu_atom_ms(a, th, unit):
         el = a.cls == _C["eltwise"]                     # size in the same block shares its memory pass
         chained = el & np.r_[False, el[:-1] & (a.block[1:] == a.block[:-1]) & (a.act[1:] == a.act[:-1])]
         mem, comp = np.where(chained, 0.0, mem), np.where(chained, 0.0, comp)
+    if "elc" in th and os.environ.get("ELC_REPLACE"):   # per-element work replaces their activation-bandwidth term
+        mem = np.where(np.isin(a.cls, [_C["eltwise"], _C["dwconv"]]), 0.0, mem)
     pn = float(os.environ["CPU_P"]) if os.environ.get("CPU_P") else model.P_NORM
     if "pnorm" in th:
         pn = 1.0 + np.exp(th["pnorm"])
@@ -71,6 +76,9 @@ def cpu_atom_ms(a, th, unit):
         t = (t ** -model.P_NORM + t1 ** -model.P_NORM) ** (-1.0 / model.P_NORM)
     if os.environ.get("ZERO_COPY"):   # channel concat / split of a planar (CHW) tensor: pointer offsets, no layer
         t = np.where(np.isin(a.cls, [_C["concat"], _C["split"]]), 0.0, t)
+    if "elc" in th:   # per-element compute of element-wise layers (elements = FLOPs) and depthwise convs
+        el = np.where(a.cls == _C["eltwise"], a.flops, np.where(a.cls == _C["dwconv"], a.out, 0.0))
+        t = t + el * np.exp(th["elc"])
     if "wbw" in th:
         t = t + a.wts * model.BYTES[unit] / np.exp(th["wbw"])
     return t * 1e3
