@@ -117,3 +117,19 @@ def test_report_marks_flagged_rows(tmp_path):
     row = next(l for l in md.splitlines() if l.startswith("| condensenet_74_g4 |"))
     assert "⚠" in row and "- condensenet_74_g4 (ane): " in md
     assert "⚠" not in next(l for l in md.splitlines() if l.startswith("| mobilenet_v2 |"))
+
+
+def test_search_summary_flags_the_chosen_network(tmp_path):
+    from search_fixtures import config, synthetic_table, tiny_space
+    from nas.latency import save_table
+    from nas.search.session import execute, prepare
+    space_path, space = tiny_space(tmp_path)
+    table = synthetic_table(space)
+    # a hand-made coverage record: calibrated on 224 px inputs only; the tiny space's input is 32 px
+    table.provenance["calibration_coverage"] = {"unit": "ane", "networks": 2, "off_unit_share_max": {},
+                                                "input_side": [224, 224]}
+    save_table(table, tmp_path / "iphone11-ane.yaml")
+    summary = execute(prepare(config((tmp_path, space_path, space, tmp_path / "iphone11-ane.yaml", 1e3))))
+    flags = summary["best"]["extrapolation"]
+    assert [(f["kind"], f["quantity"], f["value"]) for f in flags] == [("size", "input_side", 32)]
+    assert any(n.startswith("warning: the best network's latency extrapolates") for n in summary["notes"])

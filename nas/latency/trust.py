@@ -116,6 +116,14 @@ def extrapolation(net: NetSpec, price, table: LatencyTable) -> list[dict]:
     return out
 
 
+def flag_chosen(net: NetSpec, table: LatencyTable, notes: list[str]) -> list[dict]:
+    """A search's chosen network: its extrapolation flags, each also added to ``notes`` as a warning."""
+    from nas.latency.pricing import price_net
+    flags = extrapolation(net, price_net(net, table), table)
+    notes += [f"warning: the best network's latency extrapolates: {f['text']}" for f in flags]
+    return flags
+
+
 _MEASURED_KEYS = ("hardware", "os", "runtime", "runtime_version", "runtime_settings", "date", "protocol",
                   "validation")
 
