@@ -35,10 +35,29 @@ def _finite(obj):
     return obj
 
 
+def is_finite_number(v) -> bool:
+    """A real number (not a bool) that is finite, an integer too large for a float counting as not."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
 def json_text(obj, **kwargs) -> str:
     """Standard JSON for a result file: never ``NaN``/``Infinity`` (other tools refuse them); a
     non-finite number, which validated inputs should never produce, is written as ``null``."""
     return json.dumps(_finite(obj), allow_nan=False, **kwargs)
+
+
+def loads_json(text: str | bytes, **kwargs):
+    """``json.loads`` whose every failure is a ``ValueError``: a document nested too deeply for the
+    recursive decoder (``[[[[...]]]]``) included, which is a ``RecursionError`` otherwise."""
+    try:
+        return json.loads(text, **kwargs)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def append_json_line(path: str | os.PathLike, record: dict) -> None:
@@ -54,12 +73,26 @@ def read_json_lines(path: str | os.PathLike) -> list[dict]:
     out = []
     for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
         try:
-            rec = json.loads(line)
+            rec = loads_json(line)
         except ValueError:
             continue
         if isinstance(rec, dict):
             out.append(rec)
     return out
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def portable_path(path: str | os.PathLike | None) -> str | None:
+    """How a result file records an input file so that it reads the same on another machine: the path
+    relative to the repository when the file is in it (``latency_tables/iphone11-ane....yaml``), else
+    its file name alone (record its sha256 beside it to identify it). Older results hold absolute
+    paths; readers take either."""
+    if path is None:
+        return None
+    p = Path(path).resolve()
+    return p.relative_to(REPO).as_posix() if p.is_relative_to(REPO) else p.name
 
 
 LOCK_NAME = ".nas.lock"

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from nas import safeyaml
 from nas.arch.dsl import format_block, parse_block
 from nas.arch.spec import BlockSpec, NetSpec
 from nas.errors import SpecError
@@ -126,7 +127,7 @@ def read_yaml(path: str | os.PathLike) -> Any:
     except OSError as e:
         raise SpecError(f"cannot read: {e.strerror}", file=str(path)) from None
     try:
-        return yaml.safe_load(text)
+        return safeyaml.load(text)     # safe, unique keys, no alias bombs, bounded nesting
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

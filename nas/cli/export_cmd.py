@@ -41,9 +41,11 @@ def register(sub) -> None:
 
 def read_labels(path: str) -> tuple[str, ...]:
     try:
-        lines = Path(path).read_text().splitlines()
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as e:
         raise NasError(f"{path}: cannot read labels ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise NasError(f"{path}: not a text file of labels (not UTF-8 at byte {e.start})") from None
     labels = tuple(line.strip() for line in lines if line.strip())
     if not labels:
         raise NasError(f"{path}: no labels (one per line)")

@@ -45,6 +45,8 @@ from typing import Any
 import yaml
 
 from nas.errors import NasError, SpecError
+from nas import safeyaml
+from nas.safeyaml import StrictLoader
 from nas.fsutil import write_atomic
 from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES, runtime_problem
 from nas.latency.units import describe
@@ -163,47 +165,8 @@ class LatencyTable:
                 "entries": {k: self.entries[k].to_dict() for k in sorted(self.entries)}}
 
 
-# libyaml's C parser when PyYAML was built with it (about 10x faster on big tables: see
-# benchmarks/bench_table_load.py); the same safe constructors either way.
-_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _UniqueKeyLoader(_SafeBase):
-    """Safe loader that refuses duplicate mapping keys (PyYAML keeps the last silently).
-
-    Tag resolution of plain scalars (a chain of regular expressions per value, most of the load
-    time of a big table) is memoized per load: the same text always resolves to the same tag."""
-
-    def __init__(self, stream):
-        super().__init__(stream)
-        self._tags: dict = {}
-
-    def resolve(self, kind, value, implicit):
-        if kind is not yaml.ScalarNode:
-            return super().resolve(kind, value, implicit)
-        key = (value, implicit)
-        tag = self._tags.get(key)
-        if tag is None:
-            tag = self._tags[key] = super().resolve(kind, value, implicit)
-        return tag
-
-
-def _construct_mapping(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            dup = key in seen
-        except TypeError:               # an unhashable key (a list or mapping): refused by the checks after
-            continue
-        if dup:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}",
-                                                    key_node.start_mark)
-        seen.add(key)
-    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# The shared strict loader (nas/safeyaml.py: libyaml when available, unique keys, no collection aliases).
+_UniqueKeyLoader = StrictLoader
 
 
 MAX_N = 10**9    # timed runs behind one entry: more is not a measurement
@@ -298,14 +261,14 @@ def _parse(text: str) -> Any:
     if parts is not None:
         entries = read_entries(parts[1])
         if entries is not None:
-            data = yaml.load(parts[0], Loader=_UniqueKeyLoader)
+            data = safeyaml.load(parts[0])
             if isinstance(data, dict):
                 data["entries"] = entries
             return data
     gc_was = gc.isenabled()
     gc.disable()        # a big document is millions of young objects: collecting them is most of the time
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
+        return safeyaml.load(text)
     finally:
         if gc_was:
             gc.enable()

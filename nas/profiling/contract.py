@@ -18,12 +18,12 @@ This module applies the same rules before anything is written:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path, PurePosixPath
 
 from nas.errors import NasError
+from nas.fsutil import loads_json
 
 
 def _reject_constant(name: str):
@@ -32,7 +32,7 @@ def _reject_constant(name: str):
 
 def strict_json(text: str):
     """``json.loads`` that refuses NaN/Infinity and numbers too large for a float."""
-    value = json.loads(text, parse_constant=_reject_constant)
+    value = loads_json(text, parse_constant=_reject_constant)
     bad = _non_finite(value)
     if bad is not None:
         raise ValueError(f"{bad}: number out of range")

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from nas.errors import NasError
+from nas.fsutil import loads_json
 
 APP_ID = "org.example.nasprofiler"  # the host app's bundle identifier (ios_profiler/README.md)
 SWIFT_DIR = Path(__file__).resolve().parents[2] / "ios_profiler"
@@ -92,8 +93,10 @@ def complete_results(path: Path, bundle_id: str) -> bool:
     """True when ``path`` is a results file of bundle ``bundle_id`` that ends with its footer."""
     try:
         lines = [l for l in Path(path).read_text().splitlines() if l.strip()]
-        header, last = json.loads(lines[0]), json.loads(lines[-1])
-    except (OSError, IndexError, json.JSONDecodeError):
+        header, last = loads_json(lines[0]), loads_json(lines[-1])
+    except (OSError, IndexError, ValueError):      # ValueError: not JSON, not UTF-8, nested too deeply
+        return False
+    if not isinstance(header, dict) or not isinstance(last, dict):
         return False
     return header.get("kind") == "header" and header.get("bundle_id") == bundle_id and last.get("kind") == "footer"
 

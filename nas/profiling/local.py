@@ -14,7 +14,6 @@ run resumes without measuring anything twice.
 from __future__ import annotations
 
 import io
-import json
 import os
 import platform
 import warnings
@@ -25,7 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nas.errors import NasError
-from nas.fsutil import json_text, write_atomic
+from nas.fsutil import json_text, loads_json, write_atomic
 from nas.latency.table import Stat
 from nas.profiling.measure import Protocol, measure, one_pass, summarize, warm_up
 from nas.profiling.ops import OpEntry
@@ -162,8 +161,8 @@ class Progress:
             rows = []
             for i, line in enumerate(lines):
                 try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
+                    rows.append(loads_json(line))
+                except ValueError:
                     if i != len(lines) - 1:
                         raise NasError(f"{path}: line {i + 1} is not JSON (only a torn last line is "
                                        f"tolerated)") from None

@@ -12,7 +12,6 @@ Searched networks come from a search output folder: ``summary.json`` (``best``:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from nas.arch.dsl import parse_net
 from nas.arch.spec import NetSpec
 from nas.arch.yaml_io import load_net
 from nas.errors import NasError, SpecError
+from nas.fsutil import loads_json, portable_path
 from nas.latency import LatencyTable, find_table, price_net
 
 UNITS = ("cpu", "gpu", "ane")
@@ -74,7 +74,7 @@ def load_tables(device: str, runtime: str | None = None) -> tuple[dict[str, Late
     for unit in UNITS:
         try:
             t = find_table(device, unit, runtime)
-            tables[unit], notes[unit] = t, f"{t.summary()} -- {t.source_name}"
+            tables[unit], notes[unit] = t, f"{t.summary()} -- {portable_path(t.path) or t.source_name}"
         except NasError as e:
             tables[unit], notes[unit] = None, (e.reason if isinstance(e, SpecError) else str(e))
     return tables, notes
@@ -118,7 +118,7 @@ def read_search_dir(path: str | Path) -> Row:
     summary_file = d / "summary.json"
     expected = "expected best.arch, best.latency_ms, best.accuracy, best.accuracy_kind"
     try:
-        summary = json.loads(summary_file.read_text(encoding="utf-8"))
+        summary = loads_json(summary_file.read_text(encoding="utf-8"))
         best = summary["best"]
     except FileNotFoundError:
         raise NasError(f"{d}: no summary.json (is this a `nas search` output folder?)") from None

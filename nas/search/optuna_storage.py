@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 
 from nas.errors import NasError
 from nas.search.storage import Trial, check_header
-from nas.search.strategies.base import Result, Status
+from nas.search.strategies.base import Status
 
 
 def default_study_name(space: str, strategy: str, seed: int) -> str:
@@ -112,7 +112,7 @@ class StudyRecorder:
         if exists:
             self.study = optuna.load_study(study_name=self.study_name, storage=self.url)
             stored = self.study.user_attrs.get("nas_header")
-            if stored is None:
+            if not isinstance(stored, dict):
                 raise NasError(f"--storage {self.url!r}: study {self.study_name!r} was not made by `nas search`")
             check_header(stored, header, f"{self.url} study {self.study_name!r}")
             return self._load()
@@ -131,8 +131,9 @@ class StudyRecorder:
         for ft in self.study.get_trials(deepcopy=False):
             a = ft.user_attrs
             try:
-                t = Trial(int(a["nas_trial"]), Result(tuple(a["choices"]), Status(a["status"]), dict(a["metrics"])),
-                          a["dsl"], a.get("accuracy_kind"), float(a.get("wall_s", 0.0)))
+                t = Trial.from_json({"trial": a["nas_trial"], "choices": a["choices"], "status": a["status"],
+                                     "metrics": a["metrics"], "arch": a["dsl"],
+                                     "accuracy_kind": a.get("accuracy_kind"), "wall_s": a.get("wall_s", 0.0)})
             except (KeyError, ValueError, TypeError) as e:
                 raise NasError(f"--storage {self.url!r}: trial {ft.number} of study {self.study_name!r} is not a "
                                f"`nas search` trial ({e})") from None

@@ -18,8 +18,8 @@ from nas.search.strategies.base import Strategy
 
 def run(strategy: Strategy, evaluator: Evaluator, *, trials: int, batch_size: int,
         stored: Sequence[Trial] = (), on_trial: Callable[[Trial], None] | None = None,
-        on_progress: Callable[[int], None] | None = None) -> list[Trial]:
-    """Run ``trials`` evaluations in batches; ``stored`` trials are replayed, not evaluated."""
+        on_progress: Callable[[int], None] | None = None, source: str = "the trial log") -> list[Trial]:
+    """Run ``trials`` evaluations in batches; ``stored`` trials (read from ``source``) are replayed."""
     if trials < 1 or batch_size < 1:
         raise ValueError(f"trials and batch_size must be >= 1, got {trials}, {batch_size}")
     done: list[Trial] = []
@@ -35,7 +35,7 @@ def run(strategy: Strategy, evaluator: Evaluator, *, trials: int, batch_size: in
         logged = list(stored[len(done):len(done) + len(proposals)])
         for trial, choices in zip(logged, proposals):
             if tuple(trial.result.choices) != tuple(choices):
-                raise NasError(f"trial {trial.index} in the log is {list(trial.result.choices)} but the "
+                raise NasError(f"{source}: trial {trial.index} is {list(trial.result.choices)[:20]} but the "
                                f"strategy now proposes {list(choices)}: the log is from another search")
             evaluator.replay(trial)
         if on_progress and logged:

@@ -23,7 +23,7 @@ import numpy as np
 from nas import zoo
 from nas.arch.yaml_io import dump_net
 from nas.errors import NasError
-from nas.fsutil import lock_folder, write_atomic
+from nas.fsutil import lock_folder, portable_path, write_atomic
 from nas.latency import SpacePricer, find_table, load_table, price_net
 from nas.latency.table import LatencyTable, MissingEntry
 from nas.search import report
@@ -155,7 +155,7 @@ def prepare(cfg: SearchConfig) -> Prepared:
             notes.append(f"--seed-from {name}: space {space.name!r} cannot express it; not seeded")
         else:
             initial.append(choices)
-    info = {"path": table.path, "sha256": _sha256(table.path), "source": table.method, "device": table.device,
+    info = {"path": portable_path(table.path), "sha256": _sha256(table.path), "source": table.method, "device": table.device,
             "unit": table.unit, "runtime": table.runtime, "summary": table.summary()}
     return Prepared(cfg, space, table, info, pricer, fastest, slowest, estimator, initial, notes, multi)
 
@@ -329,7 +329,7 @@ def search(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
           + (f" on Ray ({cfg.ray_address or 'local'}, {cfg.workers} workers)" if cfg.backend == "ray" else ""))
     try:
         trials = run(strategy, evaluator, trials=cfg.trials, batch_size=cfg.batch_size, stored=stored,
-                     on_trial=record, on_progress=on_progress)
+                     on_trial=record, on_progress=on_progress, source=str(log.path))
     finally:
         log.close()
         backend.close()

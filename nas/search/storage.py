@@ -19,14 +19,13 @@ milliseconds.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from nas.errors import NasError
-from nas.fsutil import json_text
+from nas.fsutil import is_finite_number, json_text, loads_json
 from nas.search.strategies.base import Result, Status
 
 LOG_NAME = "trials.jsonl"
@@ -59,8 +58,12 @@ class Trial:
                 raise ValueError(f"field {key!r} must be a {kinds.__name__}, got {d[key]!r:.40}")
         if not all(type(c) is int and c >= 0 for c in d["choices"]):
             raise ValueError("field 'choices' must be a list of non-negative integers")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in d["metrics"].values()):
-            raise ValueError("field 'metrics' must map names to numbers")
+        if not all(is_finite_number(v) for v in d["metrics"].values()):
+            raise ValueError("field 'metrics' must map names to finite numbers")
+        needs = {"OK": ("accuracy", "latency_ms"), "INFEASIBLE": ("latency_ms",)}.get(d["status"], ())
+        missing = [k for k in needs if k not in d["metrics"]]
+        if missing:
+            raise ValueError(f"field 'metrics' of a trial with status {d['status']} needs {missing[0]!r}")
         kind, wall = d.get("accuracy_kind"), d.get("wall_s", 0.0)
         if kind is not None and not isinstance(kind, str) or isinstance(wall, bool) \
                 or not isinstance(wall, (int, float)):
@@ -103,7 +106,10 @@ class TrialLog:
         return trials
 
     def _load(self, header: dict) -> list[Trial]:
-        data = self.path.read_bytes()
+        try:
+            data = self.path.read_bytes()
+        except OSError as e:                     # a directory in its place, unreadable
+            raise NasError(f"{self.path}: cannot read the trial log ({e.strerror})") from None
         lines = data.split(b"\n")
         keep = len(data)
         if lines and lines[-1] != b"":           # no newline at the end: a line cut short
@@ -112,7 +118,7 @@ class TrialLog:
             lines = lines[:-1]
         lines = [l for l in lines if l]
         try:
-            stored = json.loads(lines[0])["header"]
+            stored = loads_json(lines[0])["header"]
             if not isinstance(stored, dict):
                 raise TypeError
         except (IndexError, ValueError, KeyError, TypeError, UnicodeDecodeError):
@@ -121,7 +127,7 @@ class TrialLog:
         trials = []
         for n, line in enumerate(lines[1:], start=2):
             try:
-                trials.append(Trial.from_json(json.loads(line)))
+                trials.append(Trial.from_json(loads_json(line)))
             except (ValueError, KeyError, TypeError) as e:
                 raise NasError(f"{self.path}: line {n} is not a trial: {e}") from None
             if trials[-1].index != len(trials) - 1:

@@ -13,7 +13,6 @@ scored); estimators and experiments read it, never the other way round.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from nas.errors import SpecError
+from nas.fsutil import loads_json
 
 FIELDS = ("test_acc", "mean_acc", "std", "params", "flops")
 
@@ -99,7 +99,7 @@ def _number(value, file: str, key: str, field: str, integer: bool = False) -> fl
 def _load(info: BenchmarkInfo, cardinalities: tuple[int, ...]) -> Benchmark:
     file = str(info.file)
     try:
-        raw = json.loads(info.file.read_bytes())
+        raw = loads_json(info.file.read_bytes())
     except OSError as e:
         raise SpecError(f"cannot read the benchmark: {e.strerror or e}", file=file) from None
     except (ValueError, UnicodeDecodeError) as e:

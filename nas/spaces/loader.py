@@ -178,8 +178,9 @@ def load_space_file(path: str | Path) -> Space:
         raise SpecError("a search space is a mapping", file=file)
     kind = data.get("kind")
     builders = {"layerwise": _layerwise, "stagewise": _stagewise}
-    if kind not in builders:
-        raise SpecError(f"kind must be one of {', '.join(builders)}, got {kind!r}", file=file, field="kind")
+    if not isinstance(kind, str) or kind not in builders:
+        raise SpecError(f"kind must be one of {', '.join(builders)}, got {str(kind)[:40]!r}", file=file,
+                        field="kind")
     name = data.get("name", path.stem)
     if not isinstance(name, str) or not name:
         raise SpecError(f"name must be a non-empty string, got {str(name)[:40]!r}", file=file, field="name")

@@ -44,6 +44,7 @@ PUBLIC_SOURCES = {
 # Not used: chernykh iPhone 7 (A10, not a calibrated chip); tucan9389 (live camera through Vision,
 # input size unknown, no averaging); coremltools docs / MobileOne / EfficientFormer (A14-A17 phones,
 # iOS 15-17, .all only); efficientformer issue 9 (compute units not stated).
+MAX_TIME = 1e6    # seconds or ms: more is no phone's inference time (and 1e308 s overflows to inf ms)
 OBS_SIGMA = 0.1   # relative noise of a published mean (the article calls its numbers ballpark figures)
 
 
@@ -77,11 +78,28 @@ def _sigma(v: float, decimals: int | None = None) -> float:
 def _check_time(v, file: str, field: str) -> float | None:
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v) or math.isinf(v):
-        raise SpecError(f"time must be a number or null, got {v!r}", file=file, field=field)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not -MAX_TIME <= v <= MAX_TIME:
+        raise SpecError(f"time must be a number (at most {MAX_TIME:g}) or null, got {str(v)[:40]!r}", file=file,
+                        field=field)
     if v <= 0:
         raise SpecError(f"time must be positive, got {v}", file=file, field=field)
     return float(v)
+
+
+def _int_field(v, file: str, field: str, top: int = 4096) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= top:
+        raise SpecError(f"must be an integer in 1..{top}, got {str(v)[:40]!r}", file=file, field=field)
+    return v
+
+
+def _arch_path(path: Path, arch, file: str, field: str) -> Path:
+    """An ``arch:`` file named by a timings file: a relative path inside that file's folder."""
+    folder = path.parent.resolve()
+    target = (path.parent / arch).resolve() if isinstance(arch, str) else None
+    if target is None or Path(arch).is_absolute() or ".." in Path(arch).parts or folder not in target.parents:
+        raise SpecError(f"must be a path relative to the file's folder, inside it, got {str(arch)[:60]!r}",
+                        file=file, field=field)
+    return target
 
 
 def load_timings(path: str | Path) -> tuple[list[Row], list[str]]:
@@ -92,24 +110,28 @@ def load_timings(path: str | Path) -> tuple[list[Row], list[str]]:
     data = read_yaml(path)   # unreadable, non-UTF-8 or malformed: SpecError naming the file
     if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
         raise SpecError("a calibration file is a mapping with `models:`", file=file, field="models")
-    scale = {"s": 1000.0, "ms": 1.0}.get(data.get("time_unit", "s"))
+    unit = data.get("time_unit", "s")
+    scale = {"s": 1000.0, "ms": 1.0}.get(unit) if isinstance(unit, str) else None
     if scale is None:
         raise SpecError(f"time_unit must be s or ms, got {data.get('time_unit')!r}", file=file,
                         field="time_unit")
     rows, skipped = [], []
     for name, entry in data["models"].items():
         where = f"models.{name}"
-        if not isinstance(entry, dict):
-            raise SpecError("each model is a mapping", file=file, field=where)
+        if not isinstance(entry, dict) or not isinstance(name, str):
+            raise SpecError("each model is a mapping under a name", file=file, field=where)
+        if not isinstance(entry.get("family", name), str):
+            raise SpecError("must be text", file=file, field=f"{where}.family")
         measured = _parse_devices(entry, file, where)
         if entry.get("arch"):
-            spec = load_net(Path(path).parent / entry["arch"])
+            spec = load_net(_arch_path(Path(path), entry["arch"], file, f"{where}.arch"))
         elif name in zoo.names():
             spec = zoo.get(name).spec
         else:
             skipped.append(name)
             continue
-        if entry.get("input") and tuple(spec.input_size) != (entry["input"],) * 2:
+        if entry.get("input") is not None and tuple(spec.input_size) != \
+                (_int_field(entry["input"], file, f"{where}.input"),) * 2:
             spec = NetSpec(spec.name, (int(entry["input"]),) * 2, spec.stages, spec.in_channels)
         for phone, units in measured.items():
             for unit, v in units.items():
@@ -153,7 +175,7 @@ def load_public(path: str | Path) -> tuple[list[Row], list[str]]:
     for si, src in enumerate(data["sources"]):
         if not isinstance(src, dict):
             raise SpecError("a source is a mapping", file=file, field=f"sources[{si}]")
-        if src.get("id") not in PUBLIC_SOURCES:
+        if not isinstance(src.get("id"), str) or src["id"] not in PUBLIC_SOURCES:
             continue
         phone = PUBLIC_SOURCES[src["id"]][0]
         src_rows = src.get("rows", [])
@@ -163,7 +185,15 @@ def load_public(path: str | Path) -> tuple[list[Row], list[str]]:
             if not isinstance(r, dict) or not isinstance(r.get("model"), str):
                 raise SpecError("a row is a mapping with a model name", file=file,
                                 field=f"sources.{src['id']}.rows[{i}].model")
-            spec = public_spec(r["model"], r.get("width"), r.get("input"))
+            at = f"sources.{src['id']}.rows[{i}]"
+            if r.get("input") is not None:
+                _int_field(r["input"], file, f"{at}.input")
+            width = r.get("width")
+            if width is not None and (isinstance(width, bool) or not isinstance(width, (int, float))
+                                      or not 0.05 <= width <= 4):
+                raise SpecError(f"width must be a number in 0.05..4, got {str(width)[:40]!r}", file=file,
+                                field=f"{at}.width")
+            spec = public_spec(r["model"], width, r.get("input"))
             if spec is None:
                 skipped.append(f"{src['id']}:{r['model']}")
                 continue

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from pathlib import Path
 
 from nas.errors import NasError
-from nas.fsutil import append_json_line
+from nas.fsutil import append_json_line, is_finite_number, loads_json
 
 
 def default_path() -> Path:
@@ -64,12 +63,11 @@ class ScoreCache:
 def _record(line: str) -> dict | None:
     """A well-formed cache record, or None for anything else."""
     try:
-        rec = json.loads(line)
+        rec = loads_json(line)
     except ValueError:
         return None
     if not isinstance(rec, dict) or not isinstance(rec.get("key"), str) or not isinstance(rec.get("kind"), str):
         return None
-    score = rec.get("score")
-    if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+    if not is_finite_number(rec.get("score")):
         return None
     return rec

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import os
 import shutil
 import tempfile
@@ -32,7 +31,7 @@ from ray.tune.schedulers import ASHAScheduler
 
 from nas.arch import parse_net
 from nas.errors import NasError
-from nas.fsutil import append_json_line, read_json_lines
+from nas.fsutil import append_json_line, is_finite_number, read_json_lines
 from nas.search.accuracy.base import Estimate
 from nas.search.accuracy.train import TrainEstimator
 from nas.search.backends import Job, OnResult
@@ -82,8 +81,7 @@ def train_candidate(config: dict, *, estimator: TrainEstimator, archs: Sequence[
 
 def _is_record(r: dict) -> bool:
     """A line of completed.jsonl as this backend writes it (anything else is retrained, not trusted)."""
-    num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)  # noqa: E731
-    return isinstance(r.get("arch"), str) and num(r.get("accuracy")) and type(r.get("epoch")) is int \
+    return isinstance(r.get("arch"), str) and is_finite_number(r.get("accuracy")) and type(r.get("epoch")) is int \
         and r["epoch"] >= 0 and all(type(r.get(k, 0)) is int for k in ("retries", "restored_from_epoch"))
 
 

@@ -1,0 +1,76 @@
+"""The one YAML loader for every file ``nas`` reads: safe, strict, and bounded.
+
+Built on PyYAML's safe constructors (libyaml's ``CSafeLoader`` when PyYAML has it: about 10x faster on
+big tables, see benchmarks/bench_table_load.py), so no tag in a file can build a Python object or run
+code. On top of that it refuses what plain ``safe_load`` accepts silently:
+
+- a duplicate mapping key (``safe_load`` keeps the last one: a file could say two things at once);
+- an alias of a list or mapping, or a recursive one (``&a [*a, *a]`` nested nine deep is the "billion
+  laughs": a few hundred bytes that expand to 10^9 items once anything walks the data). Aliases of
+  plain values (a quoted source used twice, as calibration/apple_soc_specs.yaml does) stay allowed;
+- nesting deeper than the recursion limit (``[[[[...]]]]``): a ``yaml.YAMLError``, not a
+  ``RecursionError``.
+
+Every failure is a ``yaml.YAMLError``; callers turn it into a ``SpecError`` naming the file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class StrictLoader(_SafeBase):
+    """Safe loader with unique keys and no collection aliases (see the module doc).
+
+    Tag resolution of plain scalars (a chain of regular expressions per value, most of the load
+    time of a big table) is memoized per load: the same text always resolves to the same tag."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._tags: dict = {}
+
+    def resolve(self, kind, value, implicit):
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = self._tags[key] = super().resolve(kind, value, implicit)
+        return tag
+
+    def construct_object(self, node, deep=False):
+        if not isinstance(node, yaml.ScalarNode) and (node in self.constructed_objects
+                                                      or node in self.recursive_objects):
+            raise yaml.constructor.ConstructorError(
+                None, None, "an alias of a list or mapping is not allowed (it can expand a small file into a "
+                "huge one)", node.start_mark)
+        return super().construct_object(node, deep)
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = set()
+    loader.flatten_mapping(node)
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            continue                    # a list or mapping as a key: refused by the checks after
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {str(key)[:60]!r}",
+                                                    key_node.start_mark)
+        seen.add(key)
+    return yaml.constructor.SafeConstructor.construct_mapping(loader, node, deep)
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load(text: str) -> Any:
+    """The data of a YAML document; ``yaml.YAMLError`` for anything malformed or refused above."""
+    try:
+        return yaml.load(text, Loader=StrictLoader)
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply") from None
