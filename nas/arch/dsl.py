@@ -97,11 +97,8 @@ _FORMATTED: dict[tuple[BlockSpec, bool], str] = {}   # blocks are immutable: a s
 
 def format_block(block: BlockSpec, *, repeats: bool = True) -> str:
     """Canonical block string: table order, defaults left out."""
-    key = (block, repeats)
-    try:
-        text = _FORMATTED.get(key)
-    except TypeError:               # args holding something unhashable: format without the cache
-        return _format_block(block, repeats)
+    key = (block, repeats)          # hashable: BlockSpec makes its args so
+    text = _FORMATTED.get(key)
     if text is None:
         if len(_FORMATTED) > 100_000:
             _FORMATTED.clear()

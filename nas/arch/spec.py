@@ -14,6 +14,7 @@ from typing import Any
 
 from nas.errors import SpecError
 from nas.ops import REGISTRY
+from nas.ops.registry import BlockType
 
 # Sanity bounds on any description (a mobile backbone is far inside them; beyond them a typo or a
 # crafted file would only exhaust memory): input side, input channels, block channels and repeats.
@@ -21,6 +22,25 @@ MAX_INPUT_SIZE = 4096
 MAX_CHANNELS = 16384
 MAX_REPEATS = 64
 MAX_KERNEL = 63
+
+
+def _hashable_args(bt: BlockType, args: Any) -> Any:
+    """``args`` with list values of tuple fields (``kernel=[3, 5]`` from Python) made tuples.
+
+    The DSL and YAML readers only ever produce hashable values; a Python caller may
+    pass a list. Blocks must be hashable: the formatter and the shape rule cache on them.
+    """
+    lists = {t.field: tuple(v) for t in bt.tokens
+             if t.kind == "ints" and isinstance(v := getattr(args, t.field), list)}
+    if lists:
+        args = dataclasses.replace(args, **lists)
+    for t in bt.tokens:
+        value = getattr(args, t.field)
+        try:
+            hash(value)
+        except TypeError:
+            raise SpecError(f"{t.key} must be {t.kind}, got {value!r}", field=t.key) from None
+    return args
 
 
 @dataclass(frozen=True)
@@ -35,6 +55,10 @@ class BlockSpec:
         bt = REGISTRY.get(self.type)
         if not isinstance(self.args, bt.args):
             raise SpecError(f"args of a {self.type!r} block must be {bt.args.__name__}", field="args")
+        try:
+            hash(self.args)
+        except TypeError:
+            object.__setattr__(self, "args", _hashable_args(bt, self.args))
         if isinstance(self.repeats, bool) or not isinstance(self.repeats, int) or not 1 <= self.repeats <= MAX_REPEATS:
             raise SpecError(f"repeats must be an integer in 1..{MAX_REPEATS}, got {self.repeats!r}", field="r")
         kernel = getattr(self.args, "kernel", None)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nas.errors import SpecError
-from nas.ops.registry import Shape, check_positive, conv_out, register, tok
+from nas.ops.registry import Shape, check_positive, kernel_stride_shape, register, tok
 
 
 class BlazeModule(nn.Module):
@@ -53,7 +53,7 @@ def _blaze_shape(a: "Blaze", in_shape: Shape) -> Shape:
                         f"pads", field="c")
     if a.stride == 2 and (h % 2 or w % 2):
         raise SpecError(f"a strided BlazeBlock needs an even feature map, got {h}x{w}", field="s")
-    return (a.out, conv_out(h, a.kernel, a.stride), conv_out(w, a.kernel, a.stride))
+    return kernel_stride_shape(a, in_shape)
 
 
 @register("blaze", out_shape=_blaze_shape, doc="BlazeFace single/double BlazeBlock (Bazarevsky et al. "

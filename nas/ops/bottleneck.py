@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from nas.ops.common import ConvBNAct, activation
-from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, register, tok
+from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_shape, register, tok
 
 
 class BottleneckModule(nn.Module):
@@ -33,8 +33,7 @@ class BottleneckModule(nn.Module):
 
 
 def _shape(a, in_shape: Shape) -> Shape:
-    _, h, w = in_shape
-    return (a.out, conv_out(h, 3, a.stride), conv_out(w, 3, a.stride))
+    return conv_shape(a.out, in_shape, 3, a.stride)
 
 
 @register("bottleneck", out_shape=_shape, doc=__doc__.strip().splitlines()[0] + " Tokens: c out, "

@@ -1,4 +1,4 @@
-"""Torch pieces shared by blocks: conv+BN+activation, squeeze-excite, shuffle.
+"""Torch pieces shared by blocks: conv+BN+activation, shuffle, residual (SE: ``nas.ops.se``).
 
 Shapes are passed in as constants (the description knows them), never read from
 ``x.shape`` inside ``forward``: that keeps Core ML conversion static (see
@@ -66,22 +66,6 @@ class ConvBNAct(nn.Sequential):
         super().__init__(*layers)
 
 
-class SqueezeExcite(nn.Module):
-    """Squeeze-and-excitation (Hu et al. 2018): global pool, reduce, expand, gate, scale."""
-
-    def __init__(self, channels: int, reduced: int, act: str = "relu", gate: str = "sigmoid"):
-        super().__init__()
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.reduce = nn.Conv2d(channels, reduced, 1)
-        self.act = activation(act, reduced)
-        self.expand = nn.Conv2d(reduced, channels, 1)
-        self.gate = activation(gate)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        s = self.gate(self.expand(self.act(self.reduce(self.pool(x)))))
-        return x * s
-
-
 class ChannelShuffle(nn.Module):
     """ShuffleNet's channel shuffle with constant shapes (reshape, transpose, reshape)."""
 
@@ -107,14 +91,3 @@ class ResidualBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.body(x)
         return x + y if self.residual else y
-
-
-def block_se(a, cin: int, mid: int) -> SqueezeExcite:
-    """The SE of an MBConv-like block ``a``: reduced from the input channels (or mid with ``sem``)."""
-    base = mid if a.se_from_mid else cin
-    return SqueezeExcite(mid, se_channels(base, a.se, a.se_divisor), a.se_act or a.act, a.se_gate)
-
-
-def se_channels(base: int, ratio: float, divisor: int) -> int:
-    """Reduced SE width: ``ratio`` of ``base`` channels, rounded by ``divisor``."""
-    return make_divisible(base * ratio, divisor)

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from torch import nn
 
 from nas.errors import SpecError
-from nas.ops.common import ConvBNAct, SqueezeExcite, activation, se_channels
+from nas.ops.common import ConvBNAct, activation
 from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, register, tok
+from nas.ops.se import SqueezeExcite, block_se, check_se_ratio, se_channels, se_fields
 
 
 def _spatial(in_shape: Shape, k: int, s: int, p: int | None, d: int = 1, ceil: bool = False):
@@ -73,8 +74,7 @@ class DepthwiseSeparable:
     def __post_init__(self):
         check_positive("c", self.out)
         check_positive("s", self.stride, (1, 2))
-        if self.se < 0 or self.se > 1:
-            raise SpecError(f"SE ratio must be in [0, 1], got {self.se}", field="se")
+        check_se_ratio(self.se)
 
     @staticmethod
     def build(a: "DepthwiseSeparable", in_shape: Shape) -> nn.Module:
@@ -182,13 +182,8 @@ class Skip:
           "Tokens: se ratio of the input channels, sd rounding divisor (1 = truncate), sa inner "
           "activation, sg gate.")
 @dataclass(frozen=True, kw_only=True)
+@se_fields(after=None, ratio=0.25, mid_token=False, act="relu")
 class SqueezeExciteBlock:
-    se: float = tok("se", 0.25)
-    se_divisor: int = tok("sd", 1)
-    se_act: str = tok("sa", "relu", choices=ACTIVATIONS)
-    se_gate: str = tok("sg", "sigmoid", choices=("sigmoid", "hsigmoid"))
-
     @staticmethod
     def build(a: "SqueezeExciteBlock", in_shape: Shape) -> nn.Module:
-        c = in_shape[0]
-        return SqueezeExcite(c, se_channels(c, a.se, a.se_divisor), a.se_act, a.se_gate)
+        return block_se(a, in_shape[0], in_shape[0], a.se_act)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from torch import nn
 
 from nas.errors import SpecError
-from nas.ops.common import ConvBNAct, ResidualBlock, block_se
-from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, register, tok
+from nas.ops.common import ConvBNAct, ResidualBlock
+from nas.ops.registry import ACTIVATIONS, Shape, check_positive, kernel_stride_shape, register, tok
+from nas.ops.se import SE_TOKENS_DOC, block_se, se_fields
 
 
 class EdgeResidualModule(ResidualBlock):
@@ -26,21 +27,16 @@ class EdgeResidualModule(ResidualBlock):
         mid = a.mid_channels(cin)
         layers: list[nn.Module] = [ConvBNAct(cin, mid, a.kernel, a.stride, act=a.act)]
         if a.se > 0:
-            layers.append(block_se(a, cin, mid))
+            layers.append(block_se(a, cin, mid, a.act))
         layers.append(ConvBNAct(mid, a.out, 1, act="none"))
         super().__init__(nn.Sequential(*layers), a.stride == 1 and cin == a.out and not a.noskip)
 
 
-def _er_shape(a: "EdgeResidual", in_shape: Shape) -> Shape:
-    _, h, w = in_shape
-    return (a.out, conv_out(h, a.kernel, a.stride), conv_out(w, a.kernel, a.stride))
-
-
-@register("er", out_shape=_er_shape, doc=__doc__.strip().splitlines()[0] + " Tokens: c out, "
-          "s stride, k kernel, e expansion, m mid channels (overrides e), a activation, se SE "
-          "ratio, sem (SE ratio of mid channels, not input), sd SE divisor, sa SE activation "
-          "(default: a), sg SE gate, noskip.")
+@register("er", out_shape=kernel_stride_shape, doc=__doc__.strip().splitlines()[0] + " Tokens: c out, "
+          f"s stride, k kernel, e expansion, m mid channels (overrides e), a activation, {SE_TOKENS_DOC}, "
+          "noskip.")
 @dataclass(frozen=True, kw_only=True)
+@se_fields(after="act")
 class EdgeResidual:
     kernel: int = tok("k", 3, always=True)
     stride: int = tok("s", 1, always=True)
@@ -48,25 +44,17 @@ class EdgeResidual:
     out: int = tok("c")
     mid: int = tok("m", 0)
     act: str = tok("a", "relu", choices=ACTIVATIONS)
-    se: float = tok("se", 0.0)
-    se_from_mid: bool = tok("sem", False)
-    se_divisor: int = tok("sd", 1)
-    se_act: str = tok("sa", "", choices=ACTIVATIONS)
-    se_gate: str = tok("sg", "sigmoid", choices=("sigmoid", "hsigmoid"))
     noskip: bool = tok("noskip", False)
 
     def __post_init__(self):
         check_positive("c", self.out)
         check_positive("s", self.stride, (1, 2))
-        check_positive("sd", self.se_divisor)
         if self.kernel < 1 or self.kernel % 2 == 0:
             raise SpecError(f"kernel must be odd and positive, got {self.kernel}", field="k")
         if self.expand <= 0:
             raise SpecError(f"expansion must be positive, got {self.expand}", field="e")
         if self.mid < 0:
             raise SpecError(f"mid channels must be positive, got {self.mid}", field="m")
-        if self.se < 0 or self.se > 1:
-            raise SpecError(f"SE ratio must be in [0, 1], got {self.se}", field="se")
 
     def mid_channels(self, cin: int) -> int:
         """Expanded width: ``m`` when given, else ``round(cin * e)``."""

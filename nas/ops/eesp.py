@@ -24,7 +24,7 @@ from torch import nn
 
 from nas.errors import SpecError
 from nas.ops.common import ConvBNAct
-from nas.ops.registry import Shape, check_positive, conv_out, register, tok
+from nas.ops.registry import Shape, check_positive, conv_shape, register, tok
 
 
 class EESPModule(nn.Module):
@@ -63,7 +63,7 @@ class EESPDown(nn.Module):
 
 
 def _eesp_shape(a: "EESP", in_shape: Shape) -> Shape:
-    cin, h, w = in_shape
+    cin = in_shape[0]
     k = len(a.dilations)
     made = a.out - cin if a.stride == 2 else a.out
     if made < k * k or made % (k * k):
@@ -72,7 +72,7 @@ def _eesp_shape(a: "EESP", in_shape: Shape) -> Shape:
                         f"stride {a.stride})", field="c")
     if cin % k:
         raise SpecError(f"EESP: input channels {cin} must divide into K = {k} groups", field="dl")
-    return (a.out, conv_out(h, 3, a.stride), conv_out(w, 3, a.stride))
+    return conv_shape(a.out, in_shape, 3, a.stride)
 
 
 @register("eesp", out_shape=_eesp_shape, doc="ESPNetv2 EESP unit; stride 2 is the downsampling "

@@ -19,8 +19,9 @@ import torch
 from torch import nn
 
 from nas.errors import SpecError
-from nas.ops.common import make_divisible, ConvBNAct, SqueezeExcite, se_channels
-from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, register, tok
+from nas.ops.common import make_divisible, ConvBNAct
+from nas.ops.registry import ACTIVATIONS, Shape, check_positive, kernel_stride_shape, register, tok
+from nas.ops.se import block_se, se_fields
 
 GHOST_RATIO = 2      # intrinsic : total maps (GhostNet uses s = 2 throughout)
 GHOST_DW_KERNEL = 3  # kernel of the cheap depthwise operation (d = 3 in the paper)
@@ -45,12 +46,7 @@ class GhostModule(nn.Module):
         return y[:, :self.out] if self.slice else y
 
 
-def _ghost_shape(a: "Ghost", in_shape: Shape) -> Shape:
-    _, h, w = in_shape
-    return (a.out, conv_out(h, a.kernel, a.stride), conv_out(w, a.kernel, a.stride))
-
-
-@register("ghost", out_shape=_ghost_shape, doc="Ghost module (Han et al. 2020): primary kxk conv "
+@register("ghost", out_shape=kernel_stride_shape, doc="Ghost module (Han et al. 2020): primary kxk conv "
           "to ceil(c/2) maps + depthwise 3x3 ghost maps, concatenated to c. Tokens: c out, k primary "
           "kernel, s stride, a activation (none = linear).")
 @dataclass(frozen=True, kw_only=True)
@@ -79,8 +75,7 @@ class GhostBottleneckModule(nn.Module):
         if s > 1:
             layers += [nn.Conv2d(mid, mid, k, s, k // 2, groups=mid, bias=False), nn.BatchNorm2d(mid)]
         if a.se > 0:
-            layers.append(SqueezeExcite(mid, se_channels(mid, a.se, a.se_divisor), a.se_act or a.act,
-                                        a.se_gate))
+            layers.append(block_se(a, mid, mid, a.act))   # reduced from the mid channels, as GhostNet
         layers.append(GhostModule(mid, a.out, act="none"))
         self.body = nn.Sequential(*layers)
         if s == 1 and cin == a.out:
@@ -94,16 +89,12 @@ class GhostBottleneckModule(nn.Module):
         return self.body(x) + (x if self.shortcut is None else self.shortcut(x))
 
 
-def _gb_shape(a: "GhostBottleneck", in_shape: Shape) -> Shape:
-    _, h, w = in_shape
-    return (a.out, conv_out(h, a.kernel, a.stride), conv_out(w, a.kernel, a.stride))
-
-
-@register("gb", out_shape=_gb_shape, doc="Ghost bottleneck (Han et al. 2020): ghost expansion to m "
+@register("gb", out_shape=kernel_stride_shape, doc="Ghost bottleneck (Han et al. 2020): ghost expansion to m "
           "channels (activation a), depthwise kxk + BN when s=2, optional SE on m channels "
           "(reduce = make_divisible(m*se, sd), gate sg), linear ghost projection to c, identity or "
           "depthwise kxk + 1x1 shortcut. Tokens: k, s, m mid channels or e expansion ratio of the input (one of them), c, a, se, sd, sa, sg.")
 @dataclass(frozen=True, kw_only=True)
+@se_fields(after="act", mid_token=False, divisor=4, gate="hsigmoid")
 class GhostBottleneck:
     kernel: int = tok("k", 3, always=True)
     stride: int = tok("s", 1, always=True)
@@ -111,10 +102,6 @@ class GhostBottleneck:
     mid: int = tok("m", 0)
     out: int = tok("c")
     act: str = tok("a", "relu", choices=ACTIVATIONS)
-    se: float = tok("se", 0.0)
-    se_divisor: int = tok("sd", 4)
-    se_act: str = tok("sa", "", choices=ACTIVATIONS)
-    se_gate: str = tok("sg", "hsigmoid", choices=("sigmoid", "hsigmoid"))
 
     def __post_init__(self):
         check_positive("c", self.out)
@@ -123,8 +110,6 @@ class GhostBottleneck:
         check_positive("s", self.stride, (1, 2))
         if self.kernel < 1 or self.kernel % 2 == 0:
             raise SpecError(f"kernel must be odd and positive, got {self.kernel}", field="k")
-        if self.se < 0 or self.se > 1:
-            raise SpecError(f"SE ratio must be in [0, 1], got {self.se}", field="se")
 
     def mid_channels(self, cin: int) -> int:
         """GhostNet's tables give mid channels (m); search spaces use a ratio of the input (e)."""

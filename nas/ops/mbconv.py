@@ -17,8 +17,9 @@ import torch
 from torch import nn
 
 from nas.errors import SpecError
-from nas.ops.common import ChannelShuffle, ConvBNAct, ResidualBlock, activation, block_se
-from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, register, tok
+from nas.ops.common import ChannelShuffle, ConvBNAct, ResidualBlock, activation
+from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_shape, register, tok
+from nas.ops.se import SE_TOKENS_DOC, block_se, se_fields
 
 
 def split_channels(channels: int, parts: int, mode: str) -> tuple[int, ...]:
@@ -64,14 +65,14 @@ class InvertedResidualModule(ResidualBlock):
             layers.append(MixConv(mid, a.kernel, a.stride, a.split))
         layers += [nn.BatchNorm2d(mid), activation(a.act, mid)]
         if a.se > 0:
-            layers.append(block_se(a, cin, mid))
+            layers.append(block_se(a, cin, mid, a.act))
         layers += [nn.Conv2d(mid, a.out, 1, groups=a.project_group_count, bias=False),
                    nn.BatchNorm2d(a.out)]
         super().__init__(nn.Sequential(*layers), a.stride == 1 and cin == a.out and not a.noskip)
 
 
 def _ir_shape(a: "InvertedResidual", in_shape: Shape) -> Shape:
-    cin, h, w = in_shape
+    cin = in_shape[0]
     mid = a.mid_channels(cin)
     if mid < 1:
         raise SpecError(f"expansion e{a.expand:g} of {cin} input channels gives {mid} mid channels; raise e "
@@ -86,17 +87,15 @@ def _ir_shape(a: "InvertedResidual", in_shape: Shape) -> Shape:
             raise SpecError(f"{'pointwise' if a.groups > 1 else field} groups {groups} must divide "
                             f"input {cin}, mid {mid} and output {a.out} channels",
                             field="g" if a.groups > 1 else field)
-    k = max(a.kernel)
-    return (a.out, conv_out(h, k, a.stride), conv_out(w, k, a.stride))
+    return conv_shape(a.out, in_shape, max(a.kernel), a.stride)
 
 
 @register("ir", out_shape=_ir_shape, doc=__doc__.strip().splitlines()[0] + " Tokens: c out, "
           "s stride, k kernel(s), e expansion, m mid channels (overrides e), g pointwise groups "
           "(with a shuffle), ge/gp expansion/projection groups (no shuffle, MixNet), "
-          "a activation, se SE ratio, sem (SE ratio of mid channels, not input), sd SE divisor, sa "
-          "SE activation (default: a), sg SE gate, sp MixConv split, xa (expand even at e1), "
-          "noskip.")
+          f"a activation, {SE_TOKENS_DOC}, sp MixConv split, xa (expand even at e1), noskip.")
 @dataclass(frozen=True, kw_only=True)
+@se_fields(after="act")
 class InvertedResidual:
     kernel: tuple[int, ...] = tok("k", (3,), always=True)
     stride: int = tok("s", 1, always=True)
@@ -107,11 +106,6 @@ class InvertedResidual:
     expand_groups: int = tok("ge", 1)
     project_groups: int = tok("gp", 1)
     act: str = tok("a", "relu", choices=ACTIVATIONS)
-    se: float = tok("se", 0.0)
-    se_from_mid: bool = tok("sem", False)
-    se_divisor: int = tok("sd", 1)
-    se_act: str = tok("sa", "", choices=ACTIVATIONS)
-    se_gate: str = tok("sg", "sigmoid", choices=("sigmoid", "hsigmoid"))
     split: str = tok("sp", "equal", choices=("equal", "exp"))
     expand_always: bool = tok("xa", False)
     noskip: bool = tok("noskip", False)
@@ -129,8 +123,6 @@ class InvertedResidual:
             raise SpecError(f"kernels must be odd and positive, got {self.kernel}", field="k")
         if self.expand <= 0:
             raise SpecError(f"expansion must be positive, got {self.expand}", field="e")
-        if self.se < 0 or self.se > 1:
-            raise SpecError(f"SE ratio must be in [0, 1], got {self.se}", field="se")
 
     @property
     def expand_group_count(self) -> int:

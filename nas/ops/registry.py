@@ -154,6 +154,17 @@ def conv_out(size: int, kernel: int, stride: int, padding: int | None = None, di
     return out
 
 
+def conv_shape(out: int, in_shape: Shape, kernel: int, stride: int, padding: int | None = None) -> Shape:
+    """``(out, H', W')`` after a ``kernel`` x ``kernel`` window at ``stride`` (same padding unless given)."""
+    _, h, w = in_shape
+    return (out, conv_out(h, kernel, stride, padding), conv_out(w, kernel, stride, padding))
+
+
+def kernel_stride_shape(a: Any, in_shape: Shape) -> Shape:
+    """``out_shape`` of a block whose size is set by one window of its ``kernel`` and ``stride``."""
+    return conv_shape(a.out, in_shape, a.kernel, a.stride)
+
+
 def check_positive(name: str, value: int, allowed: tuple[int, ...] | None = None) -> None:
     if value < 1 or (allowed is not None and value not in allowed):
         want = f"one of {allowed}" if allowed else "a positive integer"

@@ -23,7 +23,7 @@ from torch import nn
 
 from nas.errors import SpecError
 from nas.ops.common import ChannelShuffle, ConvBNAct
-from nas.ops.registry import Shape, check_positive, conv_out, register, tok
+from nas.ops.registry import Shape, check_positive, conv_out, conv_shape, kernel_stride_shape, register, tok
 
 
 class ShuffleV1Module(nn.Module):
@@ -50,7 +50,7 @@ class ShuffleV1Module(nn.Module):
 
 
 def _v1_shape(a: "ShuffleV1", in_shape: Shape) -> Shape:
-    cin, h, w = in_shape
+    cin = in_shape[0]
     mid = a.out // 4
     branch_out = a.out - cin if a.stride == 2 else a.out
     g1 = 1 if a.ungrouped else a.groups
@@ -60,7 +60,7 @@ def _v1_shape(a: "ShuffleV1", in_shape: Shape) -> Shape:
     if mid % a.groups or branch_out % a.groups or cin % g1:
         raise SpecError(f"groups {a.groups} must divide the mid ({mid}) and branch ({branch_out}) "
                         f"channels and the input ({cin}) unless ug is set", field="g")
-    return (a.out, conv_out(h, 3, a.stride), conv_out(w, 3, a.stride))
+    return conv_shape(a.out, in_shape, 3, a.stride)
 
 
 @register("shuffle", out_shape=_v1_shape, doc="ShuffleNet v1 unit (Zhang et al. 2018). Tokens: c "
@@ -110,11 +110,11 @@ class ShuffleV2Module(nn.Module):
 
 
 def _v2_shape(a: "ShuffleV2", in_shape: Shape) -> Shape:
-    cin, h, w = in_shape
+    cin = in_shape[0]
     if a.stride == 1 and (cin != a.out or cin % 2):
         raise SpecError(f"a stride-1 ShuffleNet v2 unit keeps an even channel count; got {cin} -> "
                         f"{a.out}", field="c")
-    return (a.out, conv_out(h, a.kernel, a.stride), conv_out(w, a.kernel, a.stride))
+    return kernel_stride_shape(a, in_shape)
 
 
 @register("splitshuffle", out_shape=_v2_shape, doc="ShuffleNet v2 unit (Ma et al. 2018). Tokens: c out "

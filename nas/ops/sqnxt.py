@@ -24,7 +24,7 @@ from torch import nn
 
 from nas.errors import SpecError
 from nas.ops.common import ConvBNAct, activation
-from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_out, register, tok
+from nas.ops.registry import ACTIVATIONS, Shape, check_positive, conv_shape, register, tok
 
 
 class SqnxtModule(nn.Module):
@@ -52,8 +52,7 @@ class SqnxtModule(nn.Module):
 
 
 def _sqnxt_shape(a: "Sqnxt", in_shape: Shape) -> Shape:
-    _, h, w = in_shape
-    return (a.out, conv_out(h, 1, a.stride, 0), conv_out(w, 1, a.stride, 0))
+    return conv_shape(a.out, in_shape, 1, a.stride, 0)
 
 
 @register("sqnxt", out_shape=_sqnxt_shape, doc=__doc__.strip().splitlines()[0] + " Tokens: c out "

@@ -55,6 +55,8 @@ def main(name, params):
     priors.UNIT_PARAMS = dict(priors.UNIT_PARAMS, cpu=tuple(params))
     import variants
     variants.install()
+    import clock_variants   # hypothesis H (V_CLOCK; no-op unless set)
+    clock_variants.install()
     t0 = time.time()
     rows, _ = load_all(DEFAULT_FILES)
     ds = fit.Dataset(rows)

@@ -33,7 +33,7 @@ from subsets import FIRST_PASS, SMALL_MACS, net_stats, sweep_rows  # noqa: E402
 
 RULE = ("espnet_v2_2_0", "mixnet_m", "mobilenet_v1", "mobilenet_v2", "shufflenet_v2_1_5")
 OUT = HERE / "results" / "gpu_ane"
-CACHE = OUT / "cpu_folds.json"
+CACHE = OUT / os.environ.get("V_CPU_CACHE", "cpu_folds.json")   # V_CPU_CACHE: another CPU (e.g. V_CLOCK on it)
 
 
 def unit_fit(ds, keep, unit, fb=None):
@@ -60,6 +60,8 @@ def main(name, params):
     priors.UNIT_PARAMS = {u: tuple(v) for u, v in up.items()}
     import gpu_ane_variants
     gpu_ane_variants.install()
+    import clock_variants   # hypothesis H (V_CLOCK; no-op unless set)
+    clock_variants.install()
     t0 = time.time()
     rows, _ = load_all(DEFAULT_FILES)
     ds = fit.Dataset(rows, tuple(filter(None, os.environ.get("V_FUSE", "").split(","))))
