@@ -138,7 +138,8 @@ def test_cli_smoke(setup, capsys):
                 "pareto"):
         assert key in summary
     assert summary["strategy"] == "random" and summary["trials"] == 8 and summary["seed"] == 1
-    assert set(summary["best"]) >= {"arch", "latency_ms", "accuracy", "accuracy_kind"}
+    assert set(summary["best"]) >= {"arch", "latency_ms", "accuracy", "accuracy_kind", "extrapolation"}
+    assert isinstance(summary["best"]["extrapolation"], list)   # nas.latency.trust flags (none on this table)
 
 
 def test_baselines_priced_on_the_same_table(tmp_path):

@@ -91,7 +91,15 @@ def test_regenerated_tables_match_committed(regenerated):
                 assert rp[k] == pytest.approx(cp[k], abs=LOO_APE_PTS), (name, k)
         if cp.get("loo_spearman") is not None:
             assert rp["loo_spearman"] == pytest.approx(cp["loo_spearman"], abs=LOO_RHO), name
+        _same_coverage(name, cp["calibration_coverage"], rp["calibration_coverage"])
         _same_entries(name, c, r)
+
+
+def _same_coverage(name, c, r):
+    """What the calibration covered (nas.latency.trust): sizes exactly, off-unit shares to 1 point."""
+    share = ("off_unit_share_max",)
+    assert {k: v for k, v in r.items() if k not in share} == {k: v for k, v in c.items() if k not in share}, name
+    assert r["off_unit_share_max"] == pytest.approx(c["off_unit_share_max"], abs=0.01), name
 
 
 @pytest.mark.slow

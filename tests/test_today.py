@@ -167,6 +167,10 @@ def test_regenerated_today_tables_match_committed(tmp_path):
         bad = [k for k, e in c.entries.items()
                if abs(r.entries[k].median_ms - e.median_ms) > 0.005 * e.median_ms + 1e-4]
         assert not bad, (p, u, bad[:3])
+        rc, cc = r.provenance["calibration_coverage"], c.provenance["calibration_coverage"]
+        assert rc["off_unit_share_max"] == pytest.approx(cc["off_unit_share_max"], abs=0.01), (p, u)
+        assert {k: v for k, v in rc.items() if k != "off_unit_share_max"} == \
+            {k: v for k, v in cc.items() if k != "off_unit_share_max"}, (p, u)
 
 
 @pytest.mark.parametrize("text,field", [("- id: x\n  rows:\n  - {model: MobileNetV2, device: iPhone 13, ms: -1}\n",

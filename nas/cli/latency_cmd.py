@@ -10,6 +10,7 @@ from nas.latency.pricing import price_net
 from nas.latency.regime import RUNTIMES
 from nas.latency.store import find_table
 from nas.latency.table import load_table
+from nas.latency.trust import extrapolation, provenance_of
 from nas.latency.units import compute_units, describe
 
 
@@ -43,17 +44,21 @@ def cmd_latency(args) -> int:
         raise NasError("give --table PATH, or --device and --unit to use the shipped table")
     price = price_net(net, table)
     os_assumed = (table.provenance or {}).get("os_assumed")   # a predicted table's per-inference floor's OS
+    flags = extrapolation(net, price, table)
     if args.json:
         cu, recorded = compute_units(table)
         extra = {"os_assumed": os_assumed} if os_assumed else {}
         print(json.dumps(price.to_json() | {"runtime": table.runtime, "compute_units": cu,
-                                            "compute_units_recorded": recorded} | extra))
+                                            "compute_units_recorded": recorded} | extra
+                         | {"provenance": provenance_of(table), "extrapolation": flags}))
         return 0
     units = f", compute units {describe(table)}" if describe(table) else ""
     os_text = f", floor of {os_assumed}" if os_assumed else ""
     print(f"{net.name}: {price.total_ms:.3f} ms on {table.device}/{table.unit} "
           f"({price.source}, runtime {table.runtime}{units}{os_text})")
     print(f"  table: {table.source_name} -- {table.summary()}")
+    for f in flags:
+        print(f"  warning: {f['text']}")
     print(f"  {'overhead':8} {'(per network call)':50} {price.overhead_ms:9.4f} ms")
     for l in price.layers:
         share = l.ms / price.total_ms * 100 if price.total_ms else 0.0

@@ -139,7 +139,8 @@ class LatencyTable:
         if self.method == "predicted":
             bits.append(f"model {p.get('model', '?')} {p.get('model_version', '')}".strip())
             if p.get("loo_mape_pct") is not None:
-                bits.append(f"cross-validated error {p['loo_mape_pct']}% MAPE")
+                kind = str(p.get("loo_kind") or "leave_one_model_out").replace("_", " ")
+                bits.append(f"cross-validated error {p['loo_mape_pct']}% MAPE ({kind})")
             if p.get("regime_calibrated") is False:
                 bits.append("NOT calibrated in this regime (the 2020 model moved to this chip's figures)")
         else:

@@ -26,6 +26,7 @@ from nas.arch.yaml_io import load_net
 from nas.errors import NasError, SpecError
 from nas.fsutil import loads_json, portable_path
 from nas.latency import LatencyTable, find_table, price_net
+from nas.latency.trust import extrapolation
 
 UNITS = ("cpu", "gpu", "ane")
 PUBLISHED_FILE = Path(__file__).resolve().parents[2] / "calibration" / "coreml_iphone_latency_2020.yaml"
@@ -47,13 +48,15 @@ class Row:
     stage_ms: dict[str, list[float]] = field(default_factory=dict)
     published_ms: dict[str, float | None] = field(default_factory=dict)
     search_latency_ms: float | None = None                           # what the search itself reported
+    extrapolation: dict[str, list[dict]] = field(default_factory=dict)  # per unit: nas.latency.trust flags
 
     def to_json(self) -> dict:
         return {"name": self.name, "kind": self.kind, "dsl": str(self.spec), "params": self.params,
                 "macs": self.macs, "accuracy": self.accuracy, "accuracy_source": self.accuracy_source,
                 "accuracy_is_top1": self.accuracy_is_top1, "predicted_ms": self.predicted_ms,
                 "predicted_note": self.predicted_note, "stage_ms": self.stage_ms,
-                "published_ms": self.published_ms, "search_latency_ms": self.search_latency_ms}
+                "published_ms": self.published_ms, "search_latency_ms": self.search_latency_ms,
+                "extrapolation": self.extrapolation}
 
 
 @dataclass
@@ -106,6 +109,9 @@ def _price(row: Row, tables: dict[str, LatencyTable | None]) -> None:
             row.predicted_note[unit] = f"missing op {getattr(e, 'key', e)}"
             continue
         row.predicted_ms[unit] = p.total_ms
+        flags = extrapolation(row.spec, p, table)
+        if flags:
+            row.extrapolation[unit] = flags
         stages = [0.0] * len(row.spec.stages)
         for layer in p.layers:
             stages[layer.stage] += layer.ms

@@ -105,7 +105,8 @@ def _table(cmp: Comparison) -> list[str]:
             f"{_fmt(r.accuracy, 3)} ({r.accuracy_source})" if r.accuracy is not None else "–")
         name = f"**{r.name}**" if r.kind == "searched" else r.name
         cells = [name, f"{h}x{w}" if h != w else str(h), f"{r.params / 1e6:.2f}", f"{r.macs / 1e6:.0f}", acc]
-        cells += [_fmt(r.predicted_ms.get(u), 3) if r.predicted_ms.get(u) is not None
+        cells += [(_fmt(r.predicted_ms.get(u), 3) + (" ⚠" if r.extrapolation.get(u) else ""))
+                  if r.predicted_ms.get(u) is not None
                   else f"– ({r.predicted_note.get(u, '').split(' ')[0]})" for u in UNITS]
         cells += [_fmt(r.published_ms.get(u), 1) for u in UNITS]
         lines.append("| " + " | ".join(cells) + " |")
@@ -138,6 +139,11 @@ def render(cmp: Comparison, out: str | Path) -> Path:
     if gaps:
         md += ["Not priced -- the first op key each table lacks (profile it with `nas profile-ops`, or "
                "refit the predicted tables with `nas tables calibrate`):", ""] + gaps + [""]
+    flagged = [f"- {r.name} ({u}): " + "; ".join(f["text"] for f in r.extrapolation[u])
+               for r in cmp.rows for u in UNITS if r.extrapolation.get(u)]
+    if flagged:
+        md += ["⚠ the prediction extrapolates beyond what its table's calibration measured "
+               "(docs/latency-tables.md, \"How far to trust a prediction\"):", ""] + flagged + [""]
     md += ["## Latency vs top-1", ""]
     for u in UNITS:
         if cmp.tables[u] is not None and plot_pareto(cmp, u, out / f"pareto_{u}.png"):

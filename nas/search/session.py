@@ -26,6 +26,7 @@ from nas.errors import NasError
 from nas.fsutil import lock_folder, portable_path, write_atomic
 from nas.latency import SpacePricer, find_table, load_table, price_net
 from nas.latency.table import LatencyTable, MissingEntry
+from nas.latency.trust import flag_chosen
 from nas.search import report
 from nas.search.accuracy import (DEFAULT_ESTIMATOR, ESTIMATORS, ZEROSHOT, BenchmarkEstimator, PredictorEstimator,
                                  ProxyEstimator, ScoreEstimator, TrainEstimator)
@@ -385,6 +386,8 @@ def _execute(prep: Prepared, *, on_progress: Callable[[int], None] | None = None
     write_atomic(out / "pareto.png", report.plot_png(trials, base, cfg.target_ms, title, summary["accuracy_metric"]))
     if best is not None:
         net = space.decode(best.result.choices, name=f"{space.name}_best")
+        # how far to trust the best's latency: where it goes beyond the table's calibration (nas.latency.trust)
+        summary["best"]["extrapolation"] = flag_chosen(net, prep.table, summary["notes"])
         write_atomic(out / "best.yaml", dump_net(net, {"latency_ms": summary["best"]["latency_ms"],
                                                        "accuracy": summary["best"]["accuracy"],
                                                        "accuracy_kind": best.accuracy_kind}))

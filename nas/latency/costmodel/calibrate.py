@@ -89,7 +89,7 @@ def calibrate(files, out_dir: str | Path | None, report_path: str | Path | None,
 
 
 def write_tables(report: dict, fits: dict, rows: list[Row], out_dir: Path, phones) -> list[Path]:
-    layers = coverage(sorted({r.spec for r in rows if r.article}, key=lambda s: s.name))
+    layers = coverage(sorted({r.spec for r in rows}, key=lambda s: s.name))   # every fitted network
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     s = report.get("loo_summary") or {}
@@ -116,7 +116,8 @@ def write_tables(report: dict, fits: dict, rows: list[Row], out_dir: Path, phone
                 "loo_mape_pct_overall": s.get("overall_median_ape_pct"),
                 "note": "predicted, not measured: replace with `nas profile-ops` + `nas tables import`",
             }
-            table = build_table(p, unit, fits[p], layers, prov, ARTICLE_RUNTIME)
+            specs = [r.spec for r in rows if r.phone == p and r.unit == src_unit]
+            table = build_table(p, unit, fits[p], layers, prov, ARTICLE_RUNTIME, specs)
             path = out_dir / table_name(p, unit, ARTICLE_RUNTIME)
             save_table(table, path)
             written.append(path)

@@ -17,6 +17,7 @@ from nas.latency.costmodel.atoms import block_atoms, regime_traits, stack
 from nas.latency.costmodel.model import block_ms, unit_used
 from nas.latency.regime import ARTICLE_RUNTIME
 from nas.latency.table import LatencyTable, Stat
+from nas.latency.trust import calibration_coverage
 from nas.hardware.devices import get_device
 
 MODEL_NAME = "nas.latency.costmodel"
@@ -63,19 +64,26 @@ def predicted_entries(layers: dict[str, tuple], unit: str, theta: dict, fallback
 
 
 def build_table(phone: str, unit: str, fits: dict, layers: dict, provenance: dict,
-                runtime: str = ARTICLE_RUNTIME) -> LatencyTable:
-    """The predicted table of ``phone``/``unit``; on a phone without a usable ANE (G1) ``ane`` is its GPU."""
+                runtime: str = ARTICLE_RUNTIME, calibration: list[NetSpec] | None = None) -> LatencyTable:
+    """The predicted table of ``phone``/``unit``; on a phone without a usable ANE (G1) ``ane`` is its GPU.
+    ``calibration``: the networks its unit was fitted to; their coverage goes into the provenance
+    (``nas.latency.trust.calibration_coverage``: off-unit shares, size range)."""
     dev = get_device(phone)
+    g1 = unit == "ane" and not dev.ane_for_third_party
     drop = regime_traits(runtime)
     fb = {u: fits[u].theta for u in ("cpu", "gpu")}
-    if unit == "ane" and not dev.ane_for_third_party:
+    if g1:
         entries, overhead = predicted_entries(layers, "gpu", fits["gpu"].theta, None)
         provenance = dict(provenance, fallback=(
             f"ane-rules G1: the {dev.chip}'s Neural Engine is not used by third-party Core ML, so .all runs "
             f"on CPU+GPU as .cpuAndGPU does; these are the {phone} gpu predictions (unit_used: gpu)"))
     else:
         entries, overhead = predicted_entries(layers, unit, fits[unit].theta, fb if unit == "ane" else None, drop)
-    return LatencyTable(phone, unit, "predicted", provenance, Stat(overhead), entries, runtime=runtime)
+    table = LatencyTable(phone, unit, "predicted", provenance, Stat(overhead), entries, runtime=runtime)
+    if calibration is not None:
+        table.provenance = dict(table.provenance, calibration_coverage=calibration_coverage(
+            table, calibration, "gpu" if g1 else unit))
+    return table
 
 
 def natural(theta: dict) -> dict:

@@ -85,7 +85,7 @@ def calibrate_today(out_dir: str | Path | None, report_path: str | Path | None, 
         "cv": cv_rows, "cv_summary": summarize_cv(cv_rows) if cv else {},
     }
     if out_dir is not None:
-        write_today_tables(report, model, rows, Path(out_dir), phones)
+        write_today_tables(report, model, rows, Path(out_dir), phones, rows2020)
     if report_path is not None:
         Path(report_path).parent.mkdir(parents=True, exist_ok=True)
         write_atomic(report_path, json.dumps(report, indent=1) + "\n")
@@ -127,7 +127,8 @@ def _cv_for(report: dict, phone: str) -> dict:
     return out
 
 
-def write_today_tables(report: dict, model, rows, out_dir: Path, phones) -> list[Path]:
+def write_today_tables(report: dict, model, rows, out_dir: Path, phones, rows2020=()) -> list[Path]:
+    """``rows2020``: the 2020 rows whose CPU/GPU models the cpu/gpu tables carry (their coverage)."""
     layers = coverage(sorted({r.spec for r in rows}, key=lambda s: s.name))
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -160,7 +161,9 @@ def write_today_tables(report: dict, model, rows, out_dir: Path, phones) -> list
             else:
                 prov.update({"calibration": report["cpu_gpu_from"], "loo_mape_pct": None,
                              "regime_calibrated": False})
-            table = build_table(p, unit, fits, layers, prov, DEFAULT_RUNTIME)
+            specs = ([r.spec for r in rows] if unit == "ane" else
+                     [r.spec for r in rows2020 if r.phone == REF_2020 and r.unit == unit])
+            table = build_table(p, unit, fits, layers, prov, DEFAULT_RUNTIME, specs)
             path = out_dir / table_name(p, unit, DEFAULT_RUNTIME)
             save_table(table, path)
             written.append(path)

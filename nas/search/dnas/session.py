@@ -16,6 +16,7 @@ from typing import Callable
 from nas.arch.yaml_io import dump_net
 from nas.errors import NasError
 from nas.fsutil import lock_folder, write_atomic
+from nas.latency.trust import flag_chosen
 from nas.search import report
 from nas.search.accuracy.data import load_digits, load_image_folder
 from nas.search.dnas.sweep import parse_sweep, run_local, run_ray, settings_label
@@ -107,6 +108,8 @@ def _execute_dnas(prep, budget: str, *, loss: str = "absolute", device: str = "c
     write_atomic(out / "pareto.png", report.plot_png(trials, [], cfg.target_ms, title))
     if best is not None:
         net = space.decode(best.result.choices, name=f"{space.name}_best")
+        # how far to trust the best's latency (nas.latency.trust)
+        summary["best"]["extrapolation"] = flag_chosen(net, prep.table, summary["notes"])
         write_atomic(out / "best.yaml", dump_net(net, {"latency_ms": summary["best"]["latency_ms"],
                                                        "accuracy": summary["best"]["accuracy"],
                                                        "accuracy_kind": kind}))
