@@ -137,7 +137,9 @@ def test_latency_json_and_breakdown(tmp_path, capsys):
     assert main(["latency", "--arch", dsl, "--table", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"total_ms", "overhead_ms", "layers", "source", "table", "runtime", "compute_units",
-                        "compute_units_recorded"}
+                        "compute_units_recorded", "provenance", "extrapolation"}
+    assert out["provenance"]["method"] == "measured" and out["provenance"]["hardware"] == "test cpu"
+    assert out["extrapolation"] == []                    # a measured table has no calibration range to leave
     assert out["runtime"] == "onnxruntime" and out["compute_units"] is None   # a local runtime: no Core ML setting
     assert out["source"] == "measured" and out["overhead_ms"] == 0.02 and len(out["layers"]) == 26
     assert out["total_ms"] == pytest.approx(0.02 + sum(l["ms"] for l in out["layers"]), abs=1e-5)
