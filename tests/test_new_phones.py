@@ -1,4 +1,4 @@
-"""The iPhone SE (3rd gen) and iPhone 16 family, and the per-inference floor by OS of today's regime.
+"""The iPhone SE (2nd / 3rd gen), iPhone 16 and 17 families, and the per-inference floor by OS of today's regime.
 
 Expectations are published figures written out here (Apple's launch figures as reported, public device
 tables, Apple's coremltools docs timings), the calibration files' own text, or a hand-set parameter a fit
@@ -23,12 +23,23 @@ from nas.latency.regime import DEFAULT_RUNTIME
 from nas.latency.store import find_table
 
 ROOT = Path(__file__).resolve().parents[1]
-# hw.machine identifiers as listed in devicekit/DeviceKit Source/Device.swift.gyb (snapshot 56b997e)
+# hw.machine identifiers as listed in devicekit/DeviceKit Source/Device.swift.gyb (snapshot 56b997e; the SE 2nd gen
+# and the iPhone 18,x phones: snapshot 00b7c0f)
 PUBLISHED_IDS = {"iphonese3": "iPhone14,6", "iphone16": "iPhone17,3", "iphone16plus": "iPhone17,4",
-                 "iphone16e": "iPhone17,5", "iphone16pro": "iPhone17,1", "iphone16promax": "iPhone17,2"}
-# chip and GPU cores per phone (Apple's launch figures as reported: specs file _sources pa_a18, mo_16e, mb_se3)
+                 "iphone16e": "iPhone17,5", "iphone16pro": "iPhone17,1", "iphone16promax": "iPhone17,2",
+                 "iphonese2": "iPhone12,8", "iphone17": "iPhone18,3", "iphone17e": "iPhone18,5",
+                 "iphoneair": "iPhone18,4", "iphone17pro": "iPhone18,1", "iphone17promax": "iPhone18,2"}
+# chip and GPU cores per phone (Apple's launch figures as reported: specs file _sources pa_a18, mo_16e, mb_se3;
+# iPhone 17 family: Wikipedia 'Apple A19' -- A19 5 cores, A19 Pro 6, 5 in the iPhone Air -- and Apple's site specs
+# as reported by Comextrend; iPhone 17e: 4 cores in its Geekbench listings as reported by Mixvale)
 PUBLISHED_CHIP = {"iphonese3": ("A15", 4), "iphone16": ("A18", 5), "iphone16plus": ("A18", 5),
-                  "iphone16e": ("A18", 4), "iphone16pro": ("A18_Pro", 6), "iphone16promax": ("A18_Pro", 6)}
+                  "iphone16e": ("A18", 4), "iphone16pro": ("A18_Pro", 6), "iphone16promax": ("A18_Pro", 6),
+                  "iphonese2": ("A13", 4), "iphone17": ("A19", 5), "iphone17e": ("A19", 4),
+                  "iphoneair": ("A19_Pro", 5), "iphone17pro": ("A19_Pro", 6), "iphone17promax": ("A19_Pro", 6)}
+# Wikipedia 'Apple A19' (infobox and text, both chips): 2 performance cores at up to 4.26 GHz, 4 efficiency cores,
+# 16-core Neural Engine; no Neural Engine throughput and no bandwidth are given, only LPDDR5X-8533 (A19, iPhone Air)
+# and LPDDR5X-9600 (iPhone 17 Pro / Pro Max)
+PUBLISHED_A19 = {"cpu_performance_cores": 2, "cpu_efficiency_cores": 4, "ne_cores": 16, "cpu_max_clock_ghz": 4.26}
 # Apple launch figures of the chips: 6-core CPU (2 performance + 4 efficiency), 16-core Neural Engine, 35 TOPS
 PUBLISHED_A18 = {"cpu_performance_cores": 2, "cpu_efficiency_cores": 4, "ne_cores": 16,
                  "ne_peak_ops_per_s": 35e12}
@@ -59,6 +70,47 @@ def test_a18_figures_are_the_published_ones_and_cited(chip):
         # a figure without a source is null and says why; a figure with a value names where it comes from
         assert (v["value"] is None and v.get("note")) or v["source"], (chip, key)
     assert c["memory_bandwidth_gb_s"]["value"] is None and "17 percent" in c["memory_bandwidth_gb_s"]["note"]
+
+
+@pytest.mark.parametrize("chip", ["A19", "A19_Pro"])
+def test_a19_figures_are_the_published_ones_and_cited(chip):
+    c = specs()["chips"][chip]
+    for key, want in PUBLISHED_A19.items():
+        assert c[key]["value"] == want, key
+    for key, v in c.items():
+        if key != "name":
+            assert (v["value"] is None and v.get("note")) or v["source"], (chip, key)
+    # not published: stays null in the specs file (the assumption lives in priors.py, not in the facts)
+    assert c["ne_peak_ops_per_s"]["value"] is None and c["memory_bandwidth_gb_s"]["value"] is None
+    assert c["memory_type"]["value"] == "LPDDR5X"
+
+
+def test_a19_priors_say_what_they_assume():
+    # CPU: 2 cores x 4.26 GHz (Wikipedia) x 32 FLOP/cycle; ANE: no A19 figure, the A18's 35 TOPS assumed and halved
+    cpu, ane = prior_for("iphone17", "cpu"), prior_for("iphone17pro", "ane")
+    assert np.exp(cpu.mean["peak"]) == pytest.approx(2 * 4.26e9 * 32 * 0.5)
+    assert np.exp(ane.mean["peak"]) == pytest.approx(35e12 / 2 * 0.2) and "assumed" in ane.sources["peak"]
+    # bandwidth: the A16's 51.2 GB/s scaled by the data rate, 8533 or 9600 MT/s over 6400 (prior = 0.6 x it)
+    for phone, mts in (("iphone17", 8533), ("iphone17e", 8533), ("iphoneair", 8533), ("iphone17pro", 9600)):
+        p = prior_for(phone, "ane")
+        assert np.exp(p.mean["bw"]) / 0.6 / 1e9 == pytest.approx(51.2 * mts / 6400, rel=1e-3), phone
+        assert "assumed" in p.sources["bw"] and str(mts) in p.sources["bw"], phone
+    # GPU: per-phone core counts, nothing else differs between the Air and the iPhone 17 / 17 Pro GPU priors
+    gpu = {n: np.exp(prior_for(n, "gpu").mean["peak"]) for n in ("iphone17e", "iphone17", "iphoneair", "iphone17pro")}
+    assert gpu["iphone17"] == pytest.approx(gpu["iphoneair"])
+    assert gpu["iphone17pro"] / gpu["iphone17"] == pytest.approx(6 / 5)
+    assert gpu["iphone17e"] / gpu["iphone17"] == pytest.approx(4 / 5)
+
+
+@pytest.mark.parametrize("unit", ["cpu", "gpu", "ane"])
+def test_se2_resolves_to_the_a13_tables(unit, monkeypatch):
+    # the iPhone SE (2nd gen) has the iPhone 11's A13 (specs file devices list; DeviceKit "a13Bionic")
+    monkeypatch.delenv("NAS_TABLES_DIR", raising=False)
+    assert DEVICES["iphonese2"].chip == DEVICES["iphone11"].chip == "A13"
+    t, ref = find_table("iphonese2", unit), find_table("iphone11", unit)
+    assert t.device == "iphone11" and t.runtime == ref.runtime == DEFAULT_RUNTIME
+    spec = zoo.get("mobilenet_v2").spec
+    assert price_net(spec, t).total_ms == price_net(spec, ref).total_ms
 
 
 def test_specs_copy_is_a_superset_of_the_shared_file():

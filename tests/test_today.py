@@ -109,7 +109,8 @@ def test_new_phone_prediction_against_a_row_kept_out_of_calibration():
     assert ms == pytest.approx(0.76, rel=0.25)
 
 
-NEW_PHONES = sorted(n for n, d in DEVICES.items() if d.chip in ("A14", "A15", "A16", "A17_Pro", "A18", "A18_Pro"))
+NEW_PHONES = sorted(n for n, d in DEVICES.items()
+                    if d.chip in ("A14", "A15", "A16", "A17_Pro", "A18", "A18_Pro", "A19", "A19_Pro")) + ["iphonese2"]
 
 
 @pytest.mark.parametrize("device", sorted(set(TODAY_PHONES) | set(NEW_PHONES)))

@@ -8,10 +8,11 @@ devices per chip from hollance/neural-engine docs/supported-devices.md).
 Hardware identifiers (``hw.machine``) of the A14-and-later phones: Apple's model
 identifiers as listed in public device-name tables (several open-source iOS
 projects agree on them; the iPhone SE (3rd gen) and iPhone 16 family as in
-devicekit/DeviceKit Source/Device.swift.gyb, snapshot 56b997e, March 2026).
+devicekit/DeviceKit Source/Device.swift.gyb, snapshot 56b997e, March 2026; the iPhone SE (2nd gen),
+iPhone 17 family, iPhone Air and iPhone 17e as in its snapshot 00b7c0f).
 ``gpu_cores`` is set only where one chip ships with different GPU core counts
 (A15: 4 in iPhone 13/14/SE 3rd gen, 5 in 13 Pro; A18: 5 in iPhone 16/16 Plus,
-4 in 16e; specs file).
+4 in 16e; A19: 5 in iPhone 17, 4 in 17e; A19 Pro: 6 in 17 Pro / Pro Max, 5 in iPhone Air; specs file).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ DEVICES = {d.name: d for d in (
     Device("iphone11", "iPhone 11", ("iPhone12,1",), "A13", True),
     Device("iphone11pro", "iPhone 11 Pro", ("iPhone12,3",), "A13", True),
     Device("iphone11promax", "iPhone 11 Pro Max", ("iPhone12,5",), "A13", True),
+    Device("iphonese2", "iPhone SE (2nd generation)", ("iPhone12,8",), "A13", True),
     Device("iphone12mini", "iPhone 12 mini", ("iPhone13,1",), "A14", True),
     Device("iphone12", "iPhone 12", ("iPhone13,2",), "A14", True),
     Device("iphone12pro", "iPhone 12 Pro", ("iPhone13,3",), "A14", True),
@@ -62,6 +64,11 @@ DEVICES = {d.name: d for d in (
     Device("iphone16e", "iPhone 16e", ("iPhone17,5",), "A18", True, 4),
     Device("iphone16pro", "iPhone 16 Pro", ("iPhone17,1",), "A18_Pro", True),
     Device("iphone16promax", "iPhone 16 Pro Max", ("iPhone17,2",), "A18_Pro", True),
+    Device("iphone17", "iPhone 17", ("iPhone18,3",), "A19", True, 5),
+    Device("iphone17e", "iPhone 17e", ("iPhone18,5",), "A19", True, 4),
+    Device("iphoneair", "iPhone Air", ("iPhone18,4",), "A19_Pro", True, 5),
+    Device("iphone17pro", "iPhone 17 Pro", ("iPhone18,1",), "A19_Pro", True, 6),
+    Device("iphone17promax", "iPhone 17 Pro Max", ("iPhone18,2",), "A19_Pro", True, 6),
     Device("mac", "a Mac", ("Mac*",), "M-series or Intel", True),
 )}
 
@@ -72,7 +79,8 @@ SAME_FIGURES = {"iphone12mini": "iphone12", "iphone12pro": "iphone12", "iphone12
                 "iphone14pro": "iphone15", "iphone14promax": "iphone15", "iphone15plus": "iphone15",
                 "iphone15promax": "iphone15pro", "iphonese3": "iphone13", "iphone16plus": "iphone16",
                 "iphone16promax": "iphone16pro", "iphonexsmax": "iphonexs", "iphonexr": "iphonexs",
-                "iphone11pro": "iphone11", "iphone11promax": "iphone11", "iphone8": "iphonex"}
+                "iphone11pro": "iphone11", "iphone11promax": "iphone11", "iphonese2": "iphone11",
+                "iphone17promax": "iphone17pro", "iphone8": "iphonex"}
 
 # Core ML compute-unit names used everywhere (CLI, tables, harness): ane is CPU + Neural Engine (no GPU);
 # all lets Core ML choose among CPU, GPU and Neural Engine -- the reference article's "ANE" column, and

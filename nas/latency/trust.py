@@ -155,6 +155,11 @@ def provenance_of(table: LatencyTable) -> dict:
                 "calibration_coverage": p.get("calibration_coverage")}
         if p.get("os_assumed"):
             out["os_assumed"] = p["os_assumed"]
+        # a chip with no calibration rows: which chip figures (peak, bandwidth) the prediction rests on, and
+        # which of them were assumed rather than published (nas/latency/costmodel/priors.py)
+        for k in ("calibration_chip", "priors"):
+            if p.get(k):
+                out[k] = p[k]
     else:
         out |= {k: p[k] for k in _MEASURED_KEYS if k in p}
         if isinstance(p.get("correction"), dict):

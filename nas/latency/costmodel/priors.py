@@ -28,14 +28,27 @@ CPU_FLOPS_PER_CYCLE = 32      # per performance core: 4 x 128-bit NEON FMA pipes
 GPU_FLOPS_PER_CYCLE = 256     # per GPU core at fp16 (order of magnitude, no Apple figure)
 GPU_CLOCK_HZ = 1.1e9          # no Apple figure
 # Chips without a published bandwidth borrow a neighbour's (same LPDDR generation where known).
-BW_LIKE = {"A11": "A12", "A14": "A13", "A17_Pro": "A16", "A18": "A16", "A18_Pro": "A16"}
+BW_LIKE = {"A11": "A12", "A14": "A13", "A17_Pro": "A16", "A18": "A16", "A18_Pro": "A16", "A19": "A16",
+           "A19_Pro": "A16"}
 # ... times Apple's relative claim where one exists (A18 / A18 Pro: "17 percent more memory bandwidth", against the
 # A17 Pro, itself assumed like the A16; specs notes). Assumptions, not published figures: the prior is wide.
-BW_SCALE = {"A18": 1.17, "A18_Pro": 1.17}
+# A19 / A19 Pro: no bandwidth and no relative claim found; Wikipedia gives the memory's data rate (LPDDR5X-8533,
+# -9600 in the 17 Pro / Pro Max). Assumed: the A16's 51.2 GB/s is LPDDR5-6400 on a 64-bit bus (6.4 GT/s x 8 B),
+# and the A19s keep that bus, so bandwidth scales with the data rate: 8533 / 6400 and 9600 / 6400.
+BW_SCALE = {"A18": 1.17, "A18_Pro": 1.17, "A19": round(8533 / 6400, 4), "A19_Pro": 1.5}
+BW_SCALE_WHY = {"A19": "LPDDR5X-8533 (Wikipedia) over the A16's assumed LPDDR5-6400, same 64-bit bus assumed",
+                "A19_Pro": "LPDDR5X-9600 (Wikipedia) over the A16's assumed LPDDR5-6400, same 64-bit bus assumed"}
+# A phone whose memory runs at another rate than its chip's usual one (Wikipedia: the iPhone Air's A19 Pro at 8533).
+BW_SCALE_PHONE = {"iphoneair": (round(8533 / 6400, 4), "the iPhone Air's LPDDR5X-8533 (Wikipedia) over the A16's "
+                                                       "assumed LPDDR5-6400, same 64-bit bus assumed")}
 _INT8 = ("35 TOPS is 'up to 2x' the A16; the specs note (coremltools docs) ties A17 Pro's gain to an int8-int8 path, "
          "which an fp16 ML program does not take")
 NE_INT8_PEAK = {"A17_Pro": _INT8, "A18": "35 TOPS, the A17 Pro's figure: " + _INT8,
-                "A18_Pro": "35 TOPS, the A17 Pro's figure: " + _INT8}
+                "A18_Pro": "35 TOPS, the A17 Pro's figure: " + _INT8,
+                "A19": "the A18's 35 TOPS, assumed: " + _INT8, "A19_Pro": "the A18 Pro's 35 TOPS, assumed: " + _INT8}
+# Chips without a published Neural Engine figure borrow their predecessor's (A19 / A19 Pro: none found; the same
+# 16 cores). Apple's A19 "Neural Accelerators" sit in the GPU cores, which this cost model does not represent.
+NE_LIKE = {"A19": "A18", "A19_Pro": "A18_Pro"}
 ACHIEVED = {"cpu": 0.5, "gpu": 0.3, "ane": 0.2}   # prior fraction of peak reached by real layers
 # Parameters only some chips have; fitted (one shared value, like PARAMS) where the chip has them and
 # always listed after PARAMS, so a joint fit's vector starts with the same names on every chip.
@@ -95,9 +108,11 @@ def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
         like = BW_LIKE[dev.chip]
         bw, bw_src = _val(_chip(specs, like), "memory_bandwidth_gb_s")
         bw_src = f"assumed equal to {like} ({_s(bw_src)}); {dev.chip} has no published figure"
-        if dev.chip in BW_SCALE:
-            bw = round(bw * BW_SCALE[dev.chip], 2)
-            bw_src += f", times {BW_SCALE[dev.chip]} (Apple's relative claim, specs note)"
+        if phone in BW_SCALE_PHONE or dev.chip in BW_SCALE:
+            scale, why = BW_SCALE_PHONE.get(phone) or (BW_SCALE[dev.chip], BW_SCALE_WHY.get(
+                dev.chip, "Apple's relative claim, specs note"))
+            bw = round(bw * scale, 2)
+            bw_src += f", times {scale} ({why})"
     src["bw"] = f"{bw} GB/s: {_s(bw_src)}"
     if unit == "cpu":
         cores, _ = _val(chip, "cpu_performance_cores")
@@ -123,6 +138,10 @@ def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
         if ops is None and dev.chip == "A13":   # Apple: A13 NE up to 20 % faster than A12 (specs note)
             a12, a12_src = _val(_chip(specs, "A12"), "ne_peak_ops_per_s")
             ops, o_src = a12 * 1.2, f"A12 figure ({_s(a12_src)}) x 1.2, Apple's relative A13 claim"
+        if ops is None and dev.chip in NE_LIKE:   # no published figure: the predecessor's, assumed
+            like = NE_LIKE[dev.chip]
+            ops, o_src = _val(_chip(specs, like), "ne_peak_ops_per_s")
+            o_src = f"assumed equal to {like} ({_s(o_src)}); {dev.chip} has no published figure"
         if dev.chip in NE_INT8_PEAK:   # the marketing peak counts an int8 path an fp16 model does not use
             ops, o_src = ops / 2, f"{_s(o_src)}, halved: {NE_INT8_PEAK[dev.chip]}"
         if ops is None or not dev.ane_for_third_party:

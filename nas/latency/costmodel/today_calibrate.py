@@ -33,7 +33,7 @@ from nas.latency.table import save_table
 from nas.latency.units import PREDICTED as PREDICTED_UNITS
 
 TODAY_PHONES = ("iphonexs", "iphone11", "iphone12", "iphone13", "iphone13pro", "iphone14", "iphone15", "iphone15pro",
-                "iphone16", "iphone16e", "iphone16pro")
+                "iphone16", "iphone16e", "iphone16pro", "iphone17", "iphone17e", "iphoneair", "iphone17pro")
 REF_2020 = "iphone11"     # the 2020 fit's phone whose shared CPU/GPU values are moved to other chips
 UNITS = ("cpu", "gpu", "ane")
 TABLE_OS = "17"           # the ANE tables' per-inference floor: iOS 17 or later
