@@ -1,0 +1,96 @@
+"""Regression tests for the hostile-input audit of the files a resumed run trusts (docs/robustness.md):
+``dnas_runs.jsonl`` records, ``profile-ops --resume`` partial files and ``--data`` image folders.
+
+Each crafted file was accepted silently or gave a traceback; each expectation is the field (or line)
+the refusal must name, written by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from nas.errors import NasError
+from nas.latency import SpacePricer, load_table
+from search_fixtures import tiny_space, write_table
+
+
+# -- dnas_runs.jsonl: a well-typed record with wrong values was reused as a finished run ----------
+
+@pytest.fixture
+def runs(tmp_path):
+    from nas.search.dnas.sweep import RunsLog
+    _, space = tiny_space(tmp_path)
+    pricer = SpacePricer(space, load_table(write_table(space, tmp_path / "iphone11-ane.yaml")))
+    choices = [int(c) for c in space.sample(np.random.default_rng(0), 1)[0]]
+    cand = {"choices": choices, "latency_ms": float(pricer.price(np.array(choices))), "accuracy": 0.75,
+            "source": "argmax"}
+    rec = {"settings": {"lr_theta": 0.1}, "result": {"best": cand, "candidates": [cand],
+                                                      "expected_latency_ms": [3.0, 2.5], "theta": [[0.5, 0.5]]}}
+    path = tmp_path / "dnas_runs.jsonl"
+
+    def load(mutate=None):
+        r = json.loads(json.dumps(rec))
+        if mutate:
+            mutate(r)
+        path.write_text(json.dumps(r) + "\n")
+        return RunsLog(path, resume=True, space=space, pricer=pricer)
+    load.reopen = lambda: RunsLog(path, resume=True, space=space, pricer=pricer)
+    return load, space
+
+
+def test_runs_valid_record_is_reused(runs):
+    load, _ = runs
+    got = load().get({"lr_theta": 0.1})
+    assert got is not None and got.best.accuracy == 0.75 and got.expected_latency_ms == [3.0, 2.5]
+
+
+def _set(path, value):
+    def mutate(r):
+        d = r
+        for k in path[:-1]:
+            d = d[k]
+        d[path[-1]] = value
+    return mutate
+
+
+@pytest.mark.parametrize("path, value, field", [
+    (("result", "best", "latency_ms"), float("nan"), "result.best.latency_ms"),
+    (("result", "best", "latency_ms"), -1.0, "result.best.latency_ms"),
+    (("result", "best", "latency_ms"), 0.001, "result.best.latency_ms"),        # not the table's price
+    (("result", "best", "accuracy"), 75.0, "result.best.accuracy"),
+    (("result", "best", "accuracy"), float("inf"), "result.best.accuracy"),
+    (("result", "best", "choices"), [0], "result.best.choices"),                  # another space
+    (("result", "best", "choices"), [99] * 5, "result.best.choices"),
+    (("result", "best", "source"), "oracle", "result.best.source"),
+    (("result", "candidates"), [], "result.candidates"),
+    (("result", "expected_latency_ms"), [float("nan")], "result.expected_latency_ms.0"),
+    (("result", "theta"), [[2.0]], "result.theta.0"),
+    (("result", "extra"), 1, "field result:"),
+    (("settings",), [1], "field (root)"),
+])
+def test_runs_wrong_values_are_refused(runs, path, value, field):
+    load, _ = runs
+    with pytest.raises(NasError) as e:                                  # was: reused, no training
+        load(_set(path, value))
+    assert "dnas_runs.jsonl: line 1: " in str(e.value) and field in str(e.value), str(e.value)
+
+
+def test_runs_best_not_among_candidates_is_refused(runs):
+    load, _ = runs
+    def mutate(r):
+        r["result"]["candidates"][0] = dict(r["result"]["best"], source="sample")
+    with pytest.raises(NasError, match="field result.best: is not one of the candidates"):
+        load(mutate)
+
+
+def test_runs_torn_last_line_is_redone(runs, tmp_path):
+    load, _ = runs
+    load()
+    f = tmp_path / "dnas_runs.jsonl"
+    f.write_text(f.read_text() + '{"settings": {"lr_theta": 0.3}, "result": {"be')     # a kill mid-write
+    log = load.reopen()
+    assert log.get({"lr_theta": 0.1}) is not None and log.get({"lr_theta": 0.3}) is None
