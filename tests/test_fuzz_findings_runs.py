@@ -61,6 +61,7 @@ def _set(path, value):
     (("result", "best", "latency_ms"), float("nan"), "result.best.latency_ms"),
     (("result", "best", "latency_ms"), -1.0, "result.best.latency_ms"),
     (("result", "best", "latency_ms"), 0.001, "result.best.latency_ms"),        # not the table's price
+    (("result", "best", "accuracy"), 10**400, "result.best.accuracy"),           # an OverflowError
     (("result", "best", "accuracy"), 75.0, "result.best.accuracy"),
     (("result", "best", "accuracy"), float("inf"), "result.best.accuracy"),
     (("result", "best", "choices"), [0], "result.best.choices"),                  # another space
@@ -94,3 +95,48 @@ def test_runs_torn_last_line_is_redone(runs, tmp_path):
     f.write_text(f.read_text() + '{"settings": {"lr_theta": 0.3}, "result": {"be')     # a kill mid-write
     log = load.reopen()
     assert log.get({"lr_theta": 0.1}) is not None and log.get({"lr_theta": 0.3}) is None
+
+
+# -- profile-ops --resume: TABLE.partial.jsonl ---------------------------------------------------
+
+HEADER = {"unit": "ort_cpu", "runtime": "x", "protocol": {"passes": 2}, "clock": "thread"}
+ROW_A0 = '{"id": "conv/a", "kind": "op", "pass": 0, "ms": [1.5, 1.25]}'
+ROW_A1 = '{"id": "conv/a", "kind": "op", "pass": 1, "ms": [1.0]}'
+
+
+def _partial(tmp_path, *lines):
+    f = tmp_path / "t.yaml.partial.jsonl"
+    f.write_text(json.dumps(HEADER) + "\n" + "\n".join(lines) + "\n")
+    return f
+
+
+def test_partial_torn_last_line_resumes_without_loss_or_duplicates(tmp_path):
+    from nas.profiling.local import Progress
+    f = _partial(tmp_path, ROW_A0, ROW_A1, ROW_A0[:30])
+    p = Progress(f, HEADER, resume=True)
+    assert p.passes_done("conv/a") == {0, 1} and p.samples("conv/a") == [1.5, 1.25, 1.0]
+    assert f.read_text().count('"conv/a"') == 2                        # the torn line is gone from the file
+    p = Progress(f, HEADER, resume=True)                                # and a second resume reads the same
+    assert p.samples("conv/a") == [1.5, 1.25, 1.0]
+
+
+@pytest.mark.parametrize("row, line, field", [
+    ("garbage{", 2, "is not JSON"),                                     # not the last line: refused
+    (ROW_A0, 3, "field id: 'conv/a' pass 0 repeats line 2"),            # was: samples counted twice
+    (ROW_A0.replace("[1.5, 1.25]", "[NaN]"), 3, "field ms"),            # was: NaN in the median
+    (ROW_A0.replace("[1.5, 1.25]", "[-3.0]"), 3, "field ms"),
+    (ROW_A0.replace("[1.5, 1.25]", "[" + "9" * 400 + "]"), 3, "field ms"),
+    (ROW_A0.replace("[1.5, 1.25]", "[]"), 3, "field ms"),
+    (ROW_A0.replace('"pass": 0', '"pass": 7'), 3, "field pass"),         # was: counted as done
+    (ROW_A0.replace('"pass": 0', '"pass": -1'), 3, "field pass"),
+    (ROW_A0.replace('"kind": "op", ', ""), 3, "field (root)"),
+])
+def test_partial_bad_lines_are_refused_naming_line_and_field(tmp_path, row, line, field):
+    from nas.profiling.local import Progress
+    lines = [row, ROW_A0] if "is not JSON" in field else [ROW_A0, row, ROW_A1]
+    f = _partial(tmp_path, *lines)
+    before = f.read_bytes()
+    with pytest.raises(NasError) as e:
+        Progress(f, HEADER, resume=True)
+    assert f"t.yaml.partial.jsonl: line {line}" in str(e.value) and field in str(e.value), str(e.value)
+    assert f.read_bytes() == before                                     # nothing rewritten on a refusal

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from nas.errors import SpecError
+from nas.fsutil import is_finite_number
 from nas.search.dnas.trainer import DnasCandidate, DnasResult
 
 CANDIDATE_KEYS = {"choices", "latency_ms", "accuracy", "source"}
@@ -25,7 +26,7 @@ class BadRecord(ValueError):
 
 
 def _number(v, field: str, lo: float = 0.0, hi: float = math.inf) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+    if not is_finite_number(v) or not lo <= v <= hi:
         raise BadRecord(field, f"{v!r:.60} is not a finite number in [{lo:g}, {hi:g}]")
     return float(v)
 
