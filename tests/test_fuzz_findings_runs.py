@@ -140,3 +140,36 @@ def test_partial_bad_lines_are_refused_naming_line_and_field(tmp_path, row, line
         Progress(f, HEADER, resume=True)
     assert f"t.yaml.partial.jsonl: line {line}" in str(e.value) and field in str(e.value), str(e.value)
     assert f.read_bytes() == before                                     # nothing rewritten on a refusal
+
+
+# -- --data image folders ---------------------------------------------------------------------------
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares ``width`` x ``height`` RGB pixels and holds almost none (by hand, per the spec)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("content, why", [
+    (_png_header(20_000, 20_000), "image size: (400000000 pixels) exceeds"),   # was: DecompressionBombError
+    (_png_header(10_000, 10_000), "image size: (100000000 pixels) exceeds"),   # was: a warning, then decoded (300 MB)
+    (b"", "cannot read the image"),
+    (b"not an image at all\n", "cannot read the image"),
+    (_png_header(64, 64)[:40], "cannot read the image"),
+])
+def test_data_bad_images_are_refused(tmp_path, capsys, content, why):
+    from test_backends import image_folder
+    from test_bad_input import refused
+    data = image_folder(tmp_path / "images", n=2, size=8)
+    bad = data / "left" / "zz.png"
+    bad.write_bytes(content)
+    archs = tmp_path / "archs.txt"
+    archs.write_text("32:conv_k3_s2_c8|gap,fc_c10\n")
+    line = refused(capsys, ["estimate", "--archs", archs, "--accuracy", "train", "--data", data, "--no-cache"],
+                   bad, why)
+    assert "decompression bomb" in line or "image size" not in why
