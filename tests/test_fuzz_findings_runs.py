@@ -173,3 +173,15 @@ def test_data_bad_images_are_refused(tmp_path, capsys, content, why):
     line = refused(capsys, ["estimate", "--archs", archs, "--accuracy", "train", "--data", data, "--no-cache"],
                    bad, why)
     assert "decompression bomb" in line or "image size" not in why
+
+
+# -- Ray completed.jsonl: an accuracy outside [0, 1] was reused as a trained candidate's score --------
+
+def test_ray_completed_accuracy_out_of_range_is_retrained(tmp_path):
+    pytest.importorskip("ray")
+    from nas.search.backends.ray_tune import CompletedLog
+    f = tmp_path / "completed.jsonl"
+    good = {"arch": "a", "accuracy": 0.5, "epoch": 3, "retries": 0, "restored_from_epoch": 0}
+    f.write_text("".join(json.dumps(dict(good, arch=arch, accuracy=acc)) + "\n"
+                         for arch, acc in [("a", 0.5), ("b", 75.0), ("c", -0.1), ("d", 1.0)]))
+    assert sorted(CompletedLog(f, resume=True).records) == ["a", "d"]       # b and c: was reused as scores
