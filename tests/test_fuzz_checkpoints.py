@@ -1,4 +1,5 @@
-"""The hostile-input fuzzer (tests/test_fuzz_inputs.py) over DNAS checkpoints, at the reader.
+"""The hostile-input fuzzer (tests/test_fuzz_inputs.py) over what a resume trusts, at the readers:
+DNAS checkpoints, and (at the end) `dnas_runs.jsonl` and `profile-ops` partial files.
 
 A real checkpoint is made by ``DnasSearch.save`` after one epoch of a tiny search (well under a
 second), loaded, damaged with ``fuzz_mutate.mutate_state`` (a tensor of another shape or dtype, NaN,
@@ -10,6 +11,7 @@ accepts it and the next epoch trains to finite values. Never another exception, 
 
 from __future__ import annotations
 
+import json
 import os
 import random
 
@@ -138,3 +140,59 @@ def test_template_checkpoint_resumes(made):
     search_of, template = made
     search = search_of(template)
     assert search.resume() and search.epoch == 1
+
+
+# -- the JSON-lines files a resume trusts, fuzzed at their readers -----------------------------------
+
+@pytest.fixture(scope="module")
+def runs_file(made, tmp_path_factory):
+    """A real ``dnas_runs.jsonl``: the tiny search finished and logged as a sweep logs it."""
+    from nas.search.dnas.sweep import RunsLog
+    search_of, _ = made
+    search = search_of(None)
+    path = tmp_path_factory.mktemp("runs") / "dnas_runs.jsonl"
+    log = RunsLog(path, resume=False, space=search.space, pricer=search.pricer)
+    log.add({"lr_theta": 0.05}, search.run())
+    log.add({"lr_theta": 0.3}, log.get({"lr_theta": 0.05}))
+    return path, lambda p: RunsLog(p, resume=True, space=search.space, pricer=search.pricer)
+
+
+PARTIAL = "".join(json.dumps(r) + "\n" for r in [
+    {"unit": "ort_cpu", "runtime": "x", "protocol": {"passes": 2}, "clock": "thread"},
+    {"id": "overhead/0", "kind": "overhead", "pass": 0, "ms": [0.01, 0.02]},
+    {"id": "conv/a", "kind": "op", "pass": 0, "ms": [1.5, 1.25]},
+    {"id": "conv/a", "kind": "op", "pass": 1, "ms": [1.0, 1.1]},
+    {"id": "calibration/0", "kind": "net", "pass": 0, "ms": [3.0]}]).encode()
+
+
+def check_lines(kind, seed, tmp_path, runs_file):
+    from nas.profiling.local import Progress
+    rng = random.Random(f"{kind}/{seed}")
+    if kind == "partial":
+        f, data = tmp_path / f"t{seed}.yaml.partial.jsonl", PARTIAL
+        read = lambda p: Progress(p, json.loads(PARTIAL.splitlines()[0]), resume=True)   # noqa: E731
+    else:
+        f, data, read = tmp_path / f"runs{seed}.jsonl", runs_file[0].read_bytes(), runs_file[1]
+    f.write_bytes(fuzz_mutate.mutate(data, "jsonl", rng))
+    before = f.read_bytes()
+    label = f"{kind} case {seed}: {before[:120]!r}"
+    try:
+        read(f)
+    except NasError as e:
+        assert str(f) in str(e), f"{label}: the message names no file: {e}"
+        assert f.read_bytes() == before, f"{label}: rewritten on a refusal"
+    except Exception as e:                                   # noqa: BLE001 -- any other exception is the finding
+        pytest.fail(f"{label}: {type(e).__name__}: {str(e)[:300]}")
+
+
+@pytest.mark.parametrize("kind", ["partial", "dnas runs"])
+def test_fuzz_resume_lines(kind, tmp_path, runs_file):
+    for seed in range(CASES):
+        check_lines(kind, seed, tmp_path, runs_file)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["partial", "dnas runs"])
+def test_fuzz_resume_lines_many(kind, tmp_path, runs_file):
+    for seed in range(1000, 1300):
+        check_lines(kind, seed, tmp_path, runs_file)
