@@ -124,6 +124,10 @@ def _edit(state, path, value):
     (("net", "parts.0.0.0.weight"), lambda t: t * float("nan"), "net.parts.0.0.0.weight"),  # was: NaN
     (("net", "parts.0.0.0.weight"), lambda t: torch.full_like(t, 1e38), "net.parts.0.0.0.weight"),
     (("theta",), lambda t: torch.full_like(t, 1e38), "theta"),
+    (("rng", "state", "state"), 10**400, "rng"),                                     # was: OverflowError
+    (("rng", "state", "inc"), -1, "rng"),                                            # was: OverflowError
+    (("rng", "state", "state"), 1.5, "rng"),                                         # was: truncated, accepted
+    (("rng", "has_uint32"), "x", "rng"),
 ])
 def test_checkpoint_values_are_refused(made, tmp_path, path, value, field):
     search_of, template = made

@@ -61,8 +61,24 @@ def check_state(search, s) -> None:
         _check_optimizer(bad, getattr(search, name), s[name], want[name], name)
     rng = s["rng"]
     if not isinstance(rng, dict) or rng.get("bit_generator") != want["rng"]["bit_generator"] \
-            or not isinstance(rng.get("state"), dict):
-        bad("rng", f"not a {want['rng']['bit_generator']} generator state")
+            or not isinstance(rng.get("state"), dict) or not _same_ints(rng, want["rng"]):
+        bad("rng", f"not a {want['rng']['bit_generator']} generator state (the same keys, integers in "
+                   f"0..2**128-1)")
+
+
+def _same_ints(got: dict, want: dict) -> bool:
+    """``got`` has ``want``'s keys, and integers in 0..2**128-1 where ``want`` has integers (an
+    out-of-range one is an ``OverflowError`` in numpy, a float is silently truncated)."""
+    if set(got) != set(want):
+        return False
+    for k, w in want.items():
+        v = got[k]
+        if isinstance(w, dict):
+            if not isinstance(v, dict) or not _same_ints(v, w):
+                return False
+        elif type(w) is int and (type(v) is not int or not 0 <= v < 2**128):
+            return False
+    return True
 
 
 # The per-parameter state each optimizer of the search keeps (torch's own names); all of it, nothing else.
