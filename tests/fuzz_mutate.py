@@ -145,3 +145,59 @@ def mutate(data: bytes, kind: str, rng: random.Random) -> bytes:
     if r < 0.85:
         return mutate_text_lines(data, rng)
     return mutate_bytes(data, rng, yaml_kind=kind == "yaml")
+
+
+# -- torch checkpoints (a dict of tensors and plain values, as ``torch.save`` writes it) -------------
+
+def hostile_tensor(t, rng: random.Random):
+    """A tensor in place of ``t``: another shape, dtype or rank, NaN/inf values, or an empty one."""
+    import torch
+    op = rng.choice(["shape", "dtype", "nan", "inf", "scalar", "empty", "huge"])
+    if op == "shape":
+        return torch.zeros(*(s + rng.choice([1, 2]) for s in t.shape)) if t.dim() else torch.zeros(2)
+    if op == "dtype":
+        return t.to(torch.float64 if t.dtype != torch.float64 else torch.int64)
+    if op in ("nan", "inf") and t.is_floating_point() and t.numel():
+        t = t.clone()
+        t.view(-1)[rng.randrange(t.numel())] = float(op)
+        return t
+    if op == "scalar":
+        return torch.tensor(1.0)
+    if op == "huge" and t.is_floating_point():
+        return torch.full_like(t, 1e38)
+    return torch.zeros(0, dtype=t.dtype)
+
+
+def _state_paths(obj, prefix=()):
+    yield prefix
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _state_paths(v, prefix + (k,))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj[:50]):
+            yield from _state_paths(v, prefix + (i,))
+
+
+def mutate_state(obj, rng: random.Random, log: list | None = None):
+    """Change one node of a loaded checkpoint (tensors included); returns the new root. What was done
+    is appended to ``log`` (for a failing case's message)."""
+    import torch
+    path = rng.choice([p for p in _state_paths(obj) if p])
+    parent, key = _get(obj, path[:-1]), path[-1]
+    if isinstance(parent, tuple):
+        return obj                                   # tuples are immutable; this draw changes nothing
+    v = parent[key]
+    op = rng.choice(["replace", "replace", "tensor", "delete", "extra"])
+    if log is not None:
+        log.append(f"{op} {'.'.join(map(str, path))} ({type(v).__name__})")
+    if op == "tensor" and isinstance(v, torch.Tensor):
+        parent[key] = hostile_tensor(v, rng)
+    elif op == "delete":
+        del parent[key]
+    elif op == "extra" and isinstance(parent, dict):
+        parent[rng.choice(["extra", 7, "net.extra.weight"])] = rng.choice([torch.zeros(3), 1, "x"])
+    elif isinstance(v, torch.Tensor) and rng.random() < 0.7:
+        parent[key] = hostile_tensor(v, rng)
+    else:
+        parent[key] = hostile_value(rng)
+    return obj

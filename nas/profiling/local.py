@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nas.errors import NasError
-from nas.fsutil import json_text, loads_json, write_atomic
+from nas.fsutil import is_finite_number, json_text, loads_json, write_atomic
 from nas.latency.table import Stat
 from nas.profiling.measure import Protocol, measure, one_pass, summarize, warm_up
 from nas.profiling.ops import OpEntry
@@ -145,6 +145,21 @@ def corrected(stat: Stat, overhead_ms: float) -> Stat:
                 {"raw_ms": round(stat.median_ms, 6), "call_overhead_ms": round(overhead_ms, 6)})
 
 
+def _bad_row(r, passes: int) -> tuple[str, str] | None:
+    """(field, why) when a line of the partial file is not a record ``Progress.add`` writes."""
+    if not isinstance(r, dict) or set(r) != {"id", "kind", "pass", "ms"}:
+        return "(root)", "expected a mapping with keys id, kind, pass, ms"
+    if not isinstance(r["id"], str) or not isinstance(r["kind"], str):
+        return ("id" if not isinstance(r["id"], str) else "kind"), "expected text"
+    if type(r["pass"]) is not int or not 0 <= r["pass"] < passes:
+        return "pass", f"{r['pass']!r:.40} is not a pass in 0..{passes - 1}"
+    ms = r["ms"]
+    if not isinstance(ms, list) or not 1 <= len(ms) <= 10_000_000 or \
+            not all(is_finite_number(v) and 0 <= v <= 1e6 for v in ms):
+        return "ms", "expected a list of timings, each a finite number of milliseconds in [0, 1e6]"
+    return None
+
+
 class Progress:
     """The resumable record of a local profile (JSON Lines): a header, then one line per finished
     (model, pass) with its samples. Lines are appended and fsynced; a half-written last line (a
@@ -166,12 +181,16 @@ class Progress:
                     if i != len(lines) - 1:
                         raise NasError(f"{path}: line {i + 1} is not JSON (only a torn last line is "
                                        f"tolerated)") from None
+            passes = (header.get("protocol") or {}).get("passes", 1 << 30)
+            seen: dict[tuple, int] = {}
             for i, r in enumerate(rows[1:], start=2):
-                if not (isinstance(r, dict) and isinstance(r.get("id"), str) and type(r.get("pass")) is int
-                        and isinstance(r.get("ms"), list) and all(isinstance(v, (int, float))
-                                                                  and not isinstance(v, bool) for v in r["ms"])):
-                    raise NasError(f"{path}: line {i} is not a profile record (id, kind, pass, ms); delete the "
-                                   f"file to start over")
+                bad = _bad_row(r, passes)
+                if bad is None and (r["id"], r["pass"]) in seen:
+                    bad = "id", f"{r['id']!r:.80} pass {r['pass']} repeats line {seen[(r['id'], r['pass'])]}"
+                if bad is not None:
+                    raise NasError(f"{path}: line {i}: field {bad[0]}: {bad[1]}; not a profile record of this "
+                                   f"run (delete the file to start over)")
+                seen[(r["id"], r["pass"])] = i
             old = rows[0] if rows and isinstance(rows[0], dict) else {}
             for k in ("unit", "runtime", "protocol", "clock"):
                 if old.get(k) != header.get(k):

@@ -46,19 +46,32 @@ def _standardize(x: torch.Tensor) -> torch.Tensor:
     return (x - x.mean()) / (x.std() + 1e-6)
 
 
+def _read_image(f: Path, size: int) -> np.ndarray:
+    """One image as (size, size, 3) float32. A file that declares more pixels than PIL's
+    decompression-bomb limit (``Image.MAX_IMAGE_PIXELS``, ~89 M) is refused from its header,
+    before anything is decoded; so is a file that is not an image, empty or cut short."""
+    import warnings
+
+    from PIL import Image
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(f) as im:
+                return np.asarray(im.convert("RGB").resize((size, size), Image.BILINEAR), dtype=np.float32)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+        declared = str(e).split(",")[0].removeprefix("Image size ")
+        raise NasError(f"--data: {f}: image size: {declared}; refused as a possible decompression bomb") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as e:      # what PIL's decoders raise on bad data
+        raise NasError(f"--data: {f}: cannot read the image ({str(e)[:200] or type(e).__name__})") from None
+
+
 def load_image_folder(path: str | Path, size: int) -> Dataset:
     """Every image resized to ``size``x``size`` RGB."""
-    from PIL import Image
     found = check_image_folder(path)
     images, labels = [], []
     for label, (cls, files) in enumerate(found.items()):
         for f in files:
-            try:
-                with Image.open(f) as im:
-                    arr = np.asarray(im.convert("RGB").resize((size, size), Image.BILINEAR), dtype=np.float32)
-            except OSError as e:
-                raise NasError(f"--data: cannot read image {f}: {e}") from None
-            images.append(arr.transpose(2, 0, 1) / 255.0)
+            images.append(_read_image(f, size).transpose(2, 0, 1) / 255.0)
             labels.append(label)
     return Dataset(str(path), _standardize(torch.from_numpy(np.stack(images))), torch.tensor(labels),
                    tuple(found))

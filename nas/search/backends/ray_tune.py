@@ -81,7 +81,8 @@ def train_candidate(config: dict, *, estimator: TrainEstimator, archs: Sequence[
 
 def _is_record(r: dict) -> bool:
     """A line of completed.jsonl as this backend writes it (anything else is retrained, not trusted)."""
-    return isinstance(r.get("arch"), str) and is_finite_number(r.get("accuracy")) and type(r.get("epoch")) is int \
+    return isinstance(r.get("arch"), str) and is_finite_number(r.get("accuracy")) and 0 <= r["accuracy"] <= 1 \
+        and type(r.get("epoch")) is int \
         and r["epoch"] >= 0 and all(type(r.get(k, 0)) is int for k in ("retries", "restored_from_epoch"))
 
 

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Callable
 
 from nas.errors import NasError
-from nas.fsutil import append_json_line, read_json_lines
+from nas.fsutil import append_json_line, loads_json
+from nas.search.dnas.records import BadRecord, result_from_record
 from nas.search.dnas.trainer import DnasCandidate, DnasConfig, DnasResult, DnasSearch
 
 # Hyperparameters a sweep may vary (architecture-independent knobs of the search itself).
@@ -65,14 +66,27 @@ def result_from_json(d: dict) -> DnasResult:
 class RunsLog:
     """``dnas_runs.jsonl``: one line per finished run (its settings and result), fsynced."""
 
-    def __init__(self, path: Path, *, resume: bool):
+    def __init__(self, path: Path, *, resume: bool, space, pricer):
         self.path, self.done = path, {}
         if resume and path.exists():
-            for rec in read_json_lines(path):
+            try:
+                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError as e:
+                raise NasError(f"{path}: cannot read the sweep's runs ({e.strerror or e})") from None
+            for n, line in enumerate(lines, start=1):
                 try:
-                    self.done[json.dumps(rec["settings"], sort_keys=True)] = result_from_json(rec["result"])
-                except (KeyError, TypeError):
-                    continue
+                    rec = loads_json(line)
+                except ValueError:
+                    continue                        # a line cut short by a kill: that run is redone
+                try:
+                    if not isinstance(rec, dict) or set(rec) != {"settings", "result"} \
+                            or not isinstance(rec["settings"], dict):
+                        raise BadRecord("(root)", "expected a mapping with keys settings and result")
+                    self.done[json.dumps(rec["settings"], sort_keys=True)] = \
+                        result_from_record(rec["result"], space, pricer)
+                except ValueError as e:
+                    raise NasError(f"{path}: line {n}: {e}; not a finished run of this search (delete the "
+                                   f"line to re-run it)") from None
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("")
@@ -87,7 +101,7 @@ class RunsLog:
 
 def run_local(space, pricer, data, base: DnasConfig, grid: list[dict], out: Path, *, resume: bool,
               on_epoch: Callable[[], None]) -> list[DnasResult]:
-    log = RunsLog(out / RUNS_LOG, resume=resume)
+    log = RunsLog(out / RUNS_LOG, resume=resume, space=space, pricer=pricer)
     results = []
     for i, settings in enumerate(grid):
         done = log.get(settings)
@@ -131,7 +145,7 @@ def run_ray(space, pricer, data, base: DnasConfig, grid: list[dict], out: Path, 
     from ray import tune
 
     from nas.search.backends.ray_tune import connect
-    log = RunsLog(out / RUNS_LOG, resume=resume)
+    log = RunsLog(out / RUNS_LOG, resume=resume, space=space, pricer=pricer)
     todo = [i for i, s in enumerate(grid) if log.get(s) is None]
     owns = False
     if todo:

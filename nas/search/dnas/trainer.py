@@ -266,7 +266,7 @@ class DnasSearch:
             self.rng.bit_generator.state = s["rng"]
             self.gen.set_state(s["gen"])
             torch.set_rng_state(s["torch_rng"])
-        except (ValueError, KeyError, TypeError, RuntimeError) as e:
+        except (ValueError, KeyError, TypeError, RuntimeError, OverflowError) as e:
             raise NasError(f"{self.checkpoint}: damaged dnas checkpoint ({str(e).splitlines()[0][:200]}); "
                            f"delete it to start over") from None
         with torch.no_grad():
