@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from nas import safeyaml
 from nas.latency import fastload, table as table_mod
 from nas.latency.table import LatencyTable, Stat, load_table, save_table
 
@@ -45,7 +46,7 @@ def main() -> None:
         path = Path(d) / "big.yaml"
         save_table(synthetic(args.entries), path)
         now = timed(path)
-        fallback_name = table_mod._UniqueKeyLoader.__mro__[1].__name__
+        fallback_name = safeyaml.StrictLoader.__mro__[1].__name__
         saved_read = fastload.read_entries
         fastload.read_entries = lambda lines: None          # force the YAML fallback
         try:
@@ -54,7 +55,7 @@ def main() -> None:
             fastload.read_entries = saved_read
         # Before: the pure-Python SafeLoader with the same duplicate-key check, collector on.
         before_loader = type("_PyUniqueKeyLoader", (yaml.SafeLoader,), {})
-        before_loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, table_mod._construct_mapping)
+        before_loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, safeyaml._construct_mapping)
         t0 = time.perf_counter()
         data = yaml.load(path.read_text(), Loader=before_loader)
         table_mod.table_from_dict(data, str(path))

@@ -368,7 +368,7 @@ def test_fast_table_reader_agrees_with_yaml_on_every_shipped_table():
     """The fast entry-line reader must read exactly what the safe YAML loader reads (which it replaces)."""
     import yaml
     from nas.latency import fastload
-    from nas.latency.table import _UniqueKeyLoader
+    from nas.safeyaml import StrictLoader
     tables = sorted((ROOT / "latency_tables").glob("*.yaml"))
     assert tables
     for path in tables:
@@ -376,7 +376,7 @@ def test_fast_table_reader_agrees_with_yaml_on_every_shipped_table():
         head, lines = fastload.split(text)
         fast = fastload.read_entries(lines)
         assert fast is not None, path                                # save_table's format: the fast path
-        assert fast == yaml.load(text, Loader=_UniqueKeyLoader)["entries"], path
+        assert fast == yaml.load(text, Loader=StrictLoader)["entries"], path
     # Anything outside that format goes to YAML: a comment, a flow value with a space, a duplicate key.
     for odd in ("  a@1: {median_ms: 1.0}  # note", "  a@1: {median_ms: 1.0, rule: 'x y'}x", "  a@1: {x: [1, 2]}"):
         assert fastload.read_entries([odd]) is None

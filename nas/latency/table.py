@@ -46,7 +46,6 @@ import yaml
 
 from nas.errors import NasError, SpecError
 from nas import safeyaml
-from nas.safeyaml import StrictLoader
 from nas.fsutil import write_atomic
 from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES, runtime_problem
 from nas.latency.units import describe
@@ -164,10 +163,6 @@ class LatencyTable:
                 "provenance": self.provenance, "time_unit": "ms", "overhead": self.overhead.to_dict(),
                 "entry_count": len(self.entries),
                 "entries": {k: self.entries[k].to_dict() for k in sorted(self.entries)}}
-
-
-# The shared strict loader (nas/safeyaml.py: libyaml when available, unique keys, no collection aliases).
-_UniqueKeyLoader = StrictLoader
 
 
 MAX_N = 10**9    # timed runs behind one entry: more is not a measurement

@@ -17,6 +17,7 @@ from typing import Iterable
 from nas.arch.counts import count
 from nas.arch.resolve import resolve
 from nas.arch.spec import NetSpec
+from nas.latency.pricing import price_net
 from nas.latency.table import LatencyTable
 
 OFF_UNIT_MIN_SHARE = 0.10   # off-unit time below this share of a prediction is not flagged
@@ -118,7 +119,6 @@ def extrapolation(net: NetSpec, price, table: LatencyTable) -> list[dict]:
 
 def flag_chosen(net: NetSpec, table: LatencyTable, notes: list[str]) -> list[dict]:
     """A search's chosen network: its extrapolation flags, each also added to ``notes`` as a warning."""
-    from nas.latency.pricing import price_net
     flags = extrapolation(net, price_net(net, table), table)
     notes += [f"warning: the best network's latency extrapolates: {f['text']}" for f in flags]
     return flags
