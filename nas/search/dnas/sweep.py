@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from nas.errors import NasError
-from nas.fsutil import append_json_line, loads_json
+from nas.jsonlog import append_json_line, read_log
 from nas.search.dnas.records import BadRecord, result_from_record
 from nas.search.dnas.trainer import DnasCandidate, DnasConfig, DnasResult, DnasSearch
 
@@ -69,18 +69,9 @@ class RunsLog:
     def __init__(self, path: Path, *, resume: bool, space, pricer):
         self.path, self.done = path, {}
         if resume and path.exists():
-            try:
-                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            except OSError as e:
-                raise NasError(f"{path}: cannot read the sweep's runs ({e.strerror or e})") from None
-            for n, line in enumerate(lines, start=1):
+            for n, rec in read_log(path, "the sweep's finished runs"):
                 try:
-                    rec = loads_json(line)
-                except ValueError:
-                    continue                        # a line cut short by a kill: that run is redone
-                try:
-                    if not isinstance(rec, dict) or set(rec) != {"settings", "result"} \
-                            or not isinstance(rec["settings"], dict):
+                    if set(rec) != {"settings", "result"} or not isinstance(rec["settings"], dict):
                         raise BadRecord("(root)", "expected a mapping with keys settings and result")
                     self.done[json.dumps(rec["settings"], sort_keys=True)] = \
                         result_from_record(rec["result"], space, pricer)
