@@ -39,6 +39,7 @@ def runs(tmp_path):
         path.write_text(json.dumps(r) + "\n")
         return RunsLog(path, resume=True, space=space, pricer=pricer)
     load.reopen = lambda: RunsLog(path, resume=True, space=space, pricer=pricer)
+    load.pricer = pricer
     return load, space
 
 
@@ -188,3 +189,26 @@ def test_ray_completed_accuracy_out_of_range_is_refused(tmp_path, acc):
     with pytest.raises(NasError, match=r"completed.jsonl: line 2: field accuracy: "):   # was: reused, then skipped
         CompletedLog(f, resume=True)
     assert f.read_bytes() == before
+
+
+# -- a Ray sweep's results, checked in Tune's callback like a dnas_runs.jsonl line --------------------
+
+def test_ray_sweep_result_is_checked_and_a_bad_one_counts_as_failed(runs, tmp_path):
+    from nas.search.dnas.sweep import Collect, RunsLog
+    load, space = runs
+    load()
+    good = json.loads((tmp_path / "dnas_runs.jsonl").read_text())["result"]
+    log = RunsLog(tmp_path / "ray_runs.jsonl", resume=False, space=space, pricer=load.pricer)
+    grid = [{"lr_theta": v} for v in (0.1, 0.2, 0.3, 0.4, 0.5)]
+    collect = Collect(log, grid, [0, 1, 2, 3, 4], space, load.pricer)
+    collect.result(0, {"epoch": 1})                                        # not the last epoch: nothing
+    collect.result(0, {"result": json.dumps(good)})
+    collect.result(1, {"result": json.dumps(dict(good, theta=[[7.0]]))})
+    collect.result(2, {"result": "{not json"})
+    collect.result(3, {"result": 5})
+    collect.result(4, {"result": json.dumps(good).replace('{"best"', '{"best": 0, "best"', 1)})
+    assert log.get(grid[0]) is not None and all(log.get(g) is None for g in grid[1:])
+    assert collect.failed[1] == "its result was refused: field result.theta.0: 7.0 is not a finite number in [0, 1]"
+    assert "Expecting property name" in collect.failed[2]
+    assert "JSON text" in collect.failed[3] and "duplicate key 'best'" in collect.failed[4]
+    assert len((tmp_path / "ray_runs.jsonl").read_text().splitlines()) == 1

@@ -18,7 +18,6 @@ protobuf writes map fields (re-serialized with ``deterministic=True``).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
@@ -33,7 +32,7 @@ import torch
 from nas.arch.spec import NetSpec
 from nas.export.metadata import package_metadata
 from nas.export.torch_prep import IMAGENET_MEAN, ExportError, Prepared, prepare
-from nas.fsutil import json_text
+from nas.fsutil import json_text, loads_json
 
 PRECISIONS = ("fp16", "fp32")
 TARGETS = ("iOS16", "iOS17", "iOS18")
@@ -122,7 +121,7 @@ def _convert(prep: Prepared, opts: ExportOptions):
 def _fix_manifest(package: Path) -> None:
     """Replace the random item UUIDs of Manifest.json with ones derived from each item's path."""
     path = package / "Manifest.json"
-    data = json.loads(path.read_text())
+    data = loads_json(path.read_text())
     ids = {old: str(uuid.uuid5(_UUID_NS, entry["path"])).upper()
            for old, entry in data["itemInfoEntries"].items()}
     data["itemInfoEntries"] = {ids[k]: v for k, v in data["itemInfoEntries"].items()}
