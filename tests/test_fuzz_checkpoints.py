@@ -69,16 +69,11 @@ def _write(case, template, rng: random.Random) -> str:
     return "; ".join(log)
 
 
-def check_case(made, seed, tmp_path, monkeypatch):
-    search_of, template = made
-    monkeypatch.chdir(tmp_path)
-    rng = random.Random(f"dnas checkpoint/{seed}")
-    case = tmp_path / f"dnas-{seed}.pt"
-    what = _write(case, template, rng)
-    search = search_of(case)
-    label = f"dnas checkpoint case {seed} ({what})"
+def check_restore(label: str, case, tmp_path, restore, train, tensors) -> None:
+    """``restore()`` the damaged ``case``: a ``NasError`` naming the file, or accepted and then one
+    ``train()`` step leaves every one of ``tensors()`` finite. Never another exception, never the command."""
     try:
-        resumed = search.resume()
+        resumed = restore()
     except NasError as e:
         assert str(case) in str(e), f"{label}: the message names no file: {e}"
         resumed = False
@@ -87,11 +82,21 @@ def check_case(made, seed, tmp_path, monkeypatch):
     assert not (tmp_path / fuzz_mutate.MARKER).exists(), label
     if resumed:                                                 # accepted: it must train like a real one
         try:
-            search.run_epoch()
+            train()
         except Exception as e:                                 # noqa: BLE001
             pytest.fail(f"{label}: accepted, then {type(e).__name__}: {str(e)[:300]}")
-        assert torch.isfinite(search.theta).all(), f"{label}: non-finite theta"
-        assert all(torch.isfinite(p).all() for p in search.net.parameters()), f"{label}: non-finite weights"
+        assert all(torch.isfinite(t).all() for t in tensors()), f"{label}: non-finite weights"
+
+
+def check_case(made, seed, tmp_path, monkeypatch):
+    search_of, template = made
+    monkeypatch.chdir(tmp_path)
+    rng = random.Random(f"dnas checkpoint/{seed}")
+    case = tmp_path / f"dnas-{seed}.pt"
+    what = _write(case, template, rng)
+    search = search_of(case)
+    check_restore(f"dnas checkpoint case {seed} ({what})", case, tmp_path, search.resume, search.run_epoch,
+                  lambda: [search.theta, *search.net.parameters()])
 
 
 def test_fuzz_dnas_checkpoint(made, tmp_path, monkeypatch):

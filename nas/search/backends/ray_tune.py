@@ -69,7 +69,7 @@ def train_candidate(config: dict, *, estimator: TrainEstimator, archs: Sequence[
     checkpoint = tune.get_checkpoint()
     if checkpoint:
         with checkpoint.as_directory() as d:
-            run.load(torch.load(Path(d) / "run.pt", weights_only=True))
+            run.restore(Path(d) / "run.pt")     # checked: a refusal fails this trial (named in its error)
         restored = run.epoch
     while not run.done:
         run.train_epoch()
