@@ -34,8 +34,9 @@ def read_log(path: str | os.PathLike, what: str) -> list[tuple[int, dict]]:
         raise NasError(f"{path}: cannot read {what} ({e.strerror or e})") from None
     lines = data.split(b"\n")
     if lines[-1]:
-        print(f"nas: {path}: dropped a torn last line ({len(lines[-1])} bytes, an interrupted write); "
-              f"its work is redone", file=sys.stderr)
+        from tqdm import tqdm                    # through any progress bar being drawn, not into it
+        tqdm.write(f"nas: {path}: dropped a torn last line ({len(lines[-1])} bytes, an interrupted write); "
+                   f"its work is redone", file=sys.stderr)
     out = []
     for n, raw in enumerate(lines[:-1], start=1):
         if not raw.strip():

@@ -171,6 +171,20 @@ def test_binary_labels_file(tmp_path, capsys, monkeypatch):
     assert files_in(tmp_path) == ["labels.txt"]
 
 
+@pytest.mark.parametrize("text, why", [
+    ("cat\ndog\n", "--labels {f}: 2 labels for 1000 classes (network mobilenet_v2)"),    # was: named the network only
+    ("cat\n\ndog\ncat\n", "--labels {f}: line 4: label 'cat' repeats line 1 (labels must be unique)"),
+    ("\n  \n", "--labels {f}: no labels (one per line)"),
+])
+def test_labels_that_do_not_fit_name_the_file(tmp_path, capsys, monkeypatch, text, why):
+    from nas.export import package
+    monkeypatch.setattr(package, "_convert", lambda *a, **k: pytest.fail("converted before checking --labels"))
+    labels = _write(tmp_path, "labels.txt", text)
+    line = refused(capsys, ["export", "--model", "mobilenet_v2", "--labels", labels, "--out", tmp_path / "m.mlpackage"])
+    assert line == "nas: error: " + why.format(f=labels)
+    assert files_in(tmp_path) == ["labels.txt"]
+
+
 @pytest.mark.parametrize("text", [b"[1]\n[2]\n", b"\xff\xfe\n", b"[" * 100_000 + b"\n"])
 def test_device_results_that_are_not_results(tmp_path, text):
     from nas.profiling import host

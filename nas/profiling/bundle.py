@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from nas import __version__
+from nas.coreml_log import quiet_progress
 from nas.errors import NasError
 from nas.fsutil import LOCK_NAME, json_text, loads_json, lock_folder, write_atomic
 from nas.arch.dsl import format_net
@@ -97,7 +98,7 @@ def _convert(job: tuple[str, str, tuple, object, str]) -> list[int]:
     logging.disable(logging.WARNING)
     module = _module(kind, key, extra)
     x = torch.zeros(1, *in_shape)
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), quiet_progress():    # no bars inside profile-ops' bar
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(module, x, check_trace=False)
         model = ct.convert(traced, inputs=[ct.TensorType(name="x", shape=x.shape, dtype=np.float16)],
