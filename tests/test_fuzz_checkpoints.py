@@ -174,12 +174,21 @@ PARTIAL = "".join(json.dumps(r) + "\n" for r in [
     {"id": "calibration/0", "kind": "net", "pass": 0, "ms": [3.0]}]).encode()
 
 
+COMPLETED = "".join(json.dumps({"arch": a, "accuracy": acc, "epoch": 3, "retries": r, "restored_from_epoch": e})
+                    + "\n" for a, acc, r, e in [("32:conv_k3_s2_c8|gap,fc_c10", 0.5, 0, 0),
+                                                 ("32:conv_k3_s2_c16|gap,fc_c10", 0.75, 1, 2)]).encode()
+
+
 def check_lines(kind, seed, tmp_path, runs_file):
     from nas.profiling.local import Progress
     rng = random.Random(f"{kind}/{seed}")
     if kind == "partial":
         f, data = tmp_path / f"t{seed}.yaml.partial.jsonl", PARTIAL
         read = lambda p: Progress(p, json.loads(PARTIAL.splitlines()[0]), resume=True)   # noqa: E731
+    elif kind == "ray completed":
+        from nas.search.backends.ray_tune import CompletedLog
+        f, data = tmp_path / f"completed{seed}.jsonl", COMPLETED
+        read = lambda p: CompletedLog(p, resume=True)                                      # noqa: E731
     else:
         f, data, read = tmp_path / f"runs{seed}.jsonl", runs_file[0].read_bytes(), runs_file[1]
     f.write_bytes(fuzz_mutate.mutate(data, "jsonl", rng))
@@ -194,14 +203,14 @@ def check_lines(kind, seed, tmp_path, runs_file):
         pytest.fail(f"{label}: {type(e).__name__}: {str(e)[:300]}")
 
 
-@pytest.mark.parametrize("kind", ["partial", "dnas runs"])
+@pytest.mark.parametrize("kind", ["partial", "dnas runs", "ray completed"])
 def test_fuzz_resume_lines(kind, tmp_path, runs_file):
     for seed in range(CASES):
         check_lines(kind, seed, tmp_path, runs_file)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["partial", "dnas runs"])
+@pytest.mark.parametrize("kind", ["partial", "dnas runs", "ray completed"])
 def test_fuzz_resume_lines_many(kind, tmp_path, runs_file):
     for seed in range(1000, 1300):
         check_lines(kind, seed, tmp_path, runs_file)
