@@ -88,35 +88,43 @@ def check_restore(label: str, case, tmp_path, restore, train, tensors) -> None:
         assert all(torch.isfinite(t).all() for t in tensors()), f"{label}: non-finite weights"
 
 
-def check_case(made, seed, tmp_path, monkeypatch):
-    search_of, template = made
+def fuzz_restores(kind: str, template, open_case, seeds, tmp_path, monkeypatch) -> None:
+    """Damage ``template`` once per seed and ``check_restore`` it; ``open_case(path)`` gives the
+    reader's (restore, train, tensors) for that file."""
     monkeypatch.chdir(tmp_path)
-    rng = random.Random(f"dnas checkpoint/{seed}")
-    case = tmp_path / f"dnas-{seed}.pt"
-    what = _write(case, template, rng)
-    search = search_of(case)
-    check_restore(f"dnas checkpoint case {seed} ({what})", case, tmp_path, search.resume, search.run_epoch,
-                  lambda: [search.theta, *search.net.parameters()])
+    for seed in seeds:
+        rng = random.Random(f"{kind}/{seed}")
+        case = tmp_path / f"{kind.replace(' ', '-')}-{seed}.pt"
+        what = _write(case, template, rng)
+        check_restore(f"{kind} case {seed} ({what})", case, tmp_path, *open_case(case))
 
 
-def test_fuzz_dnas_checkpoint(made, tmp_path, monkeypatch):
-    for seed in range(CASES):
-        check_case(made, seed, tmp_path, monkeypatch)
+def _dnas(made):
+    search_of, template = made
+
+    def open_case(case):
+        search = search_of(case)
+        return search.resume, search.run_epoch, lambda: [search.theta, *search.net.parameters()]
+    return template, open_case
 
 
-@pytest.mark.slow
-def test_fuzz_dnas_checkpoint_many(made, tmp_path, monkeypatch):
-    for seed in range(1000, 1300):
-        check_case(made, seed, tmp_path, monkeypatch)
+@pytest.mark.parametrize("seeds", [range(CASES), pytest.param(range(1000, 1300), marks=pytest.mark.slow)],
+                         ids=["default", "many"])
+def test_fuzz_dnas_checkpoint(made, tmp_path, monkeypatch, seeds):
+    fuzz_restores("dnas checkpoint", *_dnas(made), seeds, tmp_path, monkeypatch)
 
 
 # -- findings (each was accepted, then failed or poisoned the weights in the next epoch) --------------
 
-def _edit(state, path, value):
+def edited(template, path, value, case):
+    """``case``: the checkpoint ``template`` with the entry at ``path`` set to ``value`` (or ``value(old)``)."""
+    state = torch.load(template, weights_only=True)
     d = state
     for k in path[:-1]:
         d = d[k]
     d[path[-1]] = value(d[path[-1]]) if callable(value) else value
+    torch.save(state, case)
+    return case
 
 
 @pytest.mark.parametrize("path, value, field", [
@@ -136,10 +144,7 @@ def _edit(state, path, value):
 ])
 def test_checkpoint_values_are_refused(made, tmp_path, path, value, field):
     search_of, template = made
-    state = torch.load(template, weights_only=True)
-    _edit(state, path, value)
-    case = tmp_path / "dnas.pt"
-    torch.save(state, case)
+    case = edited(template, path, value, tmp_path / "dnas.pt")
     with pytest.raises(NasError) as e:
         search_of(case).resume()
     assert f"{case}: field {field}:" in str(e.value), str(e.value)

@@ -9,7 +9,6 @@ Ray trial, whose error names it), or accepted and the next epoch trains to finit
 from __future__ import annotations
 
 import os
-import random
 
 import pytest
 import torch
@@ -17,7 +16,7 @@ import torch
 from nas.arch.dsl import parse_net
 from nas.errors import NasError
 from nas.search.accuracy.train import TrainEstimator
-from test_fuzz_checkpoints import CASES, Payload, TinyData, _edit, _write, check_restore
+from test_fuzz_checkpoints import CASES, Payload, TinyData, edited, fuzz_restores
 
 
 @pytest.fixture(scope="module")
@@ -33,26 +32,18 @@ def made(tmp_path_factory):
     return lambda: est.start(net), tmp / "run.pt"
 
 
-def check_case(made, seed, tmp_path, monkeypatch):
+def _open(start):
+    def open_case(case):
+        run = start()
+        return lambda: run.restore(case) or True, run.train_epoch, lambda: list(run.model.parameters())
+    return open_case
+
+
+@pytest.mark.parametrize("seeds", [range(CASES), pytest.param(range(1000, 1300), marks=pytest.mark.slow)],
+                         ids=["default", "many"])
+def test_fuzz_run_checkpoint(made, tmp_path, monkeypatch, seeds):
     start, template = made
-    monkeypatch.chdir(tmp_path)
-    rng = random.Random(f"run.pt/{seed}")
-    case = tmp_path / f"run-{seed}.pt"
-    what = _write(case, template, rng)
-    run = start()
-    check_restore(f"run.pt case {seed} ({what})", case, tmp_path, lambda: run.restore(case) or True,
-                  run.train_epoch, lambda: list(run.model.parameters()))
-
-
-def test_fuzz_run_checkpoint(made, tmp_path, monkeypatch):
-    for seed in range(CASES):
-        check_case(made, seed, tmp_path, monkeypatch)
-
-
-@pytest.mark.slow
-def test_fuzz_run_checkpoint_many(made, tmp_path, monkeypatch):
-    for seed in range(1000, 1300):
-        check_case(made, seed, tmp_path, monkeypatch)
+    fuzz_restores("run.pt", template, _open(start), seeds, tmp_path, monkeypatch)
 
 
 def test_template_restores_and_continues_like_the_first_run(made):
@@ -83,10 +74,7 @@ def test_template_restores_and_continues_like_the_first_run(made):
 ])
 def test_run_state_values_are_refused(made, tmp_path, path, value, field):
     start, template = made
-    state = torch.load(template, weights_only=True)
-    _edit(state, path, value)
-    case = tmp_path / "run.pt"
-    torch.save(state, case)
+    case = edited(template, path, value, tmp_path / "run.pt")
     with pytest.raises(NasError) as e:
         start().restore(case)
     assert f"{case}: field {field}:" in str(e.value), str(e.value)
