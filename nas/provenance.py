@@ -60,6 +60,9 @@ def record(command: str, inputs, script: str | os.PathLike | None = None) -> dic
     for p in inputs:
         if p is None:
             continue
+        p = Path(p)
+        if not p.is_absolute() and not p.exists():   # a repository path (``portable_path``) read from a result
+            p = REPO / p
         files[portable_path(p)] = file_sha256(p)
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
     return {"command": command, **git_commit(*([script] if script else [])), "made_at": now,
