@@ -36,15 +36,20 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+CODE = (":(glob)nas/**/*.py", ":(glob)nas/**/*.yaml")   # the code; not the data a run may write into nas/
+
+
 def git_commit(*paths: str | os.PathLike, root: Path = REPO) -> dict:
-    """The checkout's commit and whether ``nas/`` or ``paths`` (the scripts) differ from it.
+    """The checkout's commit and whether the code (``nas/``'s Python and YAML files) or ``paths`` (the
+    scripts) differ from it. Other files are left out: a run may write into ``nas/`` itself
+    (``estimators/run.py`` writes ``nas/search/accuracy/validation.json``) before it records this.
 
     ``{"commit": None, "dirty": None}`` outside a git checkout (a copied tree, no git)."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
     try:
         commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--", "nas", *(portable_path(p) for p in paths)))
+        dirty = bool(git("status", "--porcelain", "--", *CODE, *(portable_path(p) for p in paths)))
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "dirty": None}
     return {"commit": commit, "dirty": dirty}

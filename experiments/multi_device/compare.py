@@ -38,9 +38,10 @@ def main() -> int:
                                         f"{hashlib.sha256(Path(t.path).read_bytes()).hexdigest()}; {t.summary()})"
                                         for (d, u), t in tables.items())]
     (HERE / "results.md").write_text("\n".join(out) + "\n")
-    # the last step of run.sh: its provenance (the searches and targets.py read these same two tables)
+    # the last step of run.sh: its provenance (the searches and targets.py read these same ANE and GPU tables,
+    # and the report (nas report) prices the picks on the phone's CPU table as well
     write_provenance(HERE, HERE / "run.sh", f"bash experiments/multi_device/run.sh  # RUNTIME={runtime}",
-                     [t.path for t in tables.values()])
+                     [*(t.path for t in tables.values()), find_table("iphone11", "cpu", runtime).path])
     print("\n".join(out))
     return 0
 
