@@ -160,12 +160,6 @@ def test_legacy_quotes_are_found():
     assert len(quoted_files((EXPERIMENTS / "today_speed" / "results.md").read_text())) >= 45
 
 
-# Known on 2026-11-30: both READMEs quote calibration/apple_soc_specs.yaml as 2b53ce655d73; d4bcf4a added the
-# iPhone 17 family's chips to it (c80eff91ae09, additions only). Those folders are regenerated at merge, not
-# here; strict, so the mark has to go once their READMEs are updated.
-STALE_LEGACY = pytest.mark.xfail(strict=True, reason="README quotes apple_soc_specs.yaml 2b53ce655d73, now c80eff91ae09")
-
-
-@pytest.mark.parametrize("folder", [pytest.param(f, marks=STALE_LEGACY) for f in LEGACY])
+@pytest.mark.parametrize("folder", LEGACY)
 def test_legacy_quoted_sha256_match_the_files(folder):
     assert legacy_problems(folder) == []
