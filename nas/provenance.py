@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 import os
 import subprocess
 from pathlib import Path
 
-from nas.fsutil import REPO, json_text, portable_path, write_atomic
+from nas.fsutil import REPO, json_text, loads_json, portable_path, write_atomic
 
 SCHEMA = "nas.provenance/1"
 FILE_NAME = "provenance.json"
@@ -83,7 +82,7 @@ def write_provenance(folder: str | os.PathLike, script: str | os.PathLike, comma
     doc = {"schema": SCHEMA, "runs": {}}
     if path.exists():
         try:
-            old = json.loads(path.read_text())
+            old = loads_json(path.read_text())
         except ValueError:
             old = None
         if isinstance(old, dict) and isinstance(old.get("runs"), dict):
@@ -98,7 +97,7 @@ def load_provenance(path: str | os.PathLike) -> dict:
     """A ``provenance.json``: ``{"schema", "runs": {script: {"command", "commit", "dirty", "inputs"}}}``.
 
     Raises ``ValueError`` naming the file for anything else."""
-    doc = json.loads(Path(path).read_text())
+    doc = loads_json(Path(path).read_text())
     if not (isinstance(doc, dict) and doc.get("schema") == SCHEMA and isinstance(doc.get("runs"), dict)):
         raise ValueError(f"{path}: not a {SCHEMA} file")
     for script, run in doc["runs"].items():
