@@ -106,7 +106,7 @@ class TrialLog:
         return trials
 
     def _load(self, header: dict) -> list[Trial]:
-        lines = read_log(self.path, "a trial log")
+        lines = read_log(self.path, "the trial log")
         try:
             stored = lines[0][1]["header"]
             if not isinstance(stored, dict):
