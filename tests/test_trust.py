@@ -40,10 +40,38 @@ def test_condensenet_on_todays_ane_is_flagged_off_unit():
 
 
 def test_mobilenet_v2_a_calibration_model_is_not_flagged():
-    for runtime in (TODAY, "coreml-neuralnetwork-ios13"):
-        table = find_table("iphone11", "ane", runtime)
-        net = zoo.get("mobilenet_v2").spec
+    net = zoo.get("mobilenet_v2").spec
+    for device, runtime in (("iphone13", TODAY), ("iphone11", "coreml-neuralnetwork-ios13")):
+        table = find_table(device, "ane", runtime)
         assert extrapolation(net, price_net(net, table), table) == []
+    # today's iPhone 11 (A13): no calibration row on its chip, which is the only flag
+    table = find_table("iphone11", "ane", TODAY)
+    assert [f["kind"] for f in extrapolation(net, price_net(net, table), table)] == ["chip"]
+
+
+def test_a_chip_without_rows_is_flagged_with_its_assumed_figures():
+    """Independent facts: the shared chip file has no Neural Engine figure and no memory bandwidth for the A19
+    Pro (the tables assume them), the A13's are published, and the iPhone 13's A15 has 2022+ calibration rows."""
+    net = zoo.get("mobilenet_v2").spec
+    want = {"iphone17pro": ("A19 Pro", ["bandwidth", "peak"]), "iphoneair": ("A19 Pro", ["bandwidth", "peak"]),
+            "iphone11": ("A13", []), "iphone13": None, "iphone15pro": None}
+    for device, expect in want.items():
+        table = find_table(device, "ane", TODAY)
+        flags = [f for f in extrapolation(net, price_net(net, table), table) if f["kind"] == "chip"]
+        if expect is None:
+            assert flags == [], device
+        else:
+            assert [(f["chip"], f["assumed"]) for f in flags] == [expect], device
+            assert ("assumed, not published" in flags[0]["text"]) == bool(expect[1])
+    # the 2020 regime's tables were fitted on their own phones' rows: never flagged for the chip
+    for device in ("iphone11", "iphonexs", "iphonex"):
+        table = find_table(device, "cpu", "coreml-neuralnetwork-ios13")
+        assert not [f for f in extrapolation(net, price_net(net, table), table) if f["kind"] == "chip"]
+
+
+def test_latency_text_warns_for_an_uncalibrated_chip(capsys):
+    out = _run(capsys, "latency", "--model", "mobilenet_v2", "--device", "iphone17", "--unit", "ane")
+    assert "warning: no calibration row on this phone's chip (A19)" in out
 
 
 def test_hand_built_table_gives_the_hand_computed_share():

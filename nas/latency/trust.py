@@ -82,13 +82,35 @@ def _human(k: str, v: float) -> str:
     return f"{v:g}"
 
 
+PRIOR_NAMES = {"peak": "peak", "bw": "bandwidth"}
+
+
+def _chip_flag(prov: dict) -> list[dict]:
+    """A table predicted for a chip with no calibration row (``provenance.calibration_chip`` "none: no
+    A19_Pro rows; ..."): no timing on that chip checks it, and some of the chip figures it rests on may be
+    assumed rather than published (``provenance.priors``, ``nas/latency/costmodel/priors.py``)."""
+    chip = prov.get("calibration_chip")
+    if not (isinstance(chip, str) and chip.startswith("none")):
+        return []
+    name = chip.split(" rows", 1)[0].rsplit(" ", 1)[-1].replace("_", " ")
+    priors = prov.get("priors") if isinstance(prov.get("priors"), dict) else {}
+    assumed = sorted(PRIOR_NAMES.get(k, str(k)) for k, v in priors.items() if "assumed" in str(v))
+    how = (f"its {' and '.join(assumed)} assumed, not published" if assumed else "all of them published")
+    return [{"kind": "chip", "chip": name, "assumed": assumed,
+             "text": f"no calibration row on this phone's chip ({name}): predicted from the fit on other chips and "
+                     f"this chip's figures, {how} (provenance.priors)"}]
+
+
 def extrapolation(net: NetSpec, price, table: LatencyTable) -> list[dict]:
     """Where ``price`` (``price_net(net, table)``) goes beyond what the table's calibration covered."""
-    cov = (table.provenance or {}).get("calibration_coverage")
-    if table.method != "predicted" or not isinstance(cov, dict):
+    prov = table.provenance or {}
+    cov = prov.get("calibration_coverage")
+    if table.method != "predicted":
         return []
+    out = _chip_flag(prov)
+    if not isinstance(cov, dict):
+        return out
     unit = str(cov.get("unit") or table.unit)
-    out = []
     total = price.total_ms
     seen = cov.get("off_unit_share_max") or {}
     for u, ms in sorted(off_unit_ms(((l.ms, l.unit_used) for l in price.layers), unit).items()):
