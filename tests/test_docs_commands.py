@@ -30,6 +30,7 @@ Nothing is skipped silently: ``NOT_PARSED`` lists, with a reason each, the lines
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import re
 import shlex
@@ -178,11 +179,17 @@ def _relax(parser: argparse.ArgumentParser) -> None:
             _relax(sub)
 
 
-def parse_error(argv: list[str], inline: bool) -> str | None:
-    """None if argv parses, else argparse's message. Inline: required parts may be missing."""
+@functools.cache
+def _parser(inline: bool) -> argparse.ArgumentParser:
     parser = make_parser()
     if inline:
         _relax(parser)
+    return parser
+
+
+def parse_error(argv: list[str], inline: bool) -> str | None:
+    """None if argv parses, else argparse's message. Inline: required parts may be missing."""
+    parser = _parser(inline)
     orig = argparse.ArgumentParser.error
     argparse.ArgumentParser.error = _raise
     try:
