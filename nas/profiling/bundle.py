@@ -89,7 +89,7 @@ def _module(kind: str, key: str, extra):
 
 
 def _ignore_sigint() -> None:
-    """Conversion workers leave Ctrl-C to the parent, which cancels the queue and waits for them."""
+    """Conversion workers leave Ctrl-C to the parent, which drops the queue and ends them (``_stop``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
