@@ -50,7 +50,6 @@ PLACEHOLDERS = {
     "NAME": "params",                            # --accuracy NAME (a choice)
     "DSL": "'32:conv_k3_s1_c8|gap,fc_c10'",      # nas arch show DSL
     "<iphone>": "iphone11",                      # --device <iphone>
-    "<id>": "ID",                                # results-ane-<id>.jsonl
 }
 
 # (page, command as extracted) -> why it is not parsed. Keep short; every entry needs a reason.
