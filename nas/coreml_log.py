@@ -10,10 +10,15 @@ exactly these messages to that logger (before coremltools is imported: the
 messages are logged at import); every other coremltools message, and every
 ``warnings`` warning, still shows. On macOS a failed proxy load is a real
 problem and is not hidden.
+
+``quiet_progress`` also stops the tqdm bars coremltools draws on every conversion
+(its torch frontend and each MIL pass pipeline): inside ``nas export`` or under
+``profile-ops``' own bar they would break that bar's line into fragments.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
@@ -43,3 +48,17 @@ def install() -> None:
     logger = logging.getLogger("coremltools")
     if not any(isinstance(f, KnownNoise) for f in logger.filters):
         logger.addFilter(KnownNoise())
+
+
+@contextlib.contextmanager
+def quiet_progress():
+    """No coremltools progress bars while converting (a library call should not print)."""
+    from coremltools.converters.mil.frontend.torch import ops as torch_ops
+    from coremltools.converters.mil.mil.passes import pass_pipeline
+
+    saved = torch_ops._tqdm, pass_pipeline.tqdm
+    torch_ops._tqdm = pass_pipeline.tqdm = lambda it, *a, **k: it
+    try:
+        yield
+    finally:
+        torch_ops._tqdm, pass_pipeline.tqdm = saved

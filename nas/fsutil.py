@@ -1,4 +1,4 @@
-"""File helpers: atomic writes, so readers see the old or the new file, never half; durable JSON lines."""
+"""File helpers: atomic writes, so readers see the old or the new file, never half; strict JSON; locks."""
 
 from __future__ import annotations
 
@@ -51,34 +51,24 @@ def json_text(obj, **kwargs) -> str:
     return json.dumps(_finite(obj), allow_nan=False, **kwargs)
 
 
+def _unique_keys(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise ValueError(f"duplicate key {k[:60]!r} in a JSON object (which one is meant?)")
+        out[k] = v
+    return out
+
+
 def loads_json(text: str | bytes, **kwargs):
-    """``json.loads`` whose every failure is a ``ValueError``: a document nested too deeply for the
-    recursive decoder (``[[[[...]]]]``) included, which is a ``RecursionError`` otherwise."""
+    """``json.loads`` for every JSON file ``nas`` reads, whose every failure is a ``ValueError``: a key
+    twice in one object (plain ``json.loads`` keeps the last: a file could say two things at once), and a
+    document nested too deeply for the recursive decoder (``[[[[...]]]]``, a ``RecursionError`` otherwise)."""
+    kwargs.setdefault("object_pairs_hook", _unique_keys)
     try:
         return json.loads(text, **kwargs)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
-
-
-def append_json_line(path: str | os.PathLike, record: dict) -> None:
-    """Append one JSON line and make it durable before returning (a record of finished work)."""
-    with open(path, "a") as f:
-        f.write(json_text(record, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def read_json_lines(path: str | os.PathLike) -> list[dict]:
-    """The records of an append-only JSON-lines file; a line cut short by a kill is skipped (redone)."""
-    out = []
-    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            rec = loads_json(line)
-        except ValueError:
-            continue
-        if isinstance(rec, dict):
-            out.append(rec)
-    return out
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -144,7 +144,20 @@ def mutate(data: bytes, kind: str, rng: random.Random) -> bytes:
             return data[: len(data) // 2]
     if r < 0.85:
         return mutate_text_lines(data, rng)
+    if kind in ("json", "jsonl") and rng.random() < 0.3:
+        return duplicate_json_key(data, rng)
     return mutate_bytes(data, rng, yaml_kind=kind == "yaml")
+
+
+def duplicate_json_key(data: bytes, rng: random.Random) -> bytes:
+    """A key said twice in one JSON object (``{"k": 0, "k": ...``): plain ``json.loads`` keeps the last."""
+    import re
+    spots = [m for m in re.finditer(rb'\{\s*("[^"\\]*")\s*:', data)]
+    if not spots:
+        return data
+    m = rng.choice(spots)
+    return data[:m.start()] + b"{" + m.group(1) + b": " + rng.choice([b"0", b'"x"', b"null"]) + b", " \
+        + data[m.start() + 1:]
 
 
 # -- torch checkpoints (a dict of tensors and plain values, as ``torch.save`` writes it) -------------

@@ -84,3 +84,18 @@ def test_ray_sweep_runs_each_setting_as_a_trial_with_the_local_result(setup, loc
     local = local_sweep[0]
     assert summary["best"] == local["best"]                             # same settings, same seed, same network
     assert [{**r, "backend": "local"} for r in runs] == local["sweep"]
+
+
+@pytest.mark.ray
+def test_ray_sweep_refuses_a_result_that_fails_the_check_without_stopping(setup, monkeypatch):
+    """A trial's result is checked in Tune's callback like a dnas_runs.jsonl record: one priced by another
+    table (here: the driver's pricer says 1 ms more than the workers') counts as a failed run, named in the
+    notes; the sweep finishes, nothing unchecked is logged (was: result_from_json, unchecked)."""
+    prep = prepare(config(setup, "ray-bad", backend="ray", workers=2))
+    real = SpacePricer.price
+    monkeypatch.setattr(SpacePricer, "price", lambda self, c: real(self, c) + 1.0)    # the driver's copy only
+    summary = execute_dnas(prep, "small")
+    assert [r["best_accuracy"] for r in summary["sweep"]] == [None, None] and summary["best"] is None
+    bad = [n for n in summary["notes"] if "failed on Ray: its result was refused: field result.best.latency_ms" in n]
+    assert len(bad) == 2, summary["notes"]
+    assert (setup[0] / "ray-bad" / "dnas_runs.jsonl").read_text() == ""

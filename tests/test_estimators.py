@@ -131,10 +131,19 @@ def test_estimate_order_format_and_cache(tmp_path, capsys, monkeypatch):
     assert rows[0]["score"] == 166.0            # the hand count above
     # Second run: everything comes from the cache; scoring anything would raise.
     monkeypatch.setattr(zeroshot, "scores", lambda *a, **k: pytest.fail("a cached network was recomputed"))
-    with open(cache, "a") as fh:                 # corrupt and crafted lines are ignored, never executed
-        fh.write("not json\n{\"key\": 1}\n{\"key\": \"x\", \"score\": \"__import__('os')\", \"kind\": \"p\"}\n")
-    assert main(["estimate", "--archs", str(f), "--accuracy", "params", "--json", "--cache", str(cache)]) == 0
+    argv = ["estimate", "--archs", str(f), "--accuracy", "params", "--json", "--cache", str(cache)]
+    good = cache.read_bytes()
+    with open(cache, "a") as fh:                 # a torn last line (a kill mid-append) is dropped
+        fh.write('{"key": "x", "sco')
+    assert main(argv) == 0
     assert json.loads(capsys.readouterr().out) == rows
+    # Corrupt and crafted lines are refused naming the line, never executed.
+    for line, why in [("not json", "line 4: not JSON"), ('{"key": 1}', "line 4: field key"),
+                      ('{"key": "x", "arch": "a", "score": "__import__(\'os\')", "kind": "p"}', "line 4: field score")]:
+        cache.write_bytes(good + line.encode() + b"\n")
+        assert main(argv) == 2
+        assert why in capsys.readouterr().err
+        assert cache.read_bytes() == good + line.encode() + b"\n"
 
 
 def test_estimate_refuses_a_bad_line(tmp_path, capsys):

@@ -69,16 +69,11 @@ def _write(case, template, rng: random.Random) -> str:
     return "; ".join(log)
 
 
-def check_case(made, seed, tmp_path, monkeypatch):
-    search_of, template = made
-    monkeypatch.chdir(tmp_path)
-    rng = random.Random(f"dnas checkpoint/{seed}")
-    case = tmp_path / f"dnas-{seed}.pt"
-    what = _write(case, template, rng)
-    search = search_of(case)
-    label = f"dnas checkpoint case {seed} ({what})"
+def check_restore(label: str, case, tmp_path, restore, train, tensors) -> None:
+    """``restore()`` the damaged ``case``: a ``NasError`` naming the file, or accepted and then one
+    ``train()`` step leaves every one of ``tensors()`` finite. Never another exception, never the command."""
     try:
-        resumed = search.resume()
+        resumed = restore()
     except NasError as e:
         assert str(case) in str(e), f"{label}: the message names no file: {e}"
         resumed = False
@@ -87,31 +82,49 @@ def check_case(made, seed, tmp_path, monkeypatch):
     assert not (tmp_path / fuzz_mutate.MARKER).exists(), label
     if resumed:                                                 # accepted: it must train like a real one
         try:
-            search.run_epoch()
+            train()
         except Exception as e:                                 # noqa: BLE001
             pytest.fail(f"{label}: accepted, then {type(e).__name__}: {str(e)[:300]}")
-        assert torch.isfinite(search.theta).all(), f"{label}: non-finite theta"
-        assert all(torch.isfinite(p).all() for p in search.net.parameters()), f"{label}: non-finite weights"
+        assert all(torch.isfinite(t).all() for t in tensors()), f"{label}: non-finite weights"
 
 
-def test_fuzz_dnas_checkpoint(made, tmp_path, monkeypatch):
-    for seed in range(CASES):
-        check_case(made, seed, tmp_path, monkeypatch)
+def fuzz_restores(kind: str, template, open_case, seeds, tmp_path, monkeypatch) -> None:
+    """Damage ``template`` once per seed and ``check_restore`` it; ``open_case(path)`` gives the
+    reader's (restore, train, tensors) for that file."""
+    monkeypatch.chdir(tmp_path)
+    for seed in seeds:
+        rng = random.Random(f"{kind}/{seed}")
+        case = tmp_path / f"{kind.replace(' ', '-')}-{seed}.pt"
+        what = _write(case, template, rng)
+        check_restore(f"{kind} case {seed} ({what})", case, tmp_path, *open_case(case))
 
 
-@pytest.mark.slow
-def test_fuzz_dnas_checkpoint_many(made, tmp_path, monkeypatch):
-    for seed in range(1000, 1300):
-        check_case(made, seed, tmp_path, monkeypatch)
+def _dnas(made):
+    search_of, template = made
+
+    def open_case(case):
+        search = search_of(case)
+        return search.resume, search.run_epoch, lambda: [search.theta, *search.net.parameters()]
+    return template, open_case
+
+
+@pytest.mark.parametrize("seeds", [range(CASES), pytest.param(range(1000, 1300), marks=pytest.mark.slow)],
+                         ids=["default", "many"])
+def test_fuzz_dnas_checkpoint(made, tmp_path, monkeypatch, seeds):
+    fuzz_restores("dnas checkpoint", *_dnas(made), seeds, tmp_path, monkeypatch)
 
 
 # -- findings (each was accepted, then failed or poisoned the weights in the next epoch) --------------
 
-def _edit(state, path, value):
+def edited(template, path, value, case):
+    """``case``: the checkpoint ``template`` with the entry at ``path`` set to ``value`` (or ``value(old)``)."""
+    state = torch.load(template, weights_only=True)
     d = state
     for k in path[:-1]:
         d = d[k]
     d[path[-1]] = value(d[path[-1]]) if callable(value) else value
+    torch.save(state, case)
+    return case
 
 
 @pytest.mark.parametrize("path, value, field", [
@@ -131,10 +144,7 @@ def _edit(state, path, value):
 ])
 def test_checkpoint_values_are_refused(made, tmp_path, path, value, field):
     search_of, template = made
-    state = torch.load(template, weights_only=True)
-    _edit(state, path, value)
-    case = tmp_path / "dnas.pt"
-    torch.save(state, case)
+    case = edited(template, path, value, tmp_path / "dnas.pt")
     with pytest.raises(NasError) as e:
         search_of(case).resume()
     assert f"{case}: field {field}:" in str(e.value), str(e.value)
@@ -169,12 +179,21 @@ PARTIAL = "".join(json.dumps(r) + "\n" for r in [
     {"id": "calibration/0", "kind": "net", "pass": 0, "ms": [3.0]}]).encode()
 
 
+COMPLETED = "".join(json.dumps({"arch": a, "accuracy": acc, "epoch": 3, "retries": r, "restored_from_epoch": e})
+                    + "\n" for a, acc, r, e in [("32:conv_k3_s2_c8|gap,fc_c10", 0.5, 0, 0),
+                                                 ("32:conv_k3_s2_c16|gap,fc_c10", 0.75, 1, 2)]).encode()
+
+
 def check_lines(kind, seed, tmp_path, runs_file):
     from nas.profiling.local import Progress
     rng = random.Random(f"{kind}/{seed}")
     if kind == "partial":
         f, data = tmp_path / f"t{seed}.yaml.partial.jsonl", PARTIAL
         read = lambda p: Progress(p, json.loads(PARTIAL.splitlines()[0]), resume=True)   # noqa: E731
+    elif kind == "ray completed":
+        from nas.search.backends.ray_tune import CompletedLog
+        f, data = tmp_path / f"completed{seed}.jsonl", COMPLETED
+        read = lambda p: CompletedLog(p, resume=True)                                      # noqa: E731
     else:
         f, data, read = tmp_path / f"runs{seed}.jsonl", runs_file[0].read_bytes(), runs_file[1]
     f.write_bytes(fuzz_mutate.mutate(data, "jsonl", rng))
@@ -189,14 +208,14 @@ def check_lines(kind, seed, tmp_path, runs_file):
         pytest.fail(f"{label}: {type(e).__name__}: {str(e)[:300]}")
 
 
-@pytest.mark.parametrize("kind", ["partial", "dnas runs"])
+@pytest.mark.parametrize("kind", ["partial", "dnas runs", "ray completed"])
 def test_fuzz_resume_lines(kind, tmp_path, runs_file):
     for seed in range(CASES):
         check_lines(kind, seed, tmp_path, runs_file)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["partial", "dnas runs"])
+@pytest.mark.parametrize("kind", ["partial", "dnas runs", "ray completed"])
 def test_fuzz_resume_lines_many(kind, tmp_path, runs_file):
     for seed in range(1000, 1300):
         check_lines(kind, seed, tmp_path, runs_file)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from nas.cli import main
+from nas.errors import NasError
 from search_fixtures import tiny_space, write_table
 from test_bad_input import files_in, refused
 
@@ -71,10 +72,11 @@ def test_summary_json_nested_too_deeply(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
-def test_json_lines_nested_too_deeply_are_skipped(tmp_path):
-    from nas.fsutil import read_json_lines
+def test_json_lines_nested_too_deeply_are_refused(tmp_path):
+    from nas.jsonlog import read_log
     f = _write(tmp_path, "x.jsonl", '{"a": 1}\n' + "[" * 100_000 + "]" * 100_000 + "\n")
-    assert read_json_lines(f) == [{"a": 1}]
+    with pytest.raises(NasError, match=r"x.jsonl: line 2: not JSON \(JSON nested too deeply\)"):
+        read_log(f, "a log")
 
 
 # -- calibration timings --------------------------------------------------------------------------
@@ -169,6 +171,20 @@ def test_binary_labels_file(tmp_path, capsys, monkeypatch):
     assert files_in(tmp_path) == ["labels.txt"]
 
 
+@pytest.mark.parametrize("text, why", [
+    ("cat\ndog\n", "--labels {f}: 2 labels for 1000 classes (network mobilenet_v2)"),    # was: named the network only
+    ("cat\n\ndog\ncat\n", "--labels {f}: line 4: label 'cat' repeats line 1 (labels must be unique)"),
+    ("\n  \n", "--labels {f}: no labels (one per line)"),
+])
+def test_labels_that_do_not_fit_name_the_file(tmp_path, capsys, monkeypatch, text, why):
+    from nas.export import package
+    monkeypatch.setattr(package, "_convert", lambda *a, **k: pytest.fail("converted before checking --labels"))
+    labels = _write(tmp_path, "labels.txt", text)
+    line = refused(capsys, ["export", "--model", "mobilenet_v2", "--labels", labels, "--out", tmp_path / "m.mlpackage"])
+    assert line == "nas: error: " + why.format(f=labels)
+    assert files_in(tmp_path) == ["labels.txt"]
+
+
 @pytest.mark.parametrize("text", [b"[1]\n[2]\n", b"\xff\xfe\n", b"[" * 100_000 + b"\n"])
 def test_device_results_that_are_not_results(tmp_path, text):
     from nas.profiling import host
@@ -179,15 +195,14 @@ def test_device_results_that_are_not_results(tmp_path, text):
 
 # -- the estimate cache ---------------------------------------------------------------------------
 
-def test_estimate_cache_score_too_large_is_recomputed(tmp_path, capsys):
+def test_estimate_cache_score_too_large_is_refused(tmp_path, capsys):
     archs = _write(tmp_path, "archs.txt", "32:conv_k3_s2_c8|gap,fc_c10\n")
     cache = tmp_path / "cache.jsonl"
     argv = ["estimate", "--archs", str(archs), "--accuracy", "params", "--cache", str(cache), "--json"]
     assert main(argv) == 0
-    first = json.loads(capsys.readouterr().out)
+    capsys.readouterr()
     cache.write_text(cache.read_text().replace('"score": ', '"score": ' + "9" * 400 + ', "was": '))
-    assert main(argv) == 0                                                        # was: OverflowError
-    assert json.loads(capsys.readouterr().out) == first                         # the bad line is ignored
+    refused(capsys, argv, cache, "line 1: field score:")                          # was: OverflowError, then skipped
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ def runs(tmp_path):
         path.write_text(json.dumps(r) + "\n")
         return RunsLog(path, resume=True, space=space, pricer=pricer)
     load.reopen = lambda: RunsLog(path, resume=True, space=space, pricer=pricer)
+    load.pricer = pricer
     return load, space
 
 
@@ -104,15 +105,15 @@ ROW_A0 = '{"id": "conv/a", "kind": "op", "pass": 0, "ms": [1.5, 1.25]}'
 ROW_A1 = '{"id": "conv/a", "kind": "op", "pass": 1, "ms": [1.0]}'
 
 
-def _partial(tmp_path, *lines):
+def _partial(tmp_path, *lines, torn=""):
     f = tmp_path / "t.yaml.partial.jsonl"
-    f.write_text(json.dumps(HEADER) + "\n" + "\n".join(lines) + "\n")
+    f.write_text(json.dumps(HEADER) + "\n" + "\n".join(lines) + "\n" + torn)
     return f
 
 
 def test_partial_torn_last_line_resumes_without_loss_or_duplicates(tmp_path):
     from nas.profiling.local import Progress
-    f = _partial(tmp_path, ROW_A0, ROW_A1, ROW_A0[:30])
+    f = _partial(tmp_path, ROW_A0, ROW_A1, torn=ROW_A0[:30])
     p = Progress(f, HEADER, resume=True)
     assert p.passes_done("conv/a") == {0, 1} and p.samples("conv/a") == [1.5, 1.25, 1.0]
     assert f.read_text().count('"conv/a"') == 2                        # the torn line is gone from the file
@@ -121,7 +122,7 @@ def test_partial_torn_last_line_resumes_without_loss_or_duplicates(tmp_path):
 
 
 @pytest.mark.parametrize("row, line, field", [
-    ("garbage{", 2, "is not JSON"),                                     # not the last line: refused
+    ("garbage{", 2, "not JSON"),                                        # not the last line: refused
     (ROW_A0, 3, "field id: 'conv/a' pass 0 repeats line 2"),            # was: samples counted twice
     (ROW_A0.replace("[1.5, 1.25]", "[NaN]"), 3, "field ms"),            # was: NaN in the median
     (ROW_A0.replace("[1.5, 1.25]", "[-3.0]"), 3, "field ms"),
@@ -133,7 +134,7 @@ def test_partial_torn_last_line_resumes_without_loss_or_duplicates(tmp_path):
 ])
 def test_partial_bad_lines_are_refused_naming_line_and_field(tmp_path, row, line, field):
     from nas.profiling.local import Progress
-    lines = [row, ROW_A0] if "is not JSON" in field else [ROW_A0, row, ROW_A1]
+    lines = [row, ROW_A0] if "not JSON" in field else [ROW_A0, row, ROW_A1]
     f = _partial(tmp_path, *lines)
     before = f.read_bytes()
     with pytest.raises(NasError) as e:
@@ -177,11 +178,37 @@ def test_data_bad_images_are_refused(tmp_path, capsys, content, why):
 
 # -- Ray completed.jsonl: an accuracy outside [0, 1] was reused as a trained candidate's score --------
 
-def test_ray_completed_accuracy_out_of_range_is_retrained(tmp_path):
+@pytest.mark.parametrize("acc", [75.0, -0.1])
+def test_ray_completed_accuracy_out_of_range_is_refused(tmp_path, acc):
     pytest.importorskip("ray")
     from nas.search.backends.ray_tune import CompletedLog
     f = tmp_path / "completed.jsonl"
     good = {"arch": "a", "accuracy": 0.5, "epoch": 3, "retries": 0, "restored_from_epoch": 0}
-    f.write_text("".join(json.dumps(dict(good, arch=arch, accuracy=acc)) + "\n"
-                         for arch, acc in [("a", 0.5), ("b", 75.0), ("c", -0.1), ("d", 1.0)]))
-    assert sorted(CompletedLog(f, resume=True).records) == ["a", "d"]       # b and c: was reused as scores
+    f.write_text(json.dumps(good) + "\n" + json.dumps(dict(good, arch="b", accuracy=acc)) + "\n")
+    before = f.read_bytes()
+    with pytest.raises(NasError, match=r"completed.jsonl: line 2: field accuracy: "):   # was: reused, then skipped
+        CompletedLog(f, resume=True)
+    assert f.read_bytes() == before
+
+
+# -- a Ray sweep's results, checked in Tune's callback like a dnas_runs.jsonl line --------------------
+
+def test_ray_sweep_result_is_checked_and_a_bad_one_counts_as_failed(runs, tmp_path):
+    from nas.search.dnas.sweep import Collect, RunsLog
+    load, space = runs
+    load()
+    good = json.loads((tmp_path / "dnas_runs.jsonl").read_text())["result"]
+    log = RunsLog(tmp_path / "ray_runs.jsonl", resume=False, space=space, pricer=load.pricer)
+    grid = [{"lr_theta": v} for v in (0.1, 0.2, 0.3, 0.4, 0.5)]
+    collect = Collect(log, grid, [0, 1, 2, 3, 4], space, load.pricer)
+    collect.result(0, {"epoch": 1})                                        # not the last epoch: nothing
+    collect.result(0, {"result": json.dumps(good)})
+    collect.result(1, {"result": json.dumps(dict(good, theta=[[7.0]]))})
+    collect.result(2, {"result": "{not json"})
+    collect.result(3, {"result": 5})
+    collect.result(4, {"result": json.dumps(good).replace('{"best"', '{"best": 0, "best"', 1)})
+    assert log.get(grid[0]) is not None and all(log.get(g) is None for g in grid[1:])
+    assert collect.failed[1] == "its result was refused: field result.theta.0: 7.0 is not a finite number in [0, 1]"
+    assert "Expecting property name" in collect.failed[2]
+    assert "JSON text" in collect.failed[3] and "duplicate key 'best'" in collect.failed[4]
+    assert len((tmp_path / "ray_runs.jsonl").read_text().splitlines()) == 1

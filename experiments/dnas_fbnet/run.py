@@ -9,7 +9,7 @@ weights. Those search-time scores come from different recipes, so each
 strategy's chosen network is then re-trained from scratch with one common recipe
 (the ``train`` estimator with ``--final-epochs`` epochs, once per
 ``--final-seeds`` seed; the seed also picks the held-out split) and only that
-score is compared. Writes ``results.json``, ``results.md`` and ``comparison.png``.
+score is compared. Writes ``results.json``, ``results.md``, ``comparison.png`` and ``provenance.json``.
 
 Every search runs on one thread (``torch.set_num_threads(1)``) in its own
 process, ``--jobs`` at a time. The work folder keeps every search and every
@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from nas.fsutil import write_atomic
+from nas.provenance import write_provenance
 
 HERE = Path(__file__).resolve().parent
 STRATEGIES = ("dnas", "evolution", "rl", "random")
@@ -270,6 +271,8 @@ def main(argv=None) -> int:
           f"{args.resolution}px, {args.final_epochs} epochs, seeds {args.final_seeds}\n\n" + table(results) + "\n")
     write_atomic(out / "results.md", md)
     write_atomic(out / "comparison.png", plot(results))
+    write_provenance(out, __file__, "python experiments/dnas_fbnet/run.py " + " ".join(argv or sys.argv[1:]),
+                     [prep.table_info["path"]])
     print(md)
     print(f"wall time of this call: {results['wall_s_this_call']:.0f} s", file=sys.stderr)
     return 0

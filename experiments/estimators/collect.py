@@ -24,7 +24,7 @@ import torch
 from tqdm import tqdm
 
 from nas import zoo
-from nas.fsutil import append_json_line
+from nas.jsonlog import append_json_line
 from nas.search.accuracy.components import COMPONENTS, scores
 from nas.search.accuracy.proxy import raw_scores
 from nas.spaces import load_benchmark, load_space

@@ -10,7 +10,8 @@ estimator's optimum gets). Only estimators that cost no forward pass are run on 
 torch proxies are scored on the 1,000-network sample only); the benchmark lookup and a uniformly random
 feasible pick are the two ends of the scale.
 
-Usage: python experiments/estimators/pick_under_target.py [--table PATH]   (writes pick_under_target.{json,md})
+Usage: python experiments/estimators/pick_under_target.py [--table PATH]   (writes pick_under_target.{json,md} and
+its entry in provenance.json)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from run import commit  # noqa: E402  (experiments/estimators/run.py)
 
 from nas.fsutil import write_atomic  # noqa: E402
 from nas.latency import SpacePricer, load_table  # noqa: E402
+from nas.provenance import write_provenance  # noqa: E402
 from nas.search.accuracy.components import COUNTED  # noqa: E402
 from nas.search.accuracy.zeroshot import COMBINATIONS, DEFAULT, ScoreEstimator  # noqa: E402
 from nas.spaces import load_benchmark, load_space  # noqa: E402
@@ -93,6 +95,8 @@ def main() -> None:
                              f"{r['rank_of_pick']} (top {r['top_pct_of_pick']} %) | {r[f'top{TOP_K}_mean_regret']:.2f} |")
         lines.append("")
     write_atomic(HERE / "pick_under_target.md", "\n".join(lines))
+    write_provenance(HERE, __file__, out["command"] + (f" --table {out['table']['path']}" if args.table != str(TABLE)
+                                                       else ""), [table, bench.info.file])
     print("\n".join(lines))
 
 

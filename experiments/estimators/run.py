@@ -37,6 +37,7 @@ import fit_capacity  # noqa: E402
 import fit_counts  # noqa: E402
 
 from nas.fsutil import write_atomic  # noqa: E402
+from nas.provenance import write_provenance  # noqa: E402
 from nas.search.accuracy.components import COUNTED, scores  # noqa: E402
 from nas.search.accuracy.proxy import PROXIES, Reference, raw_scores  # noqa: E402
 from nas.search.accuracy.zeroshot import COMBINATIONS, DEFAULT, ScoreEstimator  # noqa: E402
@@ -200,6 +201,11 @@ def main() -> None:
                                         for gt in results} for name in results["nbmacro"]}}
     write_atomic(VALIDATION, json.dumps(validation, indent=1) + "\n")
     write_atomic(HERE / "table.md", markdown(results))
+    bench_file = load_benchmark(load_space("nasbench_macro")).info.file
+    write_provenance(HERE, __file__, out["command"] + (" --scored-only" if "--scored-only" in sys.argv else ""),
+                     [bench_file, fit_capacity.CALIBRATION,
+                      *(HERE / f for f in ("nbmacro.jsonl", "nbmacro_fast.jsonl", "zoo.jsonl", "proxy_reference.jsonl")
+                        if (HERE / f).exists())])
     print(f"noise ceiling (seed-to-seed tau, all {ceiling['n']}): {ceiling['mean']:.3f} {ceiling['seed_pairs']}")
     print(f"{'estimator':18} {'tau NBM':>8} {'rho NBM':>8} {'top5 NBM':>8} {'tau zoo':>8} {'rho zoo':>8} "
           f"{'top5 zoo':>8} {'s/net NBM':>9} {'s/net zoo':>9}")

@@ -3,8 +3,8 @@
 For each setting (ANE target at the space's median or 25th-percentile ANE latency, GPU at its median;
 the figures targets.py wrote to targets.json) reads the summary.json of the multi-unit search and
 of the ANE-only and GPU-only searches (written by `nas search`), prices each pick's DSL on the shipped
-tables of RUNTIME (default the 2020 regime) with ``price_net`` (the same call as `nas latency`), and writes results.md and picks_*.png next
-to this file: every feasible candidate of each run at (ANE ms, GPU ms), the targets, and the picks.
+tables of RUNTIME (default the 2020 regime) with ``price_net`` (the same call as `nas latency`), and writes results.md, picks_*.png
+and provenance.json (run.sh's commit and the two tables' sha256) next to this file: every feasible candidate of each run at (ANE ms, GPU ms), the targets, and the picks.
 
     python experiments/multi_device/compare.py [RUNS] [RUNTIME]
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from nas.arch.dsl import parse_net
 from nas.latency import find_table, price_net
+from nas.provenance import write_provenance
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,6 +38,10 @@ def main() -> int:
                                         f"{hashlib.sha256(Path(t.path).read_bytes()).hexdigest()}; {t.summary()})"
                                         for (d, u), t in tables.items())]
     (HERE / "results.md").write_text("\n".join(out) + "\n")
+    # the last step of run.sh: its provenance (the searches and targets.py read these same ANE and GPU tables,
+    # and the report (nas report) prices the picks on the phone's CPU table as well
+    write_provenance(HERE, HERE / "run.sh", f"bash experiments/multi_device/run.sh  # RUNTIME={runtime}",
+                     [*(t.path for t in tables.values()), find_table("iphone11", "cpu", runtime).path])
     print("\n".join(out))
     return 0
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from nas.latency import SpacePricer, find_table
 from nas.latency.regime import ARTICLE_RUNTIME
+from nas.provenance import write_provenance
 from nas.search.accuracy.base import Estimate
 from nas.search.evaluate import Evaluator
 from nas.search.run import run
@@ -104,6 +105,8 @@ def main() -> int:
         print(f"{name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     (HERE / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     report(results)
+    write_provenance(HERE, __file__, "python experiments/optuna_strategies/run.py " + " ".join(sys.argv[1:]),
+                     [table.path, bench.info.file])
     return 0
 
 

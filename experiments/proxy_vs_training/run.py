@@ -9,7 +9,7 @@ and scored by:
 * ``predictor``: ChamNet's GP on the one-hot encoding, leave-one-out (fitted on the other N-1
   trained networks, never on the one it predicts).
 
-Writes results.json (per-architecture rows and tau with p-values) and kendall.png.
+Writes results.json (per-architecture rows and tau with p-values), kendall.png and provenance.json.
 Usage: python experiments/proxy_vs_training/run.py [--n 24] [--epochs 2] [--seed 0]
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -28,6 +29,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from nas.fsutil import write_atomic  # noqa: E402
+from nas.provenance import write_provenance  # noqa: E402
 from nas.search.accuracy.data import load_digits  # noqa: E402
 from nas.search.accuracy.predictor import GaussianProcess, one_hot  # noqa: E402
 from nas.search.accuracy.proxy import PROXIES, ProxyEstimator  # noqa: E402
@@ -72,6 +74,7 @@ def main() -> None:
            "reference": f"train estimator: sklearn digits at 32x32, {args.epochs} epochs, SGD + cosine, seed 0",
            "tau": taus, "rows": rows, "wall_s": round(time.time() - t0, 1)}
     write_atomic(HERE / "results.json", json.dumps(out, indent=1))
+    write_provenance(HERE, __file__, "python experiments/proxy_vs_training/run.py " + " ".join(sys.argv[1:]), [])
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
     axes[0].scatter([r["proxy"] for r in rows], y)
     axes[0].set(xlabel="proxy score", ylabel="trained accuracy (digits)",

@@ -12,7 +12,8 @@ best feasible network's benchmark accuracy subtracted from that optimum (mean
 over 3 training seeds, in CIFAR-10 percentage points).
 
 Outputs (``--out``, default this folder): ``results.json`` (every run and the
-aggregates), ``results.md`` and ``regret_vs_budget.png``.
+aggregates), ``results.md``, ``regret_vs_budget.png`` and ``provenance.json`` (commit, table and
+benchmark sha256: ``nas.provenance``).
 
     python experiments/search_on_benchmark/run.py            # 100 seeds per cell, ~4 min here
 
@@ -128,6 +129,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     from tqdm import tqdm
 
+    from nas.provenance import write_provenance
     from nas.search.session import SearchConfig, prepare
     from nas.spaces import load_benchmark
     t0 = time.perf_counter()
@@ -185,6 +187,7 @@ def main(argv=None) -> int:
     (out / "results.json").write_text(json.dumps(res, indent=1) + "\n")
     (out / "results.md").write_text(markdown(res))
     plot(aggs, targets, out / "regret_vs_budget.png")
+    write_provenance(out, __file__, res["command"], [args.table, bench.info.file])
     print(markdown(res))
     return 0
 

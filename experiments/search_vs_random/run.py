@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from nas.fsutil import write_atomic
+from nas.provenance import write_provenance
 from nas.latency import LatencyTable, Stat, save_table
 from nas.latency.store import candidates
 from nas.ops.features import block_features
@@ -120,6 +121,8 @@ def main(argv=None) -> int:
               "runs": {s: [{k: v for k, v in r.items() if k != "curve"} for r in rs] for s, rs in runs.items()}}
     outdir = Path(args.out)
     write_atomic(outdir / "results.json", json.dumps(result, indent=1) + "\n")
+    write_provenance(outdir, __file__, "python experiments/search_vs_random/run.py " + " ".join(argv or sys.argv[1:]),
+                     [] if args.synthetic or not shipped else [table])
     lines = [f"| strategy | best proxy score (mean ± std over {args.seeds} seeds) | feasible candidates (mean of {trials}) |",
              "|---|---|---|"]
     lines += [f"| {s} | {st['mean']:.4f} ± {st['std']:.4f} | {st['feasible_mean']:.1f} |" for s, st in stats.items()]

@@ -12,6 +12,7 @@ from nas.export.ane import ane_report
 from nas.export.checks import check_counts
 from nas.export.mil import read_program
 from nas.export.package import PRECISIONS, TARGETS
+from nas.export.torch_prep import labels_problem
 
 
 def register(sub) -> None:
@@ -46,10 +47,17 @@ def read_labels(path: str) -> tuple[str, ...]:
         raise NasError(f"{path}: cannot read labels ({e.strerror})") from None
     except UnicodeDecodeError as e:
         raise NasError(f"{path}: not a text file of labels (not UTF-8 at byte {e.start})") from None
-    labels = tuple(line.strip() for line in lines if line.strip())
-    if not labels:
-        raise NasError(f"{path}: no labels (one per line)")
-    return labels
+    seen: dict[str, int] = {}
+    for n, line in enumerate(lines, start=1):
+        label = line.strip()
+        if label in seen:
+            raise NasError(f"--labels {path}: line {n}: label {label[:60]!r} repeats line {seen[label]} (labels "
+                           f"must be unique)")
+        if label:
+            seen[label] = n
+    if not seen:
+        raise NasError(f"--labels {path}: no labels (one per line)")
+    return tuple(seen)
 
 
 def _macos_lines(result=None, package: str | None = None, precision: str = "fp16") -> list[str]:
@@ -69,8 +77,11 @@ def _macos_lines(result=None, package: str | None = None, precision: str = "fp16
 
 def cmd_export(args) -> int:
     net = net_from_args(args)
-    opts = ExportOptions(precision=args.precision, tensor_input=args.tensor_input,
-                         labels=read_labels(args.labels) if args.labels else None,
+    labels = read_labels(args.labels) if args.labels else None
+    why = labels_problem(net, labels, args.backbone_only)
+    if why:
+        raise NasError(f"--labels {args.labels}: {why} (network {net.name})")
+    opts = ExportOptions(precision=args.precision, tensor_input=args.tensor_input, labels=labels,
                          backbone_only=args.backbone_only, min_target=args.min_target, seed=args.seed,
                          device=args.device)
     result = export_package(net, args.out, weights=args.weights, options=opts)

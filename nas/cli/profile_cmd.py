@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from nas import zoo
 from nas.arch.resolve import resolve
 from nas.cli.progress import progress
 from nas.errors import NasError
+from nas.fsutil import loads_json
 from nas.hardware.devices import COREML_UNITS, get_device
 from nas.profiling.bundle import write_bundle
 from nas.profiling.local import RUNTIMES
@@ -139,7 +139,7 @@ def cmd_profile(args) -> int:
         manifest = write_bundle(entries, device.name, units, bundle, network_io=_network_io(space, nets),
                                 networks=networks, resume=args.resume or device.name == "mac", workers=args.workers,
                                 bar=bar)
-    bundle_id = json.loads(manifest.read_text())["bundle_id"]
+    bundle_id = loads_json(manifest.read_text())["bundle_id"]
     print(f"wrote {manifest} ({len(entries)} ops, {len(networks)} whole networks)")
     if device.name == "mac":
         runs = {u: host.run_on_mac(bundle, u, bundle / host.results_name(u, bundle_id)) for u in units}

@@ -17,8 +17,6 @@ protobuf writes map fields (re-serialized with ``deterministic=True``).
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
 import tempfile
@@ -33,7 +31,8 @@ import torch
 from nas.arch.spec import NetSpec
 from nas.export.metadata import package_metadata
 from nas.export.torch_prep import IMAGENET_MEAN, ExportError, Prepared, prepare
-from nas.fsutil import json_text
+from nas.coreml_log import quiet_progress
+from nas.fsutil import json_text, loads_json
 
 PRECISIONS = ("fp16", "fp32")
 TARGETS = ("iOS16", "iOS17", "iOS18")
@@ -76,20 +75,6 @@ class ExportResult:
     module: Any = field(default=None, repr=False, compare=False)  # the traced torch module
 
 
-@contextlib.contextmanager
-def _quiet_progress():
-    """coremltools draws tqdm bars on every conversion; a library call should not print."""
-    from coremltools.converters.mil.frontend.torch import ops as torch_ops
-    from coremltools.converters.mil.mil.passes import pass_pipeline
-
-    saved = torch_ops._tqdm, pass_pipeline.tqdm
-    torch_ops._tqdm = pass_pipeline.tqdm = lambda it, *a, **k: it
-    try:
-        yield
-    finally:
-        torch_ops._tqdm, pass_pipeline.tqdm = saved
-
-
 def _convert(prep: Prepared, opts: ExportOptions):
     import coremltools as ct
 
@@ -114,7 +99,7 @@ def _convert(prep: Prepared, opts: ExportOptions):
     else:
         kwargs["outputs"] = [ct.TensorType(name="features" if opts.backbone_only else "logits")]
     precision = ct.precision.FLOAT16 if opts.precision == "fp16" else ct.precision.FLOAT32
-    with _quiet_progress():
+    with quiet_progress():
         return ct.convert(traced, inputs=inputs, convert_to="mlprogram", compute_precision=precision,
                           minimum_deployment_target=getattr(ct.target, opts.min_target), **kwargs)
 
@@ -122,7 +107,7 @@ def _convert(prep: Prepared, opts: ExportOptions):
 def _fix_manifest(package: Path) -> None:
     """Replace the random item UUIDs of Manifest.json with ones derived from each item's path."""
     path = package / "Manifest.json"
-    data = json.loads(path.read_text())
+    data = loads_json(path.read_text())
     ids = {old: str(uuid.uuid5(_UUID_NS, entry["path"])).upper()
            for old, entry in data["itemInfoEntries"].items()}
     data["itemInfoEntries"] = {ids[k]: v for k, v in data["itemInfoEntries"].items()}

@@ -131,21 +131,30 @@ class Prepared:
     classifier: bool       # softmax appended for ClassifierConfig
 
 
+def labels_problem(net: NetSpec, labels: tuple[str, ...] | None, backbone_only: bool) -> str | None:
+    """Why ``labels`` cannot name ``net``'s classes (None when they can): the CLI checks this first, to
+    name the labels file, before anything is written."""
+    if labels is None:
+        return None
+    last = net.blocks[-1]
+    if backbone_only or last.type != "fc":
+        return "--labels needs a classifier (a network ending in fc, without --backbone-only)"
+    if len(labels) != last.args.out:
+        return f"{len(labels)} labels for {last.args.out} classes"
+    if len(set(labels)) != len(labels):
+        return "labels must be unique"
+    return None
+
+
 def prepare(net: NetSpec, *, weights: str | Path | dict | None, seed: int, image_input: bool,
             backbone_only: bool, labels: tuple[str, ...] | None) -> Prepared:
     """Build, load weights, normalize, cut and (for classifiers) append a softmax."""
     if image_input and net.in_channels != 3:
         raise ExportError(f"{net.name}: an image input is RGB but the network takes {net.in_channels} "
                           f"channels; pass --tensor-input")
-    if labels is not None:
-        last = net.blocks[-1]
-        if backbone_only or last.type != "fc":
-            raise ExportError(f"{net.name}: --labels needs a classifier (a network ending in fc, without "
-                              f"--backbone-only)")
-        if len(labels) != last.args.out:
-            raise ExportError(f"{net.name}: {len(labels)} labels for {last.args.out} classes")
-        if len(set(labels)) != len(labels):
-            raise ExportError(f"{net.name}: labels must be unique")
+    why = labels_problem(net, labels, backbone_only)
+    if why:
+        raise ExportError(f"{net.name}: {why}")
     torch.manual_seed(seed)
     model = build(net).eval()
     if weights is not None:

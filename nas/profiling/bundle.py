@@ -19,7 +19,6 @@ stopped.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -32,8 +31,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from nas import __version__
+from nas.coreml_log import quiet_progress
 from nas.errors import NasError
-from nas.fsutil import LOCK_NAME, json_text, lock_folder, write_atomic
+from nas.fsutil import LOCK_NAME, json_text, loads_json, lock_folder, write_atomic
 from nas.arch.dsl import format_net
 from nas.hardware.devices import get_device
 from nas.profiling.networks import ProtocolNet
@@ -119,7 +119,7 @@ def _convert(job: tuple[str, str, tuple, object, str]) -> list[int]:
     logging.disable(logging.WARNING)
     module = _module(kind, key, extra)
     x = torch.zeros(1, *in_shape)
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), quiet_progress():    # no bars inside profile-ops' bar
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(module, x, check_trace=False)
         model = ct.convert(traced, inputs=[ct.TensorType(name="x", shape=x.shape, dtype=np.float16)],
@@ -248,7 +248,7 @@ def _write_bundle(entries, dev, units, root: Path, *, network_io, networks, resu
 def validate_manifest(manifest: dict) -> None:
     """Check a manifest against the shared JSON schema; raises NasError naming the field."""
     import jsonschema
-    schema = json.loads((SCHEMA_DIR / "manifest.schema.json").read_text())
+    schema = loads_json((SCHEMA_DIR / "manifest.schema.json").read_text())
     err = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(manifest))
     if err is not None:
         raise NasError(f"manifest: {'/'.join(map(str, err.absolute_path)) or '(root)'}: {err.message}")

@@ -15,7 +15,6 @@ phone whose tunnel is idle -- devicectl brings the tunnel up on the next command
 
 from __future__ import annotations
 
-import json
 import platform
 import shutil
 import subprocess
@@ -76,8 +75,8 @@ def connected_udid(hardware_ids: tuple[str, ...] = ()) -> str | None:
         if r.returncode != 0 or not path.exists():
             return None
         try:
-            data = json.loads(path.read_text() or "{}")
-        except json.JSONDecodeError:
+            data = loads_json(path.read_text() or "{}")
+        except ValueError:
             return None
     found = usable_devices(data, hardware_ids)
     return found[0]["id"] if found else None

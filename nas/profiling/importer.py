@@ -25,6 +25,7 @@ import subprocess
 from pathlib import Path
 
 from nas.errors import NasError
+from nas.fsutil import loads_json
 from nas.latency.table import LatencyTable, Stat
 from nas.hardware.devices import COREML_UNITS, get_device, matches
 from nas.latency.regime import regime_for
@@ -42,7 +43,7 @@ SWIFT_DIR = Path(__file__).resolve().parents[2] / "ios_profiler"
 def read_results(path: str | os.PathLike) -> list[dict]:
     """Parse and schema-check every line; a torn last line (an interrupted run) is dropped."""
     import jsonschema
-    schema = json.loads((SCHEMA_DIR / "results.schema.json").read_text())
+    schema = loads_json((SCHEMA_DIR / "results.schema.json").read_text())
     lines = read_text(path, "results file").splitlines()
     rows = []
     for i, line in enumerate(lines, 1):

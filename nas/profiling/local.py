@@ -24,7 +24,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nas.errors import NasError
-from nas.fsutil import is_finite_number, json_text, loads_json, write_atomic
+from nas.fsutil import is_finite_number, json_text, write_atomic
+from nas.jsonlog import append_json_line, bad_line, read_log
 from nas.latency.table import Stat
 from nas.profiling.measure import Protocol, measure, one_pass, summarize, warm_up
 from nas.profiling.ops import OpEntry
@@ -172,25 +173,17 @@ class Progress:
             if not resume:
                 raise NasError(f"{path} exists (an earlier, interrupted profile): pass --resume to continue "
                                f"it, or delete it to start over")
-            lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
-            rows = []
-            for i, line in enumerate(lines):
-                try:
-                    rows.append(loads_json(line))
-                except ValueError:
-                    if i != len(lines) - 1:
-                        raise NasError(f"{path}: line {i + 1} is not JSON (only a torn last line is "
-                                       f"tolerated)") from None
+            rows = read_log(self.path, "an interrupted profile")
             passes = (header.get("protocol") or {}).get("passes", 1 << 30)
             seen: dict[tuple, int] = {}
-            for i, r in enumerate(rows[1:], start=2):
+            for i, r in rows[1:]:
                 bad = _bad_row(r, passes)
                 if bad is None and (r["id"], r["pass"]) in seen:
                     bad = "id", f"{r['id']!r:.80} pass {r['pass']} repeats line {seen[(r['id'], r['pass'])]}"
                 if bad is not None:
-                    raise NasError(f"{path}: line {i}: field {bad[0]}: {bad[1]}; not a profile record of this "
-                                   f"run (delete the file to start over)")
+                    raise bad_line(path, i, *bad, "this profile run")
                 seen[(r["id"], r["pass"])] = i
+            rows = [r for _, r in rows]
             old = rows[0] if rows and isinstance(rows[0], dict) else {}
             for k in ("unit", "runtime", "protocol", "clock"):
                 if old.get(k) != header.get(k):
@@ -209,10 +202,7 @@ class Progress:
 
     def add(self, item_id: str, kind: str, pass_index: int, samples: Sequence[float]) -> None:
         row = {"id": item_id, "kind": kind, "pass": pass_index, "ms": [round(v, 6) for v in samples]}
-        with open(self.path, "a") as f:
-            f.write(json_text(row) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        append_json_line(self.path, row)
         self.rows.append(row)
 
 

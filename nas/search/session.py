@@ -314,7 +314,7 @@ def search(prep: Prepared, *, on_progress: Callable[[int], None] | None = None,
     # A lookup estimator makes trials cheaper than an fsync: group the log's fsyncs (nas.search.storage).
     log = TrialLog(cfg.out, sync_every_s=LOOKUP_SYNC_S if getattr(estimator, "lookup", False) else 0.0)
     stored = log.open(header(prep, estimator), resume=cfg.resume)
-    notes = list(prep.notes) + log.warnings
+    notes = list(prep.notes)
     targets = prep.multi.target_map if prep.multi is not None else {"latency_ms": cfg.target_ms}
     record = log.append
     if cfg.storage:

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nas.errors import NasError
-from nas.fsutil import is_finite_number, json_text, loads_json
+from nas.fsutil import is_finite_number, json_text
+from nas.jsonlog import cut_torn_tail, read_log
 from nas.search.strategies.base import Result, Status
 
 LOG_NAME = "trials.jsonl"
@@ -86,7 +87,6 @@ class TrialLog:
 
     def __init__(self, out: str | os.PathLike, *, sync_every_s: float = 0.0):
         self.path = Path(out) / LOG_NAME
-        self.warnings: list[str] = []
         self.sync_every_s = sync_every_s
         self._file = None
         self._synced_at = 0.0
@@ -106,37 +106,23 @@ class TrialLog:
         return trials
 
     def _load(self, header: dict) -> list[Trial]:
+        lines = read_log(self.path, "the trial log")
         try:
-            data = self.path.read_bytes()
-        except OSError as e:                     # a directory in its place, unreadable
-            raise NasError(f"{self.path}: cannot read the trial log ({e.strerror})") from None
-        lines = data.split(b"\n")
-        keep = len(data)
-        if lines and lines[-1] != b"":           # no newline at the end: a line cut short
-            keep = len(data) - len(lines[-1])
-            self.warnings.append(f"{self.path}: dropped a truncated last line ({len(lines[-1])} bytes)")
-            lines = lines[:-1]
-        lines = [l for l in lines if l]
-        try:
-            stored = loads_json(lines[0])["header"]
+            stored = lines[0][1]["header"]
             if not isinstance(stored, dict):
                 raise TypeError
-        except (IndexError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (IndexError, KeyError, TypeError):
             raise NasError(f"{self.path}: no header line; not a trial log of `nas search`") from None
         check_header(stored, header, str(self.path))
         trials = []
-        for n, line in enumerate(lines[1:], start=2):
+        for n, rec in lines[1:]:
             try:
-                trials.append(Trial.from_json(loads_json(line)))
+                trials.append(Trial.from_json(rec))
             except (ValueError, KeyError, TypeError) as e:
                 raise NasError(f"{self.path}: line {n} is not a trial: {e}") from None
             if trials[-1].index != len(trials) - 1:
                 raise NasError(f"{self.path}: line {n} holds trial {trials[-1].index}, expected {len(trials) - 1}")
-        if keep != len(data):
-            with open(self.path, "r+b") as f:
-                f.truncate(keep)
-                f.flush()
-                os.fsync(f.fileno())
+        cut_torn_tail(self.path)                 # the next append starts on a line of its own
         return trials
 
     def _write_lines(self, lines: list[str], mode: str) -> None:

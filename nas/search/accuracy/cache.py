@@ -3,8 +3,9 @@
 JSON lines, one record per scored network: ``{"key", "arch", "score", "kind"}``,
 where ``key`` is the sha256 of the estimator's settings (sorted JSON) and the
 network's canonical DSL string (which carries its input size). The file is only
-ever appended to; lines are parsed with ``json.loads`` -- a corrupt or foreign
-line is skipped (and its network recomputed), never executed. Default location:
+ever appended to and read by ``nas.jsonlog`` like every log of finished work: a
+torn last line is dropped (its network recomputed), any other damaged line or a
+record with a wrong field is refused naming the line. Default location:
 ``$NAS_CACHE_DIR/estimates.jsonl``, else ``$XDG_CACHE_HOME/nas/estimates.jsonl``,
 else ``~/.cache/nas/estimates.jsonl``.
 """
@@ -17,7 +18,8 @@ import os
 from pathlib import Path
 
 from nas.errors import NasError
-from nas.fsutil import append_json_line, is_finite_number, loads_json
+from nas.fsutil import is_finite_number
+from nas.jsonlog import append_json_line, bad_line, read_log
 
 
 def default_path() -> Path:
@@ -41,14 +43,11 @@ class ScoreCache:
         if self.path.is_dir():
             raise NasError(f"--cache {self.path}: is a directory (expected a JSON-lines file)")
         if self.path.exists():
-            try:
-                text = self.path.read_text(errors="replace")
-            except OSError as e:
-                raise NasError(f"--cache {self.path}: cannot read: {e.strerror or e}") from None
-            for line in text.splitlines():
-                rec = _record(line)
-                if rec is not None:
-                    self.entries[rec["key"]] = rec
+            for n, rec in read_log(self.path, "the estimate cache"):
+                bad = _bad_record(rec)
+                if bad:
+                    raise bad_line(self.path, n, *bad, "the estimate cache")
+                self.entries[rec["key"]] = rec
 
     def get(self, key: str) -> dict | None:
         return self.entries.get(key)
@@ -60,14 +59,11 @@ class ScoreCache:
         self.entries[key] = rec
 
 
-def _record(line: str) -> dict | None:
-    """A well-formed cache record, or None for anything else."""
-    try:
-        rec = loads_json(line)
-    except ValueError:
-        return None
-    if not isinstance(rec, dict) or not isinstance(rec.get("key"), str) or not isinstance(rec.get("kind"), str):
-        return None
+def _bad_record(rec: dict) -> tuple[str, str] | None:
+    """(field, why) when a cache line is not a record ``put`` writes."""
+    for k in ("key", "arch", "kind"):
+        if not isinstance(rec.get(k), str):
+            return k, "expected text"
     if not is_finite_number(rec.get("score")):
-        return None
-    return rec
+        return "score", f"{rec.get('score')!r:.60} is not a finite number"
+    return None

@@ -12,15 +12,19 @@ the Ray backend checkpoints it every epoch (``nas.search.backends.ray_tune``).
 from __future__ import annotations
 
 import math
+import pickle
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from nas.arch.build import build
 from nas.arch.spec import NetSpec
+from nas.errors import NasError
 from nas.search.accuracy.base import Estimate
 from nas.search.accuracy.data import Dataset
+from nas.search.statecheck import check_optimizer, check_scheduler, check_tensor, check_tensors
 
 
 def for_dataset(net: NetSpec, data: Dataset) -> NetSpec:
@@ -89,6 +93,36 @@ class TrainingRun:
         self.sched.load_state_dict(state["sched"])
         self.order.set_state(state["order"])
         torch.set_rng_state(state["torch_rng"])
+
+    def restore(self, path: Path) -> None:
+        """Continue from a ``state()`` saved at ``path`` (the Ray backend's per-trial ``run.pt``): read
+        with ``weights_only=True`` (a pickled object is refused, never run) and checked to be a state of
+        this run (keys, tensors, optimizer and schedule settings) before anything is restored; else a
+        ``NasError`` naming the file and field."""
+        try:
+            s = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 -- damaged or crafted: refused, never used
+            why = "it holds pickled Python objects" if isinstance(e, pickle.UnpicklingError) else \
+                (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+            raise NasError(f"{path}: not a training checkpoint of `nas search` ({why})") from None
+        check_run_state(self, s, path)
+        self.load(s)
+
+
+def check_run_state(run: TrainingRun, s, path) -> None:
+    """Refuse a ``TrainingRun`` state that is not this run's (see ``nas.search.statecheck``)."""
+    def bad(field: str, why: str):
+        raise NasError(f"{path}: field {field}: {why}; not a training checkpoint of this candidate")
+    want = run.state()
+    if not isinstance(s, dict) or set(s) != set(want):
+        bad("(root)", f"expected a mapping with keys {sorted(want)}")
+    if type(s["epoch"]) is not int or not 0 <= s["epoch"] <= run.recipe.epochs:
+        bad("epoch", f"{s['epoch']!r:.40} is not an epoch in 0..{run.recipe.epochs}")
+    check_tensors(bad, s["model"], want["model"], "model")
+    check_optimizer(bad, run.opt, s["opt"], want["opt"], "opt", scheduled=True)
+    check_scheduler(bad, s["sched"], want["sched"], "sched", run.sched.T_max)
+    for name in ("order", "torch_rng"):
+        check_tensor(bad, s[name], want[name], name)
 
 
 class TrainEstimator:

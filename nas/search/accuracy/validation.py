@@ -8,9 +8,10 @@ is recomputed at search time. ``nas search`` prints them and records them in
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
+
+from nas.fsutil import loads_json
 
 FILE = Path(__file__).parent / "validation.json"
 
@@ -18,7 +19,7 @@ FILE = Path(__file__).parent / "validation.json"
 @lru_cache(maxsize=1)
 def _load() -> dict:
     try:
-        data = json.loads(FILE.read_text())
+        data = loads_json(FILE.read_text())
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

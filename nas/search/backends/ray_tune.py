@@ -31,7 +31,8 @@ from ray.tune.schedulers import ASHAScheduler
 
 from nas.arch import parse_net
 from nas.errors import NasError
-from nas.fsutil import append_json_line, is_finite_number, read_json_lines
+from nas.fsutil import is_finite_number
+from nas.jsonlog import append_json_line, bad_line, read_log
 from nas.search.accuracy.base import Estimate
 from nas.search.accuracy.train import TrainEstimator
 from nas.search.backends import Job, OnResult
@@ -72,7 +73,7 @@ def train_candidate(config: dict, *, estimator: TrainEstimator, archs: Sequence[
     checkpoint = tune.get_checkpoint()
     if checkpoint:
         with checkpoint.as_directory() as d:
-            run.load(torch.load(Path(d) / "run.pt", weights_only=True))
+            run.restore(Path(d) / "run.pt")     # checked: a refusal fails this trial (named in its error)
         restored = run.epoch
     while not run.done:
         run.train_epoch()
@@ -83,11 +84,16 @@ def train_candidate(config: dict, *, estimator: TrainEstimator, archs: Sequence[
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(d))
 
 
-def _is_record(r: dict) -> bool:
-    """A line of completed.jsonl as this backend writes it (anything else is retrained, not trusted)."""
-    return isinstance(r.get("arch"), str) and is_finite_number(r.get("accuracy")) and 0 <= r["accuracy"] <= 1 \
-        and type(r.get("epoch")) is int \
-        and r["epoch"] >= 0 and all(type(r.get(k, 0)) is int for k in ("retries", "restored_from_epoch"))
+def _bad_record(r: dict) -> tuple[str, str] | None:
+    """(field, why) when a line of completed.jsonl is not a record this backend writes."""
+    if not isinstance(r.get("arch"), str):
+        return "arch", "expected an architecture string"
+    if not is_finite_number(r.get("accuracy")) or not 0 <= r["accuracy"] <= 1:
+        return "accuracy", f"{r.get('accuracy')!r:.60} is not a finite number in [0, 1]"
+    for k in ("epoch", "retries", "restored_from_epoch"):
+        if type(r.get(k, 0)) is not int or r.get(k, 0) < 0 or (k == "epoch" and k not in r):
+            return k, "expected an integer >= 0"
+    return None
 
 
 class CompletedLog:
@@ -97,7 +103,11 @@ class CompletedLog:
         self.path = path
         self.records: dict[str, dict] = {}
         if resume and path.exists():
-            self.records = {r["arch"]: r for r in read_json_lines(path) if _is_record(r)}
+            for n, r in read_log(path, "the Ray trials' results"):
+                bad = _bad_record(r)
+                if bad:
+                    raise bad_line(path, n, *bad, "a finished Ray trial")
+                self.records[r["arch"]] = r
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("")

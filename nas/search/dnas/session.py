@@ -59,12 +59,14 @@ def _execute_dnas(prep, budget: str, *, loss: str = "absolute", device: str = "c
     tick = (lambda: on_progress(1)) if on_progress else (lambda: None)
     stage(f"training the supernet ({base.epochs} epochs, {base.warmup_epochs} warm-up, "
           f"{data.name} at {cfg.train_resolution}px)" + (f", {len(grid)} settings" if grid else ""))
+    failed: dict[int, str] = {}
     if grid is None:
         runs = [({}, _single(prep, base, data, out / "dnas_checkpoint.pt", stage, on_progress))]
     elif cfg.backend == "ray":
-        runs = list(zip(grid, run_ray(space, prep.pricer, data, base, grid, out, resume=cfg.resume,
-                                      address=cfg.ray_address, workers=cfg.workers,
-                                      gpus_per_trial=cfg.gpus_per_trial, storage=cfg.ray_storage, on_epoch=tick)))
+        results, failed = run_ray(space, prep.pricer, data, base, grid, out, resume=cfg.resume,
+                                  address=cfg.ray_address, workers=cfg.workers, gpus_per_trial=cfg.gpus_per_trial,
+                                  storage=cfg.ray_storage, on_epoch=tick)
+        runs = list(zip(grid, results))
     else:
         runs = list(zip(grid, run_local(space, prep.pricer, data, base, grid, out, resume=cfg.resume,
                                         on_epoch=tick)))
@@ -79,7 +81,8 @@ def _execute_dnas(prep, budget: str, *, loss: str = "absolute", device: str = "c
                                 0.0))
             origin.append((r, c.source))
     best = report.best_trial(trials)
-    notes = list(prep.notes) + [f"dnas run {settings_label(st)} failed on Ray: no result" for st, r in runs if r is None]
+    notes = list(prep.notes) + [f"dnas run {settings_label(st)} failed on Ray: {failed.get(i, 'no result')}"
+                                for i, (st, r) in enumerate(runs) if r is None]
     won = runs[origin[best.index][0]] if best is not None else next(((st, r) for st, r in runs if r), ({}, None))
     result = won[1]
     if best is None:

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Callable
 
 from nas.errors import NasError
-from nas.fsutil import append_json_line, loads_json
+from nas.fsutil import loads_json
+from nas.jsonlog import append_json_line, read_log
 from nas.search.dnas.records import BadRecord, result_from_record
-from nas.search.dnas.trainer import DnasCandidate, DnasConfig, DnasResult, DnasSearch
+from nas.search.dnas.trainer import DnasConfig, DnasResult, DnasSearch
 
 # Hyperparameters a sweep may vary (architecture-independent knobs of the search itself).
 SWEEPABLE = ("lr_weights", "lr_theta", "tau0", "tau_decay", "lam", "alpha", "beta", "seed")
@@ -58,29 +59,15 @@ def result_to_json(r: DnasResult) -> dict:
     return asdict(r)
 
 
-def result_from_json(d: dict) -> DnasResult:
-    return DnasResult(DnasCandidate(**d["best"]), [DnasCandidate(**c) for c in d["candidates"]],
-                      list(d["expected_latency_ms"]), [list(row) for row in d["theta"]])
-
-
 class RunsLog:
     """``dnas_runs.jsonl``: one line per finished run (its settings and result), fsynced."""
 
     def __init__(self, path: Path, *, resume: bool, space, pricer):
         self.path, self.done = path, {}
         if resume and path.exists():
-            try:
-                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            except OSError as e:
-                raise NasError(f"{path}: cannot read the sweep's runs ({e.strerror or e})") from None
-            for n, line in enumerate(lines, start=1):
+            for n, rec in read_log(path, "the sweep's finished runs"):
                 try:
-                    rec = loads_json(line)
-                except ValueError:
-                    continue                        # a line cut short by a kill: that run is redone
-                try:
-                    if not isinstance(rec, dict) or set(rec) != {"settings", "result"} \
-                            or not isinstance(rec["settings"], dict):
+                    if set(rec) != {"settings", "result"} or not isinstance(rec["settings"], dict):
                         raise BadRecord("(root)", "expected a mapping with keys settings and result")
                     self.done[json.dumps(rec["settings"], sort_keys=True)] = \
                         result_from_record(rec["result"], space, pricer)
@@ -137,16 +124,42 @@ def dnas_trial(config: dict, *, space, pricer, data, base: DnasConfig, grid: lis
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(work))
 
 
+class Collect:
+    """Driver side of a Ray sweep: each finished trial's result, checked like a ``dnas_runs.jsonl`` record
+    (``records.result_from_record``), goes to the runs log. A result that fails the check (a worker of
+    another version, a damaged report) is not trusted and does not stop the sweep: that run counts as
+    failed, with the reason in ``failed`` (the summary's notes say it)."""
+
+    def __init__(self, log: RunsLog, grid: list[dict], todo: list[int], space, pricer):
+        self.log, self.grid, self.todo, self.space, self.pricer = log, grid, todo, space, pricer
+        self.failed: dict[int, str] = {}
+
+    def result(self, trial_run: int, result: dict) -> None:
+        if "result" not in result:
+            return
+        run = self.todo[trial_run]
+        try:
+            if not isinstance(result["result"], str):
+                raise ValueError("expected the result as JSON text")
+            done = result_from_record(loads_json(result["result"]), self.space, self.pricer)
+        except ValueError as e:
+            self.failed[run] = f"its result was refused: {str(e)[:200]}"
+            return
+        self.log.add(self.grid[run], done)
+
+
 def run_ray(space, pricer, data, base: DnasConfig, grid: list[dict], out: Path, *, resume: bool,
             address: str | None, workers: int, gpus_per_trial: float, storage: str | None,
-            on_epoch: Callable[[], None]) -> list[DnasResult | None]:
-    """The grid as Tune trials; a run whose trial failed for good comes back as None."""
+            on_epoch: Callable[[], None]) -> tuple[list[DnasResult | None], dict[int, str]]:
+    """The grid as Tune trials: each run's result (None for a run whose trial failed for good or whose
+    result was refused) and, by run, why a run failed where that is known."""
     import ray
     from ray import tune
 
     from nas.search.backends.ray_tune import connect
     log = RunsLog(out / RUNS_LOG, resume=resume, space=space, pricer=pricer)
     todo = [i for i, s in enumerate(grid) if log.get(s) is None]
+    collect = Collect(log, grid, todo, space, pricer)
     owns = False
     if todo:
         owns = connect(address, workers)
@@ -157,8 +170,7 @@ def run_ray(space, pricer, data, base: DnasConfig, grid: list[dict], out: Path, 
 
             def on_trial_result(self, iteration, trials, trial, result, **info):
                 on_epoch()
-                if "result" in result:
-                    log.add(grid[todo[trial.config["run"]]], result_from_json(json.loads(result["result"])))
+                collect.result(trial.config["run"], result)
 
         base_cfg = replace(base, device="cuda" if gpus_per_trial > 0 else base.device)
         trainable = tune.with_parameters(dnas_trial, space=space, pricer=pricer, data=data, base=base_cfg,
@@ -178,7 +190,7 @@ def run_ray(space, pricer, data, base: DnasConfig, grid: list[dict], out: Path, 
             if owns:
                 ray.shutdown()
         shutil.rmtree(root / "dnas-sweep", ignore_errors=True)
-    return [log.get(s) for s in grid]
+    return [log.get(s) for s in grid], collect.failed
 
 
 def settings_label(settings: dict) -> str:
