@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -160,3 +161,12 @@ class OutputLock:
 def lock_folder(folder: str | os.PathLike, what: str | None = None) -> OutputLock:
     """The lock of an output folder (``folder/.nas.lock``); use as ``with lock_folder(out): ...``."""
     return OutputLock(Path(folder) / LOCK_NAME, what or f"output folder {folder}")
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The sha256 (hex) of a file's bytes, read in 1 MiB blocks: what tables, results and experiments record."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

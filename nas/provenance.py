@@ -15,24 +15,14 @@ compares those sha256 with the files on disk and the commit with the folder's RE
 from __future__ import annotations
 
 import datetime
-import hashlib
 import os
 import subprocess
 from pathlib import Path
 
-from nas.fsutil import REPO, json_text, loads_json, portable_path, write_atomic
+from nas.fsutil import REPO, file_sha256, json_text, loads_json, portable_path, write_atomic
 
 SCHEMA = "nas.provenance/1"
 FILE_NAME = "provenance.json"
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """The sha256 (hex) of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 CODE = (":(glob)nas/**/*.py", ":(glob)nas/**/*.yaml")   # the code; not the data a run may write into nas/

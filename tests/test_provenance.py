@@ -3,7 +3,8 @@ test vector of FIPS 180-2, not against hashlib's own output)."""
 
 import json
 
-from nas.provenance import SCHEMA, file_sha256, load_provenance, write_provenance
+from nas.fsutil import file_sha256
+from nas.provenance import SCHEMA, load_provenance, write_provenance
 
 ABC_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"   # FIPS 180-2, "abc"
 

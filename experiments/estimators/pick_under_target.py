@@ -17,7 +17,6 @@ its entry in provenance.json)
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -30,7 +29,7 @@ sys.path.insert(0, str(ROOT / "experiments" / "search_on_benchmark"))
 sys.path.insert(0, str(HERE))
 from run import commit  # noqa: E402  (experiments/estimators/run.py)
 
-from nas.fsutil import write_atomic  # noqa: E402
+from nas.fsutil import file_sha256, write_atomic  # noqa: E402
 from nas.latency import SpacePricer, load_table  # noqa: E402
 from nas.provenance import write_provenance  # noqa: E402
 from nas.search.accuracy.components import COUNTED  # noqa: E402
@@ -76,7 +75,7 @@ def main() -> None:
     table = Path(args.table).resolve()
     out = {"source": commit(), "command": "python experiments/estimators/pick_under_target.py",
            "table": {"path": str(table.relative_to(ROOT)) if table.is_relative_to(ROOT) else str(table),
-                     "sha256": hashlib.sha256(table.read_bytes()).hexdigest()},
+                     "sha256": file_sha256(table)},
            "targets": targets, "picks": rows}
     write_atomic(HERE / "pick_under_target.json", json.dumps(out, indent=1) + "\n")
     lines = [f"Table `{out['table']['path']}` (sha256 `{out['table']['sha256'][:12]}`), commit "

@@ -11,13 +11,13 @@ and provenance.json (run.sh's commit and the two tables' sha256) next to this fi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
 
 from nas.arch.dsl import parse_net
 from nas.latency import find_table, price_net
+from nas.fsutil import file_sha256
 from nas.provenance import write_provenance
 
 HERE = Path(__file__).resolve().parent
@@ -35,7 +35,7 @@ def main() -> int:
         if all((runs / n / "summary.json").exists() for n in names):
             out += setting(runs, tables, label, t_ane, t_gpu, names)
     out += ["", "Tables: " + "; ".join(f"{d}/{u}: {t.path and Path(t.path).name} (sha256 "
-                                        f"{hashlib.sha256(Path(t.path).read_bytes()).hexdigest()}; {t.summary()})"
+                                        f"{file_sha256(t.path)}; {t.summary()})"
                                         for (d, u), t in tables.items())]
     (HERE / "results.md").write_text("\n".join(out) + "\n")
     # the last step of run.sh: its provenance (the searches and targets.py read these same ANE and GPU tables,

@@ -18,7 +18,6 @@ run's first trials, which is the run a smaller budget would have made (no strate
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import numpy as np
 
 from nas.latency import SpacePricer, find_table
 from nas.latency.regime import ARTICLE_RUNTIME
+from nas.fsutil import file_sha256
 from nas.provenance import write_provenance
 from nas.search.accuracy.base import Estimate
 from nas.search.evaluate import Evaluator
@@ -92,7 +92,7 @@ def main() -> int:
     optimum = float(bench.mean_acc[feasible].max())
     results = {"space": space.name, "benchmark": str(bench.info.file.name), "metric": bench.info.metric,
                "table": {"path": str(Path(table.path).relative_to(HERE.parents[1])), "summary": table.summary(),
-                         "sha256": hashlib.sha256(Path(table.path).read_bytes()).hexdigest()},
+                         "sha256": file_sha256(table.path)},
                "commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                         cwd=HERE).stdout.strip(),
                "target_ms": target, "feasible_fraction": float(feasible.mean()), "optimum": optimum,

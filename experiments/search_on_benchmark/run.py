@@ -24,7 +24,6 @@ its name to ``STRATEGIES`` below (e.g. "tpe", "nsga2").
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import subprocess
@@ -129,6 +128,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     from tqdm import tqdm
 
+    from nas.fsutil import file_sha256
     from nas.provenance import write_provenance
     from nas.search.session import SearchConfig, prepare
     from nas.spaces import load_benchmark
@@ -177,7 +177,7 @@ def main(argv=None) -> int:
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     res = {"command": "python experiments/search_on_benchmark/run.py " + " ".join(argv or sys.argv[1:]),
            "commit": commit, "table": {"path": str(Path(args.table).resolve().relative_to(ROOT)),
-                                       "sha256": hashlib.sha256(Path(args.table).read_bytes()).hexdigest(),
+                                       "sha256": file_sha256(args.table),
                                        "summary": probe.table.summary()},
            "strategies": STRATEGIES, "budgets": BUDGETS, "seeds": args.seeds, "top_share": TOP_SHARE,
            "ci": f"95 % percentile bootstrap of the mean, {CI_RESAMPLES} resamples, seed {CI_SEED}",

@@ -13,7 +13,6 @@ reasons, every cross-validation prediction), ``results.md`` (the figures),
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import subprocess
 import sys
@@ -25,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from nas import zoo  # noqa: E402
-from nas.fsutil import write_atomic  # noqa: E402
+from nas.fsutil import file_sha256, write_atomic  # noqa: E402
 from nas.latency import price_net  # noqa: E402
 from nas.latency.costmodel.calibrate import table_name  # noqa: E402
 from nas.latency.costmodel.today_calibrate import TODAY_PHONES, calibrate_today, format_today  # noqa: E402
@@ -73,7 +72,7 @@ def _reference_protocol_lopo(report) -> dict:
 
 
 def _sha(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    return file_sha256(path)[:12]
 
 
 def _docs_rows(model: str) -> list[dict]:

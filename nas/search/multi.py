@@ -14,7 +14,6 @@ for one device still read.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -23,7 +22,7 @@ import numpy as np
 
 from nas.errors import NasError
 from nas.latency import SpacePricer, find_table
-from nas.fsutil import portable_path
+from nas.fsutil import file_sha256, portable_path
 from nas.latency.table import LatencyTable
 from nas.search.storage import Trial
 from nas.search.strategies.base import Result, Status
@@ -81,7 +80,7 @@ def parse_constraints(device: str, unit: str, target_ms) -> list[Constraint]:
 def table_info(table: LatencyTable) -> dict:
     """Where a pair's latencies come from: the file, its sha256, measured or predicted, and its regime
     (a table's ``runtime``, once tables carry one; None before)."""
-    return {"path": portable_path(table.path), "sha256": hashlib.sha256(Path(table.path).read_bytes()).hexdigest()
+    return {"path": portable_path(table.path), "sha256": file_sha256(table.path)
             if table.path else None, "source": table.method, "device": table.device, "unit": table.unit,
             "regime": getattr(table, "runtime", None), "summary": table.summary()}
 

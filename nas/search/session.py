@@ -12,7 +12,6 @@ with the trial log, and writes ``summary.json``, ``best.yaml``,
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 from nas import zoo
 from nas.arch.yaml_io import dump_net
 from nas.errors import NasError
-from nas.fsutil import lock_folder, portable_path, write_atomic
+from nas.fsutil import file_sha256, lock_folder, portable_path, write_atomic
 from nas.latency import SpacePricer, find_table, load_table, price_net
 from nas.latency.table import LatencyTable, MissingEntry
 from nas.latency.trust import flag_chosen
@@ -99,10 +98,6 @@ class Prepared:
     multi: object | None = None            # nas.search.multi.MultiPricer when several pairs are searched at once
 
 
-def _sha256(path: str | None) -> str | None:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if path else None
-
-
 def prepare(cfg: SearchConfig) -> Prepared:
     """Everything that can be refused, refused before any work."""
     check_config(cfg)
@@ -156,7 +151,7 @@ def prepare(cfg: SearchConfig) -> Prepared:
             notes.append(f"--seed-from {name}: space {space.name!r} cannot express it; not seeded")
         else:
             initial.append(choices)
-    info = {"path": portable_path(table.path), "sha256": _sha256(table.path), "source": table.method, "device": table.device,
+    info = {"path": portable_path(table.path), "sha256": file_sha256(table.path) if table.path else None, "source": table.method, "device": table.device,
             "unit": table.unit, "runtime": table.runtime, "summary": table.summary()}
     return Prepared(cfg, space, table, info, pricer, fastest, slowest, estimator, initial, notes, multi)
 
