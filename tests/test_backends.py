@@ -265,3 +265,39 @@ def test_trial_wall_time_is_its_own_share_not_cumulative(setup):
     walls = [t.wall_s for t in trials]
     assert all(0.19 < w < 0.6 for w in walls)
     assert sum(walls) <= _time.perf_counter() - t0 + 1e-6
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_ctrl_c_stops_a_ray_search(setup):
+    """Regression (docs walk-through, docs/ray.md's command): Ray Tune's own SIGINT handler ended only the
+    Tune run under way, so `nas search --backend ray` went on (next batch, baselines) through two Ctrl-Cs.
+    Now Ctrl-C stops the command as the local backend does, and the finished trials are kept."""
+    import subprocess
+    import sys
+    import time
+    tmp, space_path, _, table, target, data = setup
+    out = tmp / "s"
+    proc = subprocess.Popen([sys.executable, "-m", "nas", "search", "--space", str(space_path), "--table", str(table),
+                             "--target-ms", str(target), "--accuracy", "train", "--data", str(data),
+                             "--backend", "ray", "--workers", "2", "--batch-size", "2", "--trials", "40",
+                             "--train-epochs", "2", "--train-resolution", "16", "--no-export", "--no-baselines",
+                             "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    completed = out / "ray" / "completed.jsonl"
+    deadline = time.monotonic() + 400
+    while (not completed.exists() or len(completed.read_text().splitlines()) < 3) and proc.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert proc.poll() is None, proc.stdout.read()[-3000:]
+    proc.send_signal(signal.SIGINT)
+    try:
+        log, _ = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("the search went on after Ctrl-C")
+    assert proc.returncode == 130 and "interrupted" in log, log[-3000:]
+    trials = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()[1:]]
+    assert 0 < len(trials) < 40                     # stopped early; finished trials kept for --resume

@@ -140,6 +140,42 @@ def test_swift_harness_simulated_run_imports(bundle, tmp_path):
     assert all(e.median_ms > 0 for e in table.entries.values())
 
 
+def test_interrupt_ends_the_conversions_before_the_bundle_lock_is_released(tmp_path):
+    """Regression (docs walk-through): after an interrupt, `nas profile-ops --device iphone11` printed
+    "interrupted" and released the bundle's lock while its conversion processes went on writing packages
+    (in the walk-through, twice under `timeout -s INT`, for minutes, through the whole queue). Now the queue
+    is dropped and the workers are ended first: nothing is written once the lock is free."""
+    import signal
+    import sys
+    import time
+    from nas.spaces import load_space
+    keys = [e.key for e in collect(space=load_space("fbnet"))]
+    out = tmp_path / "b"
+    proc = subprocess.Popen([sys.executable, "-m", "nas", "profile-ops", "--device", "iphone11", "--unit", "ane",
+                             "--ops", *keys[:80], "--calibrate", "0", "--validate", "0", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"}, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 300
+    while not any((out / "ops").glob("*.mlpackage")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.stdout.read()[-2000:]
+    packages = lambda: sorted(p.relative_to(out).as_posix() for p in out.rglob("*.mlpackage"))  # noqa: E731
+    proc.send_signal(signal.SIGINT)                       # the command alone, as `kill -INT` or a job manager
+    while (out / ".nas.lock").exists() and proc.poll() is None:
+        time.sleep(0.02)
+    at_release = packages()
+    try:
+        log, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("still running a minute after the interrupt")
+    assert proc.returncode in (130, -signal.SIGINT) and "interrupted" in log, log[-2000:]
+    time.sleep(2)
+    assert packages() == at_release                       # nothing written after the lock was released
+    assert not list(out.rglob(".tmp*"))                   # a stopped conversion leaves no temporary folder
+
+
 def test_conversion_draws_no_bars_of_its_own(tmp_path, capsys):
     """coremltools draws a tqdm bar per conversion step; under profile-ops' own bar they broke its line
     into fragments (seen in a terminal), so conversions run with them off (nas.coreml_log.quiet_progress)."""

@@ -5,6 +5,9 @@ import json
 import re
 import subprocess
 import sys
+import time
+
+import pytest
 
 from nas.profiling import host
 
@@ -107,3 +110,16 @@ def test_profile_ops_checks_units_and_network_counts_before_writing(tmp_path, ca
     assert main(["profile-ops", "--device", "iphone11", "--unit", "ane", "--space", "fbnet", "--calibrate", "3",
                  "--out", str(out)]) == 2
     assert "--calibrate" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.skipif(host.is_macos(), reason="checks the refusal off macOS")
+def test_profile_ops_device_mac_off_macos_is_refused_before_converting(tmp_path, capsys, monkeypatch):
+    """Regression: `nas profile-ops --device mac` (docs/profiling.md) on Linux converted the whole bundle
+    (13 min for fbnet here) and only then said it needs macOS. It must refuse at once, writing nothing."""
+    from nas.cli import main
+    monkeypatch.chdir(tmp_path)
+    t0 = time.perf_counter()
+    assert main(["profile-ops", "--device", "mac", "--unit", "ane", "--space", "fbnet"]) == 2
+    assert time.perf_counter() - t0 < 30
+    assert "only runs on macOS" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []          # no latency_tables/mac.bundle, no lock file

@@ -117,6 +117,9 @@ def cmd_profile(args) -> int:
                   f"{corr['uncorrected_mape_pct']}% -> {corr['fit_mape_pct']}% MAPE")
         return 0
     device = get_device(args.device)
+    from nas.profiling import host
+    if device.name == "mac":
+        host.require_macos()        # before minutes of conversion, not after them
     units = [u for u in args.unit.split(",") if u]
     for u in units:
         if u not in COREML_UNITS:
@@ -138,7 +141,6 @@ def cmd_profile(args) -> int:
                                 bar=bar)
     bundle_id = loads_json(manifest.read_text())["bundle_id"]
     print(f"wrote {manifest} ({len(entries)} ops, {len(networks)} whole networks)")
-    from nas.profiling import host
     if device.name == "mac":
         runs = {u: host.run_on_mac(bundle, u, bundle / host.results_name(u, bundle_id)) for u in units}
     else:

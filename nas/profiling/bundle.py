@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import shutil
+import signal
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
@@ -85,6 +86,26 @@ def _module(kind: str, key: str, extra):
             torch.manual_seed(extra)
             return build(parse_net(key)).eval()
     return _io_module(extra)
+
+
+def _ignore_sigint() -> None:
+    """Conversion workers leave Ctrl-C to the parent, which drops the queue and ends them (``_stop``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool: ProcessPoolExecutor, root: Path) -> None:
+    """On Ctrl-C or an error: drop the queue and end the workers now, before the bundle's lock is freed
+    (left alone they worked through the whole queue, and the process hung at exit). A package is
+    renamed into place only when complete, so a stopped conversion leaves at most its temporary folder,
+    removed here; ``--resume`` converts what is missing."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())   # public only from Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join()
+    for tmp in root.glob("*/.tmp*"):
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _convert(job: tuple[str, str, tuple, object, str]) -> list[int]:
@@ -191,15 +212,20 @@ def _write_bundle(entries, dev, units, root: Path, *, network_io, networks, resu
         if workers <= 1:
             results = map(_convert, todo)
         else:
-            pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork" if os.name == "posix"
-                                                                                   else "spawn"))
+            pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint,
+                                       mp_context=get_context("fork" if os.name == "posix" else "spawn"))
             results = pool.map(_convert, todo)
-        for _ in results:
-            done += 1
-            if bar is not None:
-                bar.update(1)
-            if hook is not None:
-                hook(done)
+        try:
+            for _ in results:
+                done += 1
+                if bar is not None:
+                    bar.update(1)
+                if hook is not None:
+                    hook(done)
+        except BaseException:
+            if workers > 1:
+                _stop(pool, root)
+            raise
         if workers > 1:
             pool.shutdown()
     for m in manifest_entries:  # the converted package decides the declared output shape

@@ -163,13 +163,18 @@ def mac_profile_command(exe: Path, bundle: Path, unit: str, out: Path) -> list[s
     return [str(exe), "profile", str(bundle), "--unit", unit, "--out", str(out), "--resume"]
 
 
+def require_macos() -> None:
+    """``--device mac`` needs Core ML: refuse it elsewhere (the CLI asks before writing a bundle)."""
+    if not is_macos():
+        raise NasError("--device mac measures with Core ML, which only runs on macOS; elsewhere use "
+                       "--device local, or write a bundle for an iPhone and run it on a Mac")
+
+
 def run_on_mac(bundle: Path, unit: str, out: Path) -> Path:
     """Measure the bundle with Core ML on this Mac (macOS only). Not coremltools' ``predict``: it casts
     fp16 numpy inputs to fp32 (coremltools/models/model.py, ``_update_float16_multiarray_input_to_float32``)
     on every call, so its timings are not like for like with the phone's."""
-    if not is_macos():
-        raise NasError("--device mac measures with Core ML, which only runs on macOS; elsewhere use "
-                       "--device local, or write a bundle for an iPhone and run it on a Mac")
+    require_macos()
     r = subprocess.run(mac_profile_command(mac_profiler(), bundle, unit, out), text=True)
     if r.returncode != 0:
         raise NasError(f"nas-profiler profile failed on {bundle} (exit {r.returncode}); rerun the same command "

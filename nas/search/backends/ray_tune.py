@@ -47,6 +47,10 @@ def connect(address: str | None, workers: int) -> bool:
     # A checkpoint every epoch is the point here; Tune's warning about frequent snapshots is noise.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")   # the classic reporter honours verbose=0: our bar shows progress
+    # Ctrl-C must stop the search as it does locally (finished trials are in completed.jsonl, --resume goes on).
+    # Tune's own SIGINT handler only ends the current Tune run, so the search went on with the next batch or
+    # the baselines, and a second Ctrl-C ended the next run only (seen in the docs walk-through).
+    os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
     if ray.is_initialized():
         return False
     try:
