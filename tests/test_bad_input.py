@@ -439,3 +439,21 @@ def test_search_space_fields(tmp_path, capsys, name, edit, field):
     refused(capsys, ["search", "--space", f, "--target-ms", "1", "--out", out, "--trials", "4", "--no-export"],
             str(f), field)
     assert not out.exists()
+
+
+def test_nas_tables_dir_naming_no_folder_is_refused(tmp_path, capsys, monkeypatch):
+    """A typo in NAS_TABLES_DIR used to price silently on the shipped tables."""
+    monkeypatch.setenv("NAS_TABLES_DIR", str(tmp_path / "no_such_folder"))
+    refused(capsys, ["latency", "--model", "mobilenet_v2", "--device", "iphone13", "--unit", "ane"], "NAS_TABLES_DIR")
+    monkeypatch.setenv("NAS_TABLES_DIR", str(tmp_path))          # an empty folder: the shipped tables answer
+    assert main(["latency", "--model", "mobilenet_v2", "--device", "iphone13", "--unit", "ane"]) == 0
+
+
+def test_output_piped_into_a_closed_reader_stops_without_a_traceback():
+    """`nas latency ... | head -1`: the reader goes away; nas stops with 128 + SIGPIPE and no traceback. Here the
+    reader (`true`) is gone long before nas (seconds of imports) writes its first line."""
+    cmd = (f"'{sys.executable}' -m nas latency --model mobilenet_v2 --device iphone13 --unit ane | true; "
+           "echo \"rc=${PIPESTATUS[0]}\"")
+    p = subprocess.run(["bash", "-c", cmd], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.stdout.strip() == "rc=141", p.stdout
+    assert "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr, p.stderr

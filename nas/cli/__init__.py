@@ -8,6 +8,7 @@ one message naming the file/layer/field, without a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import import_module
 
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nas: interrupted; completed work was saved and --resume continues it", file=sys.stderr)
         return 130
+    except BrokenPipeError:                        # stdout closed early (`nas latency ... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error at interpreter exit
+        return 141                                 # 128 + SIGPIPE, what a shell tool killed by it returns
 
 
 if __name__ == "__main__":

@@ -24,9 +24,14 @@ SHIPPED_DIR = Path(__file__).resolve().parents[2] / "latency_tables"
 
 
 def table_dirs() -> list[Path]:
+    """``$NAS_TABLES_DIR`` (refused if it names no folder: a typo would silently price on shipped tables), then
+    the shipped folder."""
     dirs = []
     if os.environ.get("NAS_TABLES_DIR"):
-        dirs.append(Path(os.environ["NAS_TABLES_DIR"]))
+        mine = Path(os.environ["NAS_TABLES_DIR"])
+        if not mine.is_dir():
+            raise TableError(f"NAS_TABLES_DIR={mine}: no such folder (unset it to use the shipped tables only)")
+        dirs.append(mine)
     dirs.append(SHIPPED_DIR)
     return dirs
 
