@@ -240,12 +240,14 @@ def test_calibrate_is_deterministic(tmp_path):
     from nas.latency.costmodel.calibrate import calibrate
     data = write(tmp_path, "models:\n  mobilenet_v2:\n    iphone11: [0.019, 0.0185, 0.0051]\n"
                            "    iphonexs: [0.0229, 0.0284, 0.0064]\n    iphonex: [0.0276, 0.0357, null]\n")
-    outs = []
+    outs, folds = [], []
     for i in range(2):
         d = tmp_path / f"out{i}"
-        calibrate([data], d, d / "report.json", cv=True)
+        calibrate([data], d, d / "report.json", cv=True, on_fold=lambda *a: folds.append(a))
         outs.append({p.name: p.read_bytes() for p in sorted(Path(d).iterdir())})
     assert outs[0] == outs[1] and len(outs[0]) == 10
+    # the progress hook: one family in this file, so one leave-one-model-out refit per run
+    assert folds == [(1, 1, "mobilenet_v2 out")] * 2
 
 
 def test_off_ane_block_runs_whole_on_one_unit():

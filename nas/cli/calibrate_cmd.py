@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from nas.cli.progress import progress, say
 from nas.latency.costmodel.calibdata import DEFAULT_FILES
 from nas.latency.regime import ARTICLE_RUNTIME, DEFAULT_RUNTIME, RUNTIMES
 
@@ -37,17 +38,46 @@ def register_calibrate(tables_subparsers) -> None:
     _add(tables_subparsers.add_parser("calibrate", help="refit the iPhone cost model, rewrite predicted tables"))
 
 
+class _FoldBar:
+    """The cross-validation's refits as a progress bar (minutes: each fold refits the whole model)."""
+
+    def __init__(self):
+        self.bar = None
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        if self.bar is None:
+            self.bar = progress(total=total, desc="cross-validation refits", unit="fit")
+        self.bar.set_postfix_str(label, refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def cmd_calibrate(args) -> int:
+    bar = _FoldBar()
+    try:
+        return _calibrate(args, bar)
+    finally:
+        bar.close()
+
+
+def _calibrate(args, bar) -> int:
+    say(f"fitting {args.runtime}" + ("; then cross-validating (one refit per fold)" if not args.no_cv else ""))
     if args.runtime == DEFAULT_RUNTIME:
         from nas.latency.costmodel.today_calibrate import calibrate_today, format_today
         report_path = TODAY_REPORT if args.report == DEFAULT_REPORT else args.report
-        report = calibrate_today(args.out_dir, report_path, cv=not args.no_cv)
+        report = calibrate_today(args.out_dir, report_path, cv=not args.no_cv, on_fold=bar)
+        bar.close()
         print(json.dumps(report, indent=1) if args.json else format_today(report))
         print(f"wrote {DEFAULT_RUNTIME} predicted tables to {args.out_dir}/ and the report to {report_path}")
         return 0
     from nas.latency.costmodel.calibrate import calibrate, format_report
     files = list(args.data or DEFAULT_FILES) + list(args.add)
-    report = calibrate(files, args.out_dir, args.report, cv=not args.no_cv)
+    report = calibrate(files, args.out_dir, args.report, cv=not args.no_cv, on_fold=bar)
+    bar.close()
     if args.json:
         print(json.dumps(report, indent=1))
     else:

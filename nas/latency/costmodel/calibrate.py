@@ -51,8 +51,9 @@ def _file_sources(files, rows: list[Row]) -> list[dict]:
 
 
 def calibrate(files, out_dir: str | Path | None, report_path: str | Path | None, *, cv: bool = True,
-              phones=PHONES) -> dict:
-    """Fit, cross-validate (leave one model out), write tables and the JSON report; return the report."""
+              phones=PHONES, on_fold=None) -> dict:
+    """Fit, cross-validate (leave one model out), write tables and the JSON report; return the report.
+    ``on_fold(done, total, label)``: called after each cross-validation refit (progress)."""
     rows, skipped = load_all(files)
     ds = Dataset(rows)
     fits = fit_all(ds, phones)
@@ -63,7 +64,7 @@ def calibrate(files, out_dir: str | Path | None, report_path: str | Path | None,
         for i, v in zip(idx, predict_rows(ds, fits[p], idx)):
             in_sample.append({"model": rows[i].model, "phone": p, "unit": rows[i].unit,
                               "measured_ms": rows[i].ms, "predicted_ms": round(float(v), 4)})
-    cv_rows = loo(ds, phones) if cv else []
+    cv_rows = loo(ds, phones, on_fold) if cv else []
     for r in cv_rows:
         r["predicted_ms"] = round(r["predicted_ms"], 4)
     summary = summarize(cv_rows) if cv else {}

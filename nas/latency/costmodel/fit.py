@@ -195,13 +195,14 @@ def predict_rows(ds: Dataset, fits: dict[str, UnitFit], idx) -> np.ndarray:
     return out
 
 
-def loo(ds: Dataset, phones: tuple[str, ...]) -> list[dict]:
+def loo(ds: Dataset, phones: tuple[str, ...], on_fold=None) -> list[dict]:
     """Leave-one-model-out: refit without every row of a model's family (all phones, all sources),
-    then predict that model's whole-model-timings rows."""
+    then predict that model's whole-model-timings rows. ``on_fold(done, total, label)``, if given, is
+    called after each family's refit (a progress bar's hook)."""
     results = []
     families = sorted({r.family for r in ds.rows if r.article})
     fam = np.array([r.family for r in ds.rows])
-    for f in families:
+    for n, f in enumerate(families, 1):
         all_fits = fit_all(ds, phones, keep=fam != f)
         for phone in phones:
             test = [i for i, r in enumerate(ds.rows) if r.article and r.family == f and r.phone == phone]
@@ -213,6 +214,8 @@ def loo(ds: Dataset, phones: tuple[str, ...]) -> list[dict]:
                 if fits[r.unit].fitted:
                     results.append({"model": r.model, "phone": phone, "unit": r.unit, "measured_ms": r.ms,
                                     "predicted_ms": float(p)})
+        if on_fold:
+            on_fold(n, len(families), f"{f} out")
     return results
 
 

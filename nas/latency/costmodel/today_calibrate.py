@@ -46,7 +46,7 @@ FLOOR_NOTE = ("the per-inference floor (overhead) depends on the OS a row record
 
 def calibrate_today(out_dir: str | Path | None, report_path: str | Path | None, *, cv: bool = True,
                     phones=TODAY_PHONES, files_2020=DEFAULT_FILES, today_file=TODAY_FILE, docs_file=DOCS_FILE,
-                    progress=None) -> dict:
+                    on_fold=None) -> dict:
     rows2020, _ = load_all(files_2020)
     fits2020 = fit_2020(rows2020, PHONES_2020)
     rows, excluded, tests = load_today(today_file, docs_file)
@@ -56,7 +56,7 @@ def calibrate_today(out_dir: str | Path | None, report_path: str | Path | None, 
     pred = predict(model, ds, range(len(ds.rows)))
     in_sample = [{"row": row_label(r), "measured_ms": r.ms, "predicted_ms": round(float(p), 4),
                   "calibration": bool(k)} for r, p, k in zip(ds.rows, pred, keep)]
-    cv_rows = cross_validate(Dataset(rows, DROP), fits2020, REF_2020) if cv else []
+    cv_rows = cross_validate(Dataset(rows, DROP), fits2020, REF_2020, on_fold) if cv else []
     report = {
         "model": MODEL_NAME, "model_version": MODEL_VERSION, "runtime": DEFAULT_RUNTIME,
         "runtime_meaning": RUNTIMES[DEFAULT_RUNTIME],

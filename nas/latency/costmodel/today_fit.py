@@ -130,18 +130,22 @@ def _result(r: Row, pred: float, kind: str, left_out: str) -> dict:
             "chip": get_device(r.device).chip, "measured_ms": r.ms, "predicted_ms": round(float(pred), 4)}
 
 
-def cross_validate(ds: Dataset, fits2020: dict, ref2020: str) -> list[dict]:
+def cross_validate(ds: Dataset, fits2020: dict, ref2020: str, on_fold=None) -> list[dict]:
+    """Leave one model family, one source and one phone out, each in turn: refit, predict the rows left out.
+    ``on_fold(done, total, label)``, if given, is called after each refit (a progress bar's hook)."""
     rows = ds.rows
     out = []
     groups = {"model": lambda r: r.family, "source": lambda r: r.source, "phone": lambda r: r.device}
-    for kind, key in groups.items():
-        labels = np.array([key(r) for r in rows])
-        for g in sorted(set(labels)):
-            keep = labels != g
-            model = fit_today(ds, keep, fits2020, ref2020)
-            idx = np.flatnonzero(~keep)
-            for i, p in zip(idx, predict(model, ds, idx, with_offset=(kind != "source"))):
-                out.append(_result(rows[i], p, kind, str(g)))
+    folds = [(kind, labels, g) for kind, key in groups.items()
+             for labels in [np.array([key(r) for r in rows])] for g in sorted(set(labels))]
+    for n, (kind, labels, g) in enumerate(folds, 1):
+        keep = labels != g
+        model = fit_today(ds, keep, fits2020, ref2020)
+        idx = np.flatnonzero(~keep)
+        for i, p in zip(idx, predict(model, ds, idx, with_offset=(kind != "source"))):
+            out.append(_result(rows[i], p, kind, str(g)))
+        if on_fold:
+            on_fold(n, len(folds), f"{kind} {g} out")
     return out
 
 
