@@ -457,3 +457,15 @@ def test_output_piped_into_a_closed_reader_stops_without_a_traceback():
     p = subprocess.run(["bash", "-c", cmd], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert p.stdout.strip() == "rc=141", p.stdout
     assert "Traceback" not in p.stderr and "BrokenPipe" not in p.stderr, p.stderr
+
+
+def test_local_profile_over_a_finished_table_needs_replace(tmp_path, capsys):
+    """A finished table at --out (minutes of measurements) was silently replaced by the next profile-ops."""
+    out = tmp_path / "t.yaml"
+    out.write_text("finished table\n")
+    argv = ["profile-ops", "--device", "local", "--unit", "ort_cpu", "--ops", "conv_k1_s1_c8@8x8x8", "--out", out,
+            "--min-runs", "3", "--min-time", "0", "--passes", "1", "--warmup", "1"]
+    refused(capsys, argv, str(out), "--replace")
+    assert out.read_text() == "finished table\n" and sorted(p.name for p in tmp_path.iterdir()) == ["t.yaml"]
+    assert main([str(a) for a in argv + ["--replace"]]) == 0
+    assert "conv_k1_s1_c8@8x8x8" in out.read_text()

@@ -33,6 +33,8 @@ def register(sub) -> None:
     p.add_argument("--out", help="table (local/mac; default latency_tables/DEVICE-UNIT.yaml) or bundle folder "
                    "(iPhone; default bundles/DEVICE)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run without re-measuring")
+    p.add_argument("--replace", action="store_true", help="local: overwrite a finished table already at --out "
+                   "(refused without it: its measurements would be lost)")
     p.add_argument("--min-runs", type=int, default=Protocol.min_runs)
     p.add_argument("--min-time", type=float, default=Protocol.min_time_s, help="seconds of timed rounds per group")
     p.add_argument("--max-runs", type=int, default=Protocol.max_runs)
@@ -108,7 +110,8 @@ def cmd_profile(args) -> int:
         out = Path(args.out or f"latency_tables/local-{args.unit}.yaml")
         with progress(total=len(entries) * protocol.passes, desc=f"profiling {len(entries)} ops", unit="op-pass") as bar:
             table = profile_local(entries, args.unit, out, protocol=protocol, space=space,
-                                  calibrate=args.calibrate if space else 0, resume=args.resume, bar=bar)
+                                  calibrate=args.calibrate if space else 0, resume=args.resume, bar=bar,
+                                  replace=args.replace)
         print(f"wrote {out}: {len(table.entries)} entries, overhead {table.overhead.median_ms:.4f} ms "
               f"({table.summary()})")
         corr = table.provenance.get("correction")

@@ -40,10 +40,18 @@ def net_protocol(protocol: Protocol) -> Protocol:
 
 def profile_local(entries: Sequence[OpEntry], unit: str, out: str | os.PathLike, *, protocol: Protocol,
                   space: Space | None = None, calibrate: int = 24, calibration_seed: int = CALIBRATION_SEED,
-                  resume: bool = False, hook: Callable[[int], None] | None = None, bar=None) -> LatencyTable:
+                  resume: bool = False, hook: Callable[[int], None] | None = None, bar=None,
+                  replace: bool = False) -> LatencyTable:
+    """Measure ``entries`` on this machine into the measured table ``out``. A table already at ``out`` (a
+    finished profile: minutes of measurements, perhaps another space's ops) is replaced only with ``replace``;
+    ``resume`` continues an interrupted one (its ``.partial.jsonl``)."""
     out = Path(out)
     # One writer per table: a second profile into the same --out is refused before it touches the partial file.
     with OutputLock(out.with_name(out.name + ".lock"), f"profile {out}"):
+        partial = out.with_name(out.name + ".partial.jsonl")
+        if out.exists() and not replace and not (resume and partial.exists()):
+            raise NasError(f"{out}: a finished table is already there; profiling would replace it and its "
+                           f"measurements: pass --replace to overwrite it, or --out NEW.yaml to keep both")
         return _profile_local(entries, unit, out, protocol=protocol, space=space, calibrate=calibrate,
                               calibration_seed=calibration_seed, resume=resume, hook=hook, bar=bar)
 
