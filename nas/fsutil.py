@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from nas.errors import NasError
+
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     """Write a file via a temporary sibling, fsync and rename."""
@@ -24,6 +26,22 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_output_file(flag: str, path: str | os.PathLike) -> Path:
+    """Refuse, before any work, an output file path that cannot be one: empty, an existing folder, or
+    under a regular file (``FILE/x``). The message names the flag and the path."""
+    if not str(path):
+        raise NasError(f"{flag}: an empty path (give a file name)")
+    path = Path(path)
+    if path.is_dir():
+        raise NasError(f"{flag} {path}: is a folder, not a file")
+    place = path.parent
+    while not place.exists() and not place.is_symlink() and place.parent != place:
+        place = place.parent
+    if place.exists() and not place.is_dir():
+        raise NasError(f"{flag} {path}: cannot write there: {place} is a file, not a folder")
+    return path
 
 
 def _finite(obj):

@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:                        # stdout closed early (`nas latency ... | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # no second error at interpreter exit
         return 141                                 # 128 + SIGPIPE, what a shell tool killed by it returns
+    except OSError as e:                           # a path the file system refuses (too long, under a file, ...)
+        name = str(e.filename) if e.filename is not None else ""
+        name = name if len(name) <= 200 else f"{name[:200]}... ({len(name)} characters)"
+        print(f"nas: error: {name + ': ' if name else ''}{e.strerror or e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def add_net_source(parser) -> None:
 
 def net_from_args(args) -> NetSpec:
     from nas import zoo
-    return zoo.get(args.model).spec if args.model else load_arch(args.arch)
+    return zoo.get(args.model).spec if args.model is not None else load_arch(args.arch)
 
 
 def load_arch(text: str) -> NetSpec:

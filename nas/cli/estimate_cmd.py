@@ -15,6 +15,7 @@ from pathlib import Path
 
 from nas.arch.spec import NetSpec
 from nas.cli.progress import progress
+from nas.bounds import int_in
 from nas.errors import NasError
 from nas.search.accuracy import DEFAULT_ESTIMATOR, ESTIMATORS, ZEROSHOT
 from nas.search.accuracy.cache import ScoreCache, cache_key, default_path
@@ -84,6 +85,12 @@ def make(args):
 
 
 def cmd_estimate(args) -> int:
+    from nas.search.checks import MAX_EPOCHS, RESOLUTION
+    int_in("--train-epochs", args.train_epochs, 1, MAX_EPOCHS)       # as `nas search` checks them
+    int_in("--train-resolution", args.train_resolution, *RESOLUTION)
+    if args.cache is not None and not args.no_cache:
+        from nas.fsutil import check_output_file
+        check_output_file("--cache", args.cache)
     nets = read_archs(args.archs)
     cache = None if args.no_cache else ScoreCache(args.cache or default_path())
     estimator = make(args)

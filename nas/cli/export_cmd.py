@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from nas.cli.arch_cmd import add_net_source, load_arch, net_from_args
+from nas.bounds import seed
 from nas.errors import NasError
 from nas.export import ExportOptions, export_package
 from nas.export.ane import ane_report
@@ -76,6 +77,7 @@ def _macos_lines(result=None, package: str | None = None, precision: str = "fp16
 
 
 def cmd_export(args) -> int:
+    seed("--seed", args.seed)
     net = net_from_args(args)
     labels = read_labels(args.labels) if args.labels else None
     why = labels_problem(net, labels, args.backbone_only)

@@ -7,6 +7,7 @@ from pathlib import Path
 from nas import zoo
 from nas.arch.resolve import resolve
 from nas.cli.progress import progress
+from nas.bounds import int_in, number_in, seed
 from nas.errors import NasError
 from nas.fsutil import loads_json
 from nas.hardware.devices import COREML_UNITS, get_device
@@ -92,7 +93,34 @@ def _estimate(entries, workers: int, networks: int = 0) -> str:
             f"longer on a loaded machine; already converted ones are skipped)")
 
 
+MAX_RUNS = 10**6          # timed runs of one group
+MAX_TIME_S = 86_400.0     # a day of timed rounds per group
+MAX_NETS = 10_000         # whole networks drawn for calibration or validation
+
+
+def check_measure_flags(args) -> None:
+    """The measuring protocol's flags (profile-ops, tables validate), each in range, before any work."""
+    int_in("--min-runs", args.min_runs, 1, MAX_RUNS)
+    number_in("--min-time", args.min_time, 0, MAX_TIME_S, unit=" of seconds")
+    seed("--seed", args.seed)
+
+
+def check_profile_flags(args) -> None:
+    check_measure_flags(args)
+    int_in("--max-runs", args.max_runs, args.min_runs, MAX_RUNS)
+    int_in("--passes", args.passes, 1, 1000)
+    int_in("--warmup", args.warmup, 0, MAX_RUNS)
+    from nas.profiling.correction import MIN_NETS
+    c = args.calibrate
+    if isinstance(c, bool) or not isinstance(c, int) or not (c == 0 or MIN_NETS <= c <= MAX_NETS):
+        raise NasError(f"--calibrate must be 0 (no correction) or an integer in {MIN_NETS}..{MAX_NETS} (the "
+                       f"correction's fit needs at least {MIN_NETS} networks), got {c!r}")
+    int_in("--validate", args.validate, 0, MAX_NETS)
+    int_in("--workers", args.workers, 1, 1024)
+
+
 def cmd_profile(args) -> int:
+    check_profile_flags(args)
     space = load_space(args.space) if args.space else None
     nets = _nets(args)
     spaces = [space] if space else []
@@ -128,10 +156,6 @@ def cmd_profile(args) -> int:
         if u not in COREML_UNITS:
             raise NasError(f"--unit for Core ML is one or more (comma-separated) of {', '.join(COREML_UNITS)}, "
                            f"not {u!r} (ane = CPU and Neural Engine, all = any unit Core ML picks)")
-    from nas.profiling.correction import MIN_NETS
-    if args.calibrate < 0 or args.validate < 0 or 0 < args.calibrate < MIN_NETS:
-        raise NasError(f"--calibrate must be 0 or at least {MIN_NETS} (the correction's fit), and --validate "
-                       f"not negative; got {args.calibrate} and {args.validate}")
     networks = draw_all(spaces, args.calibrate, args.validate) if spaces else []
     if not networks and (args.calibrate or args.validate):
         print("warning: no --space, so no calibration/validation networks: the table will carry no in-network "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nas.cli.latency_cmd import add_runtime_arg
+from nas.errors import NasError
 from nas.report.compare import UNITS, build_comparison
 from nas.report.render import render
 
@@ -21,6 +22,8 @@ def register(sub) -> None:
 
 
 def cmd_report(args) -> int:
+    if "" in args.search_dir:
+        raise NasError("--search-dir: an empty path (give a `nas search` output folder)")
     cmp = build_comparison(args.device, args.unit, tuple(args.search_dir),
                            tuple(args.model) if args.model else None, runtime=args.runtime)
     md = render(cmp, args.out)

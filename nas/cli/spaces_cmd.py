@@ -6,7 +6,10 @@ import json
 
 import numpy as np
 
+from nas.bounds import int_in, seed
 from nas.spaces import load_space, space_names
+
+MAX_SAMPLES = 1_000_000
 
 
 def register(sub) -> None:
@@ -58,6 +61,8 @@ def cmd_show(args) -> int:
 
 
 def cmd_sample(args) -> int:
+    int_in("-n", args.n, 1, MAX_SAMPLES)
+    seed("--seed", args.seed)
     s = load_space(args.name)
     rng = np.random.default_rng(args.seed)
     for choices in s.sample(rng, args.n):

@@ -66,7 +66,9 @@ def register(sub) -> None:
 
 
 def cmd_import(args) -> int:
+    from nas.fsutil import check_output_file
     from nas.profiling.importer import import_results
+    check_output_file("--out", args.out)
     table, notes = import_results(args.results, args.manifest, allow_other_device=args.allow_other_device)
     save_table(table, args.out)
     for n in notes:
@@ -104,6 +106,11 @@ def cmd_validate(args) -> int:
     from nas.spaces import load_space
     if args.results:
         return _validate_results(args)
+    from nas.bounds import int_in
+    from nas.cli.profile_cmd import MAX_NETS, check_measure_flags
+    check_measure_flags(args)
+    int_in("--drift-networks", args.drift_networks, 0, MAX_NETS)
+    int_in("--samples", args.samples, 2, MAX_NETS)
     if args.device != "local":
         raise NasError(f"a {args.device} table is validated from its device run: pass --results RESULTS.jsonl "
                        f"--manifest BUNDLE/manifest.json (networks can only be timed here for --device local)")
@@ -146,6 +153,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_show(args) -> int:
+    if not args.path:
+        raise NasError("tables show: an empty table path")
     t = load_table(args.path)
     info = {"path": args.path, "device": t.device, "unit": t.unit, "method": t.method, "entries": len(t.entries),
             "overhead_ms": t.overhead.median_ms, "provenance": t.provenance}

@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import math
 
+from nas.bounds import MAX_SEED, int_in as _int_in
 from nas.errors import NasError
-
-MAX_SEED = 2**32 - 1          # numpy's and torch's seeds agree below this
 MAX_TARGET_MS = 1e6           # 1000 s per image: far beyond any phone table
 MAX_TRIALS = 1_000_000
 MAX_BATCH = 4096
 MAX_WORKERS = 1024
 MAX_EPOCHS = 1000
 RESOLUTION = (8, 1024)        # training/proxy image side in pixels
-
-
-def _int_in(flag: str, value, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise NasError(f"{flag} must be an integer in {lo}..{hi}, got {value!r}")
 
 
 def check_config(cfg) -> None:
