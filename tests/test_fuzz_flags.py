@@ -269,6 +269,26 @@ def test_flag(path, b, dest, value, tmp_path, monkeypatch, capsys):
     run_case(path, b, dest, value, tmp_path, monkeypatch, capsys)
 
 
+# One case of each finding (docs/robustness.md, "The flag fuzzer and what it found"), always run.
+FINDINGS = [
+    (("spaces", "sample"), 0, "seed", "-1"), (("spaces", "sample"), 0, "n", str(10**30)),
+    (("profile-ops",), 0, "min_time", "nan"), (("profile-ops",), 0, "calibrate", "-1"),
+    (("profile-ops",), 1, "workers", "-1"), (("profile-ops",), 1, "max_runs", str(10**30)),
+    (("tables", "validate"), 0, "samples", "-1"), (("tables", "validate"), 0, "min_time", "inf"),
+    (("export",), 0, "seed", "-1"), (("estimate",), 0, "train_epochs", "-1"),
+    (("latency",), 0, "model", ""), (("export",), 0, "model", ""),
+    (("spaces", "show"), 0, "name", "x" * 10_000), (("search",), 0, "out", "x" * 10_000),
+    (("tables", "import"), 0, "out", ""), (("tables", "import"), 0, "out", "FILE/x"),
+    (("estimate",), 0, "cache", "FILE/x"), (("tables", "show"), 0, "path", ""),
+    (("report",), 0, "search_dir", ""),
+]
+
+
+@pytest.mark.parametrize("path,b,dest,value", FINDINGS, ids=lambda v: str(v)[:20])
+def test_finding(path, b, dest, value, tmp_path, monkeypatch, capsys):
+    run_case(path, b, dest, value, tmp_path, monkeypatch, capsys)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path,b,dest,value", CASES)
 def test_flag_full_grid(path, b, dest, value, tmp_path, monkeypatch, capsys):
