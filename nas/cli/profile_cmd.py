@@ -6,8 +6,8 @@ from pathlib import Path
 
 from nas import zoo
 from nas.arch.resolve import resolve
-from nas.cli.progress import progress
 from nas.bounds import int_in, number_in, seed
+from nas.cli.progress import progress
 from nas.errors import NasError
 from nas.fsutil import loads_json
 from nas.hardware.devices import COREML_UNITS, get_device
