@@ -31,11 +31,24 @@ def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
 def check_output_file(flag: str, path: str | os.PathLike) -> Path:
     """Refuse, before any work, an output file path that cannot be one: empty, an existing folder, or
     under a regular file (``FILE/x``). The message names the flag and the path."""
-    if not str(path):
-        raise NasError(f"{flag}: an empty path (give a file name)")
-    path = Path(path)
+    path = _output_place(flag, path, "a file name")
     if path.is_dir():
         raise NasError(f"{flag} {path}: is a folder, not a file")
+    return path
+
+
+def check_output_folder(flag: str, path: str | os.PathLike) -> Path:
+    """As ``check_output_file``, for an output folder: refused when it is an existing file."""
+    path = _output_place(flag, path, "a folder")
+    if path.exists() and not path.is_dir():
+        raise NasError(f"{flag} {path}: is a file, not a folder")
+    return path
+
+
+def _output_place(flag: str, path, what: str) -> Path:
+    if not str(path):
+        raise NasError(f"{flag}: an empty path (give {what})")
+    path = Path(path)
     place = path.parent
     while not place.exists() and not place.is_symlink() and place.parent != place:
         place = place.parent

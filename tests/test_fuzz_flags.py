@@ -16,7 +16,8 @@ the flag (or the value it was given), no traceback, and on a refusal no new file
 working folder. Numbers that no setting can mean (negative, non-finite, 1e308, 10**30)
 must be refused, not accepted. Commands that would run for minutes (profiling, export,
 calibration, table validation) have their expensive step replaced by a sentinel: a
-hostile number that reaches it was accepted, which fails the case.
+hostile number, or a path under a file (which no name or path can be), that reaches it
+was accepted, which fails the case.
 
 argparse's own refusals (a bad ``int``, a value outside ``choices``) print usage and
 ``nas CMD: error: argument --flag: ...`` and exit 2: the standard, accepted here.
@@ -249,6 +250,7 @@ def run_case(path, b, dest, value, tmp_path, monkeypatch, capsys):
     except Reached:
         assert not (action.type in (int, float) and value in NEVER_VALID), \
             f"{argv}: {value!r} for {dest} reached the work unchecked"
+        assert value != "FILE/x", f"{argv}: a path under a file reached the work unchecked"   # no name or path
         return
     err = capsys.readouterr().err
     assert "Traceback" not in err, err
@@ -281,6 +283,11 @@ FINDINGS = [
     (("tables", "import"), 0, "out", ""), (("tables", "import"), 0, "out", "FILE/x"),
     (("estimate",), 0, "cache", "FILE/x"), (("tables", "show"), 0, "path", ""),
     (("report",), 0, "search_dir", ""),
+    (("profile-ops",), 0, "unit", "FILE/x"), (("profile-ops",), 1, "out", "FILE/x"),
+    (("tables", "validate"), 0, "out", "FILE/x"), (("tables", "validate"), 0, "space", "FILE/x"),
+    (("tables", "validate"), 0, "manifest", "FILE/x"), (("tables", "calibrate"), 0, "out_dir", "FILE/x"),
+    (("tables", "calibrate"), 0, "report", "FILE/x"), (("tables", "calibrate"), 0, "data", "FILE/x"),
+    (("export",), 0, "device", "FILE/x"),
 ]
 
 

@@ -7,8 +7,11 @@ group (``nas.cli.tables_cmd.SUBCOMMANDS``).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from nas.cli.progress import progress, say
+from nas.errors import NasError
+from nas.fsutil import check_output_file, check_output_folder
 from nas.latency.costmodel.calibdata import DEFAULT_FILES
 from nas.latency.regime import ARTICLE_RUNTIME, DEFAULT_RUNTIME, RUNTIMES
 
@@ -64,7 +67,18 @@ def cmd_calibrate(args) -> int:
         bar.close()
 
 
+def check_paths(args) -> None:
+    """Inputs readable and outputs writable, before minutes of fitting (the tables and report come last)."""
+    for flag, files in (("--data", args.data or []), ("--add", args.add)):
+        for f in files:
+            if not Path(f).is_file():
+                raise NasError(f"{flag} {f}: no such file")
+    check_output_folder("--out-dir", args.out_dir)
+    check_output_file("--report", args.report)
+
+
 def _calibrate(args, bar) -> int:
+    check_paths(args)
     say(f"fitting {args.runtime}" + ("; then cross-validating (one refit per fold)" if not args.no_cv else ""))
     if args.runtime == DEFAULT_RUNTIME:
         from nas.latency.costmodel.today_calibrate import calibrate_today, format_today

@@ -9,7 +9,7 @@ from nas.arch.resolve import resolve
 from nas.bounds import int_in, number_in, seed
 from nas.cli.progress import progress
 from nas.errors import NasError
-from nas.fsutil import loads_json
+from nas.fsutil import check_output_file, check_output_folder, loads_json
 from nas.hardware.devices import COREML_UNITS, get_device
 from nas.profiling.bundle import write_bundle
 from nas.profiling.local import RUNTIMES
@@ -121,6 +121,10 @@ def check_profile_flags(args) -> None:
 
 def cmd_profile(args) -> int:
     check_profile_flags(args)
+    if args.device == "local" and args.unit not in RUNTIMES:
+        raise NasError(f"--device local measures --unit {' or '.join(RUNTIMES)}, not {args.unit!r}")
+    if args.out is not None:
+        (check_output_file if args.device in ("local", "mac") else check_output_folder)("--out", args.out)
     space = load_space(args.space) if args.space else None
     nets = _nets(args)
     spaces = [space] if space else []

@@ -111,6 +111,12 @@ def cmd_validate(args) -> int:
     check_measure_flags(args)
     int_in("--drift-networks", args.drift_networks, 0, MAX_NETS)
     int_in("--samples", args.samples, 2, MAX_NETS)
+    if args.manifest:
+        raise NasError("--manifest is read with --results (a device's run); a local validation times networks here")
+    if args.out is not None:
+        from nas.fsutil import check_output_folder
+        check_output_folder("--out", args.out)
+    space = load_space(args.space)                  # before the drift check's timing
     if args.device != "local":
         raise NasError(f"a {args.device} table is validated from its device run: pass --results RESULTS.jsonl "
                        f"--manifest BUNDLE/manifest.json (networks can only be timed here for --device local)")
@@ -121,7 +127,7 @@ def cmd_validate(args) -> int:
     protocol = replace(Protocol(clock=proto.get("clock", "thread")), min_runs=args.min_runs, max_runs=max(
         args.min_runs, Protocol.max_runs), min_time_s=args.min_time)
     with progress(total=args.samples, desc="building networks", disable=args.json) as bar:
-        result = validate_local(table, load_space(args.space), args.samples, seed=args.seed, protocol=protocol,
+        result = validate_local(table, space, args.samples, seed=args.seed, protocol=protocol,
                                 bar=bar)
     summary = {k: result[k] for k in ("samples", "within_10pct", "spearman", "mape")} | {"drift": drift}
     result["drift"] = drift
