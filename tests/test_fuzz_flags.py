@@ -29,8 +29,6 @@ The default run draws ``NAS_FLAG_CASES`` (2) cases per option with a fixed seed;
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import random
 from importlib import import_module
