@@ -285,7 +285,7 @@ FINDINGS = [
     (("tables", "validate"), 0, "out", "FILE/x"), (("tables", "validate"), 0, "space", "FILE/x"),
     (("tables", "validate"), 0, "manifest", "FILE/x"), (("tables", "calibrate"), 0, "out_dir", "FILE/x"),
     (("tables", "calibrate"), 0, "report", "FILE/x"), (("tables", "calibrate"), 0, "data", "FILE/x"),
-    (("export",), 0, "device", "FILE/x"),
+    (("export",), 0, "device", "FILE/x"), (("latency",), 0, "device", "x" * 10_000),
 ]
 
 

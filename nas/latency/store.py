@@ -13,6 +13,7 @@ then names that phone. The choice is reported by the callers (``LatencyTable.sum
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from nas.hardware.devices import SAME_FIGURES
@@ -41,7 +42,15 @@ def default_runtime(unit: str) -> str:
     return LOCAL_RUNTIMES.get(unit, DEFAULT_RUNTIME)
 
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")    # a device or unit as it appears in a table's file name
+
+
 def candidates(device: str, unit: str) -> list[Path]:
+    for field, name in (("device", device), ("unit", unit)):
+        if not isinstance(name, str) or not NAME.fullmatch(name):   # no '/', '..', glob characters or 10k chars
+            shown = name if not isinstance(name, str) or len(name) <= 80 else f"{name[:80]}... ({len(name)} characters)"
+            raise TableError(f"{field} {shown!r} is not a device or unit name (letters, digits, '_.+-'; at most 64)",
+                             field=field)
     out = []
     for d in table_dirs():
         names = [d / f"{device}-{unit}.yaml"] + sorted(d.glob(f"{device}-{unit}.*.yaml"))
