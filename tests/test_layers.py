@@ -19,7 +19,7 @@ NAS = Path(__file__).resolve().parents[1] / "nas"
 # Lowest first. One rank may hold several packages that must not import each other.
 LAYERS: list[set[str]] = [
     {"errors"},
-    {"fsutil", "safeyaml", "coreml_log"},
+    {"fsutil", "safeyaml", "coreml_log", "bounds"},
     {"jsonlog", "provenance", "hardware"},
     {"ops"},
     {"arch"},
