@@ -42,7 +42,7 @@ def register(sub) -> None:
     p.add_argument("--out", default="search_out", help="output directory (default search_out)")
     p.add_argument("--no-export", action="store_true", help="do not write best.mlpackage")
     p.add_argument("--resume", action="store_true", help="continue the search stored in --out")
-    p.add_argument("--seed-from", default="", help="comma-separated zoo models to seed evolution with "
+    p.add_argument("--seed-from", default=None, help="comma-separated zoo models to seed evolution with "
                    "(those the space can express), e.g. fbnet_a,fbnet_b,fbnet_c")
     p.add_argument("--no-baselines", action="store_true", help="skip scoring the article's models")
     p.add_argument("--dnas-loss", default="absolute", choices=("absolute", "fbnet"),
@@ -88,7 +88,7 @@ def cmd_search(args) -> int:
         strategy=args.strategy,
         trials=args.trials if args.trials is not None else BUDGETS[args.budget], accuracy=args.accuracy,
         data=args.data, seed=args.seed, export=not args.no_export, resume=args.resume,
-        seed_from=tuple(s.strip() for s in args.seed_from.split(",") if s.strip()),
+        seed_from=tuple(s.strip() for s in (args.seed_from or "").split(",") if s.strip()),
         baselines=not args.no_baselines, batch_size=args.batch_size, train_epochs=args.train_epochs,
         train_resolution=args.train_resolution, bench_seed=args.bench_seed, backend=args.backend,
         ray_address=args.ray_address,
