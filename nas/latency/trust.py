@@ -17,6 +17,7 @@ from typing import Iterable
 from nas.arch.counts import count
 from nas.arch.resolve import resolve
 from nas.arch.spec import NetSpec
+from nas.hardware.devices import DEVICES
 from nas.latency.pricing import price_net
 from nas.latency.table import LatencyTable
 
@@ -85,14 +86,15 @@ def _human(k: str, v: float) -> str:
 PRIOR_NAMES = {"peak": "peak", "bw": "bandwidth"}
 
 
-def _chip_flag(prov: dict) -> list[dict]:
-    """A table predicted for a chip with no calibration row (``provenance.calibration_chip`` "none: no
-    A19_Pro rows; ..."): no timing on that chip checks it, and some of the chip figures it rests on may be
-    assumed rather than published (``provenance.priors``, ``nas/latency/costmodel/priors.py``)."""
+def _chip_flag(table: LatencyTable, prov: dict) -> list[dict]:
+    """A table predicted for a chip with no calibration row (``provenance.calibration_chip`` "none: ..."): no
+    timing on that chip checks it, and some of the chip figures it rests on may be assumed rather than
+    published (``provenance.priors``, ``nas/latency/costmodel/priors.py``). The chip is the device registry's."""
     chip = prov.get("calibration_chip")
     if not (isinstance(chip, str) and chip.startswith("none")):
         return []
-    name = chip.split(" rows", 1)[0].rsplit(" ", 1)[-1].replace("_", " ")
+    device = DEVICES.get(table.device)
+    name = device.chip.replace("_", " ") if device else f"{table.device}'s"
     priors = prov.get("priors") if isinstance(prov.get("priors"), dict) else {}
     assumed = sorted(PRIOR_NAMES.get(k, str(k)) for k, v in priors.items() if "assumed" in str(v))
     how = (f"its {' and '.join(assumed)} assumed, not published" if assumed else "all of them published")
@@ -107,7 +109,7 @@ def extrapolation(net: NetSpec, price, table: LatencyTable) -> list[dict]:
     cov = prov.get("calibration_coverage")
     if table.method != "predicted":
         return []
-    out = _chip_flag(prov)
+    out = _chip_flag(table, prov)
     if not isinstance(cov, dict):
         return out
     unit = str(cov.get("unit") or table.unit)
