@@ -41,7 +41,7 @@ from nas.provenance import write_provenance  # noqa: E402
 from nas.search.accuracy.components import COUNTED, scores  # noqa: E402
 from nas.search.accuracy.proxy import PROXIES, Reference, raw_scores  # noqa: E402
 from nas.search.accuracy.zeroshot import COMBINATIONS, DEFAULT, ScoreEstimator  # noqa: E402
-from nas.search.session import REFERENCE_SEED, REFERENCE_SIZE  # noqa: E402
+from nas.search.build import REFERENCE_SEED, REFERENCE_SIZE  # noqa: E402
 from nas.spaces import load_benchmark, load_space  # noqa: E402
 
 HERE = Path(__file__).parent

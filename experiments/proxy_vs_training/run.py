@@ -34,7 +34,7 @@ from nas.search.accuracy.data import load_digits  # noqa: E402
 from nas.search.accuracy.predictor import GaussianProcess, one_hot  # noqa: E402
 from nas.search.accuracy.proxy import PROXIES, ProxyEstimator  # noqa: E402
 from nas.search.accuracy.train import TrainEstimator  # noqa: E402
-from nas.search.session import REFERENCE_SEED, REFERENCE_SIZE  # noqa: E402
+from nas.search.build import REFERENCE_SEED, REFERENCE_SIZE  # noqa: E402
 from nas.spaces import load_space  # noqa: E402
 
 HERE = Path(__file__).parent

@@ -71,17 +71,17 @@ def read_archs(path: str) -> list[tuple[str, NetSpec]]:
 
 
 def make(args):
-    from nas.search import session
+    from nas.search import build
     from nas.search.accuracy import ScoreEstimator
     if args.accuracy in ZEROSHOT:
         return ScoreEstimator(args.accuracy)
     if args.accuracy == "proxy":
         from nas.spaces import load_space
-        return session.proxy_estimator(load_space(args.space))
+        return build.proxy_estimator(load_space(args.space))
     if args.data is not None:
         from nas.search.accuracy.data import check_image_folder
         check_image_folder(args.data)
-    return session.train_estimator(args.data, args.train_resolution, args.train_epochs)
+    return build.train_estimator(args.data, args.train_resolution, args.train_epochs)
 
 
 def cmd_estimate(args) -> int:

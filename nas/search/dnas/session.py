@@ -13,14 +13,13 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from nas.arch.yaml_io import dump_net
 from nas.errors import NasError
-from nas.fsutil import lock_folder, write_atomic
-from nas.latency.trust import flag_chosen
+from nas.fsutil import lock_folder
 from nas.search import report
 from nas.search.accuracy.data import load_digits, load_image_folder
 from nas.search.dnas.sweep import parse_sweep, run_local, run_ray, settings_label
 from nas.search.dnas.trainer import DnasConfig, DnasResult, DnasSearch
+from nas.search.results import best_entry, summary_head, write_results
 from nas.search.storage import Trial
 from nas.search.strategies.base import Result, Status
 
@@ -87,11 +86,8 @@ def _execute_dnas(prep, budget: str, *, loss: str = "absolute", device: str = "c
     result = won[1]
     if best is None:
         notes.append("no candidate within the target: tighten --target-ms less, or use a larger budget")
-    summary = {
-        "space": space.name, "strategy": "dnas", "device": cfg.device, "unit": cfg.unit,
-        "table": prep.table_info, "target_ms": cfg.target_ms, "fastest_ms": round(prep.fastest_ms, 6),
-        "slowest_ms": round(prep.slowest_ms, 6), "target_binds": prep.slowest_ms > cfg.target_ms,
-        "seed": cfg.seed, "trials": len(trials), "accuracy": kind, "dnas": {
+    summary = summary_head(prep, "dnas", len(trials)) | {
+        "accuracy": kind, "dnas": {
             "loss": loss, "epochs": base.epochs, "warmup_epochs": base.warmup_epochs, "settings": won[0],
             "expected_latency_ms": [round(v, 6) for v in result.expected_latency_ms] if result else [],
             "theta_softmax": [[round(p, 5) for p in row] for row in result.theta] if result else []},
@@ -99,31 +95,11 @@ def _execute_dnas(prep, budget: str, *, loss: str = "absolute", device: str = "c
             {"settings": st, "backend": cfg.backend, "best_latency_ms": round(r.best.latency_ms, 6) if r else None,
              "best_accuracy": round(r.best.accuracy, 6) if r else None,
              "final_expected_ms": round(r.expected_latency_ms[-1], 6) if r else None} for st, r in runs],
-        "best": None if best is None else {
-            "arch": best.arch, "latency_ms": round(best.result.latency_ms, 6),
-            "accuracy": round(best.result.accuracy, 6), "accuracy_kind": kind, "trial": best.index,
-            "choices": list(best.result.choices), "source": origin[best.index][1]},
+        "best": None if best is None else best_entry(best) | {"source": origin[best.index][1]},
         "pareto": [report.point(t) for t in report.pareto(trials)],
         "notes": notes,
     }
-    write_atomic(out / "trials.csv", report.trials_csv(trials))
-    title = f"{space.name} / dnas on {cfg.device}/{cfg.unit} ({prep.table.method}), target {cfg.target_ms:g} ms"
-    write_atomic(out / "pareto.png", report.plot_png(trials, [], cfg.target_ms, title))
-    if best is not None:
-        net = space.decode(best.result.choices, name=f"{space.name}_best")
-        # how far to trust the best's latency (nas.latency.trust)
-        summary["best"]["extrapolation"] = flag_chosen(net, prep.table, summary["notes"])
-        write_atomic(out / "best.yaml", dump_net(net, {"latency_ms": summary["best"]["latency_ms"],
-                                                       "accuracy": summary["best"]["accuracy"],
-                                                       "accuracy_kind": kind}))
-        if cfg.export:
-            stage("exporting best.mlpackage")
-            from nas.export import export_mlpackage
-            export_mlpackage(net, out / "best.mlpackage")
-            summary["mlpackage"] = "best.mlpackage"
-    summary["wall_s"] = round(time.perf_counter() - t0, 2)
-    report.write_json(out / "summary.json", summary)
-    return summary
+    return write_results(prep, summary, trials, best, t0=t0, stage=stage)
 
 
 def _single(prep, base: DnasConfig, data, ckpt: Path, stage, on_progress) -> DnasResult:

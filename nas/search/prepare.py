@@ -1,0 +1,159 @@
+"""Everything that can be refused, refused before any work: ``prepare`` turns settings into a ``Prepared``.
+
+It loads the space and table and refuses what cannot work -- a table for
+another device or unit, a target below the fastest network of the space, a
+missing or empty ``--data`` folder, an unknown ``--seed-from`` model, a
+``--accuracy benchmark`` on a space or network its benchmark does not hold, a
+backend, objective or storage that does not fit -- in milliseconds, before the
+output folder is touched. It also notes a target that does not bind (every
+network of the space within it) and a stale measured table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nas import zoo
+from nas.errors import NasError
+from nas.fsutil import file_sha256, portable_path
+from nas.latency import SpacePricer, find_table, load_table
+from nas.latency.table import LatencyTable
+from nas.search.accuracy import ESTIMATORS, BenchmarkEstimator
+from nas.search.accuracy.data import check_image_folder
+from nas.search.backends import BACKENDS
+from nas.search.checks import check_config
+from nas.search.config import DIFFERENTIABLE, SearchConfig
+from nas.search.strategies import STRATEGIES
+from nas.spaces import Space, load_space
+
+
+@dataclass
+class Prepared:
+    config: SearchConfig
+    space: Space
+    table: LatencyTable
+    table_info: dict
+    pricer: SpacePricer
+    fastest_ms: float
+    slowest_ms: float = float("inf")
+    estimator: object | None = None        # built in prepare when building it can refuse (benchmark)
+    initial: list[tuple[int, ...]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    multi: object | None = None            # nas.search.multi.MultiPricer when several pairs are searched at once
+
+
+def prepare(cfg: SearchConfig) -> Prepared:
+    """Everything that can be refused, refused before any work."""
+    check_config(cfg)
+    if cfg.strategy not in STRATEGIES and cfg.strategy not in DIFFERENTIABLE:
+        raise NasError(f"unknown --strategy {cfg.strategy!r}; choose one of "
+                       f"{', '.join((*STRATEGIES, *DIFFERENTIABLE))}")
+    if cfg.accuracy not in ESTIMATORS:
+        raise NasError(f"unknown --accuracy {cfg.accuracy!r}; choose one of {', '.join(ESTIMATORS)}")
+    _check_backend(cfg)
+    if cfg.dnas_sweep:
+        if cfg.strategy not in DIFFERENTIABLE:
+            raise NasError("--dnas-sweep needs --strategy dnas")
+        from nas.search.dnas.sweep import parse_sweep
+        parse_sweep(cfg.dnas_sweep)
+    if cfg.trials < 1 or not cfg.target_ms > 0:
+        raise NasError(f"need --trials >= 1 and a positive --target-ms, got {cfg.trials}, {cfg.target_ms}")
+    if cfg.data is not None:
+        check_image_folder(cfg.data)
+    if cfg.bench_seed is not None and cfg.accuracy != "benchmark":
+        raise NasError("--bench-seed needs --accuracy benchmark")
+    space = load_space(cfg.space)
+    estimator = _benchmark_estimator(cfg, space) if cfg.accuracy == "benchmark" else None
+    multi = _check_optuna_options(cfg, space)
+    if multi is not None:
+        table, pricer = multi.tables[0], multi
+    elif cfg.table:
+        table = load_table(cfg.table, device=cfg.device, unit=cfg.unit, runtime=cfg.runtime,
+                           allow_mismatch=cfg.allow_other_device)
+    else:
+        table = find_table(cfg.device, cfg.unit, cfg.runtime)
+    if multi is None:
+        pricer = SpacePricer(space, table)
+    fastest = pricer.fastest_ms()
+    if fastest > cfg.target_ms:
+        raise NasError(f"target {cfg.target_ms:g} ms is infeasible: the fastest network of space {space.name!r} "
+                       f"takes {fastest:.3f} ms on {table.source_name} ({table.summary()}); raise --target-ms to "
+                       f"at least {fastest:.3f}")
+    slowest = pricer.slowest_ms()
+    initial, notes = [], []
+    if slowest <= cfg.target_ms and multi is None:
+        notes.append(non_binding_note(space, pricer, cfg.target_ms, slowest))
+    from nas.profiling.staleness import quick_check  # a measured local table: re-time a few networks (seconds)
+    stale = quick_check(table)
+    if stale:
+        notes.append(f"warning: {stale}")
+    for name in cfg.seed_from:
+        choices = space.encode(zoo.get(name).spec)
+        if estimator is not None:
+            choices = estimator.choices_of(zoo.get(name).spec)   # refuses a network the benchmark lacks
+        if choices is None:
+            notes.append(f"--seed-from {name}: space {space.name!r} cannot express it; not seeded")
+        else:
+            initial.append(choices)
+    info = {"path": portable_path(table.path), "sha256": file_sha256(table.path) if table.path else None, "source": table.method, "device": table.device,
+            "unit": table.unit, "runtime": table.runtime, "summary": table.summary()}
+    return Prepared(cfg, space, table, info, pricer, fastest, slowest, estimator, initial, notes, multi)
+
+
+def _benchmark_estimator(cfg: SearchConfig, space: Space) -> BenchmarkEstimator:
+    if cfg.strategy in DIFFERENTIABLE:
+        raise NasError("--accuracy benchmark scores the candidates of evolution, rl or random; --strategy dnas "
+                       "trains its own supernet")
+    return BenchmarkEstimator.for_search(space, seed=cfg.bench_seed)
+
+
+def non_binding_note(space: Space, pricer: SpacePricer, target_ms: float, slowest_ms: float) -> str:
+    return (f"the target does not bind: every network of space {space.name!r} is within {target_ms:g} ms (the "
+            f"slowest takes {slowest_ms:.3f} ms), so the latency constraint plays no part and the result is the "
+            f"estimator's favourite of the whole space; for a binding target try --target-ms "
+            f"{pricer.median_ms():.3g} (the space's median latency)")
+
+
+def _check_optuna_options(cfg: SearchConfig, space: Space):
+    """--objective, --storage and several pairs: refused before any work; the multi-pair pricer, if any."""
+    from nas.search.multi import prepare_multi
+    from nas.search.optuna_storage import check_storage, default_study_name
+    if cfg.objective not in ("accuracy", "pareto", "pareto-all"):
+        raise NasError(f"unknown --objective {cfg.objective!r}; choose accuracy, pareto or pareto-all")
+    if cfg.objective != "accuracy" and cfg.strategy != "nsga2":
+        raise NasError(f"--objective {cfg.objective} needs --strategy nsga2 (got {cfg.strategy})")
+    if cfg.storage:
+        check_storage(cfg.storage, cfg.study_name or default_study_name(space.name, cfg.strategy, cfg.seed),
+                      resume=cfg.resume)
+    if not cfg.constraints:
+        return None
+    if cfg.table or cfg.strategy in DIFFERENTIABLE:
+        raise NasError("several --device/--unit pairs use the shipped tables and an ask/tell strategy: "
+                       "drop --table, and use evolution, rl, random, nsga2 or tpe")
+    return prepare_multi(space, cfg.constraints, cfg.runtime)
+
+
+def _check_backend(cfg: SearchConfig) -> None:
+    if cfg.backend not in BACKENDS:
+        raise NasError(f"unknown --backend {cfg.backend!r}; choose one of {', '.join(BACKENDS)}")
+    if cfg.backend == "local":
+        if cfg.early_stop != "none" or cfg.ray_address:
+            raise NasError("--early-stop and --ray-address need --backend ray")
+        return
+    if cfg.strategy in DIFFERENTIABLE:
+        if not cfg.dnas_sweep:
+            raise NasError("--strategy dnas trains one supernet: with --backend ray give --dnas-sweep (a grid "
+                           "of dnas settings, one Ray trial each), or run it locally (--device-torch cuda)")
+        if cfg.early_stop != "none":
+            raise NasError("--early-stop asha applies to trained candidates, not to a --dnas-sweep")
+    elif cfg.accuracy != "train":
+        raise NasError(f"--backend ray trains candidates as Ray Tune trials: it needs --accuracy train "
+                       f"(got --accuracy {cfg.accuracy})")
+    if cfg.workers < 1 or cfg.gpus_per_trial < 0:
+        raise NasError(f"need --workers >= 1 and --gpus-per-trial >= 0, got {cfg.workers}, {cfg.gpus_per_trial}")
+    if cfg.early_stop not in ("none", "asha"):
+        raise NasError(f"unknown --early-stop {cfg.early_stop!r}; choose none or asha")
+    try:
+        import ray.tune  # noqa: F401
+    except ImportError:
+        raise NasError("--backend ray needs Ray Tune: pip install 'ray[tune]'") from None
