@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nas import zoo
 from nas.arch.resolve import resolve
-from nas.bounds import int_in, number_in, seed
+from nas.bounds import MAX_NETS, MAX_RUNS, check_measure_flags, int_in
 from nas.cli.progress import progress
 from nas.errors import NasError
 from nas.fsutil import check_output_file, check_output_folder, loads_json
@@ -91,18 +91,6 @@ def _estimate(entries, workers: int, networks: int = 0) -> str:
             + f" to Core ML: about {minutes:.1f} min with {workers} processes "
             f"(~{CONVERT_S_PER_MODEL:g} s per op and ~{CONVERT_S_PER_NETWORK:g} s per network per idle core; "
             f"longer on a loaded machine; already converted ones are skipped)")
-
-
-MAX_RUNS = 10**6          # timed runs of one group
-MAX_TIME_S = 86_400.0     # a day of timed rounds per group
-MAX_NETS = 10_000         # whole networks drawn for calibration or validation
-
-
-def check_measure_flags(args) -> None:
-    """The measuring protocol's flags (profile-ops, tables validate), each in range, before any work."""
-    int_in("--min-runs", args.min_runs, 1, MAX_RUNS)
-    number_in("--min-time", args.min_time, 0, MAX_TIME_S, unit=" of seconds")
-    seed("--seed", args.seed)
 
 
 def check_profile_flags(args) -> None:

@@ -106,8 +106,7 @@ def cmd_validate(args) -> int:
     from nas.spaces import load_space
     if args.results:
         return _validate_results(args)
-    from nas.bounds import int_in
-    from nas.cli.profile_cmd import MAX_NETS, check_measure_flags
+    from nas.bounds import MAX_NETS, check_measure_flags, int_in
     check_measure_flags(args)
     int_in("--drift-networks", args.drift_networks, 0, MAX_NETS)
     int_in("--samples", args.samples, 2, MAX_NETS)
