@@ -185,6 +185,39 @@ def test_bad_options_refused():
         prepare(parse_net(TINY), weights=None, seed=0, image_input=True, backbone_only=True, labels=("a",) * 4)
 
 
+def test_unknown_device_is_refused_before_converting(tmp_path, monkeypatch):
+    from nas.errors import NasError
+    from nas.export import package
+    monkeypatch.setattr(package, "_convert", lambda *a, **k: pytest.fail("converted before checking --device"))
+    with pytest.raises(NasError, match="--device 'iphone1l': unknown, and no latency table for it"):
+        export_package(parse_net(TINY), tmp_path / "t.mlpackage", options=ExportOptions(device="iphone1l"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_device_outside_the_registry_finds_each_table_once(tmp_path, monkeypatch, capsys):
+    """A --device with a table of its own (NAS_TABLES_DIR) but no registry entry is accepted, and each unit's
+    table is looked up once: cpu, gpu, ane (the typo check and the metadata used to look up apart: 4 here)."""
+    import nas.latency
+    from nas.latency.store import SHIPPED_DIR
+    mine = tmp_path / "tables"
+    mine.mkdir()
+    text = (SHIPPED_DIR / "iphone11-cpu.coreml-mlprogram-ios16.yaml").read_text()
+    assert "\ndevice: iphone11\n" in text
+    (mine / "myphone-cpu.coreml-mlprogram-ios16.yaml").write_text(text.replace("\ndevice: iphone11\n",
+                                                                               "\ndevice: myphone\n", 1))
+    monkeypatch.setenv("NAS_TABLES_DIR", str(mine))
+    calls, find_table = [], nas.latency.find_table
+    monkeypatch.setattr(nas.latency, "find_table", lambda *a, **k: calls.append(a) or find_table(*a, **k))
+    out = tmp_path / "t.mlpackage"
+    assert main(["export", "--arch", TINY, "--device", "myphone", "--out", str(out), "--json"]) == 0
+    assert sorted(calls) == [("myphone", "ane"), ("myphone", "cpu"), ("myphone", "gpu")]
+    meta = json.loads(capsys.readouterr().out)["metadata"]
+    # the tiny network's ops are not in the copied table: the metadata names that table and the missing op
+    assert meta["nas.latency.myphone.cpu"].startswith(f"unavailable: {mine / 'myphone-cpu.coreml-mlprogram-ios16.yaml'}"
+                                                      f": no entry for op 'conv_k3_s2_c8@3x32x32'")
+    assert meta["nas.latency.myphone.ane"].startswith("unavailable: no latency table for device 'myphone' unit 'ane'")
+
+
 def test_rules_file_matches_checks():
     rules = load_rules()
     assert {r.id for r in rules} == set(PREDICATES)

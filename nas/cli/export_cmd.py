@@ -76,26 +76,8 @@ def _macos_lines(result=None, package: str | None = None, precision: str = "fp16
     return out
 
 
-def check_device(name: str) -> None:
-    """A --device with no latency table for any unit (a typo) is refused: the package's metadata would
-    quietly say 'unavailable' for every unit."""
-    from nas.export.metadata import UNITS
-    from nas.hardware.devices import DEVICES
-    from nas.latency import find_table
-    if name in DEVICES:
-        return
-    for unit in UNITS:
-        try:
-            find_table(name, unit)
-            return
-        except NasError:
-            pass
-    raise NasError(f"--device {name!r}: unknown, and no latency table for it; known: {', '.join(DEVICES)}")
-
-
 def cmd_export(args) -> int:
     seed("--seed", args.seed)
-    check_device(args.device)
     net = net_from_args(args)
     labels = read_labels(args.labels) if args.labels else None
     why = labels_problem(net, labels, args.backbone_only)

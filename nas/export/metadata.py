@@ -24,17 +24,36 @@ if TYPE_CHECKING:
 UNITS = ("cpu", "gpu", "ane")
 
 
-def latency_metadata(spec: NetSpec, device: str) -> dict[str, str]:
-    """Predicted or measured latency per compute unit, from the tables ``find_table`` picks."""
-    from nas.latency import find_table, price_net
+def find_tables(device: str) -> dict:
+    """The table ``find_table`` picks for each unit, or the error that says why there is none (found once:
+    the metadata quotes these). A device outside the registry with no table for any unit is a typo, refused
+    before any work: the package's metadata would quietly say 'unavailable' for every unit."""
+    from nas.hardware.devices import DEVICES
+    from nas.latency import find_table
 
-    out = {}
+    found = {}
     for unit in UNITS:
         try:
-            table = find_table(device, unit)
-            price = price_net(spec, table)
+            found[unit] = find_table(device, unit)
         except (NasError, KeyError) as e:
-            why = e.reason if isinstance(e, SpecError) else str(e)
+            found[unit] = e
+    if device not in DEVICES and all(isinstance(t, Exception) for t in found.values()):
+        raise NasError(f"--device {device!r}: unknown, and no latency table for it; known: {', '.join(DEVICES)}")
+    return found
+
+
+def latency_metadata(spec: NetSpec, device: str, tables: dict | None = None) -> dict[str, str]:
+    """Predicted or measured latency per compute unit, from the tables ``find_tables`` found."""
+    from nas.latency import price_net
+
+    out = {}
+    for unit, table in (find_tables(device) if tables is None else tables).items():
+        try:
+            price = None if isinstance(table, Exception) else price_net(spec, table)
+        except (NasError, KeyError) as e:
+            table, price = e, None
+        if price is None:         # no table for the unit, or one that cannot price the network
+            why = table.reason if isinstance(table, SpecError) else str(table)
             out[f"nas.latency.{device}.{unit}"] = f"unavailable: {why.splitlines()[0][:200]}"
             continue
         out[f"nas.latency.{device}.{unit}_ms"] = f"{price.total_ms:.3f}"
@@ -51,7 +70,8 @@ def _weights_note(weights) -> str:
     return "in-memory state dict"
 
 
-def package_metadata(net: NetSpec, prep: "Prepared", opts: "ExportOptions", weights=None) -> dict[str, str]:
+def package_metadata(net: NetSpec, prep: "Prepared", opts: "ExportOptions", weights=None,
+                     tables: dict | None = None) -> dict[str, str]:
     import coremltools as ct
     import torch
 
@@ -75,5 +95,5 @@ def package_metadata(net: NetSpec, prep: "Prepared", opts: "ExportOptions", weig
         "nas.torch_version": torch.__version__,
         "nas.coremltools_version": ct.__version__,
     }
-    meta.update(latency_metadata(spec, opts.device))
+    meta.update(latency_metadata(spec, opts.device, tables))
     return meta

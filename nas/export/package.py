@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 from nas.arch.spec import NetSpec
-from nas.export.metadata import package_metadata
+from nas.export.metadata import find_tables, package_metadata
 from nas.export.torch_prep import IMAGENET_MEAN, ExportError, Prepared, prepare
 from nas.coreml_log import quiet_progress
 from nas.fsutil import json_text, loads_json
@@ -169,10 +169,11 @@ def export_package(net: NetSpec, out: str | Path, *, weights: str | Path | dict 
     if out.suffix != ".mlpackage":
         raise ExportError(f"{out}: the output must end in .mlpackage")
     check_output_place(out)
+    tables = find_tables(opts.device)       # an unknown --device is refused here, before converting
     prep = prepare(net, weights=weights, seed=opts.seed, image_input=not opts.tensor_input,
                    backbone_only=opts.backbone_only, labels=opts.labels)
     mlmodel = _convert(prep, opts)
-    meta = package_metadata(net, prep, opts, weights)
+    meta = package_metadata(net, prep, opts, weights, tables)
     _describe(mlmodel, prep, opts, meta)
     _save(mlmodel, out)
     outputs = ("classLabel", "classLabel_probs") if prep.classifier else \
