@@ -43,16 +43,15 @@ def cmd_latency(args) -> int:
     else:
         raise NasError("give --table PATH, or --device and --unit to use the shipped table")
     price = price_net(net, table)
-    os_assumed = (table.provenance or {}).get("os_assumed")   # a predicted table's per-inference floor's OS
     flags = extrapolation(net, price, table)
-    if args.json:
+    if args.json:   # a predicted table's OS assumption is where its other assumptions are: provenance.os_assumed
         cu, recorded = compute_units(table)
-        extra = {"os_assumed": os_assumed} if os_assumed else {}
         print(json.dumps(price.to_json() | {"runtime": table.runtime, "compute_units": cu,
-                                            "compute_units_recorded": recorded} | extra
+                                            "compute_units_recorded": recorded}
                          | {"provenance": provenance_of(table), "extrapolation": flags}))
         return 0
     units = f", compute units {describe(table)}" if describe(table) else ""
+    os_assumed = (table.provenance or {}).get("os_assumed")   # a predicted table's per-inference floor's OS
     os_text = f", floor of {os_assumed}" if os_assumed else ""
     print(f"{net.name}: {price.total_ms:.3f} ms on {table.device}/{table.unit} "
           f"({price.source}, runtime {table.runtime}{units}{os_text})")
