@@ -97,8 +97,8 @@ RULES: tuple[Rule, ...] = (
          "processes of a bundle; a local profile measures in this process"),
     Rule(P, "--zoo", lambda a: not a.zoo_all, "cannot go with --zoo-all", "--zoo-all takes every zoo model"),
     Rule(P, "--calibrate", lambda a: a.calibrate == 0 or bool(a.space) or (_bundle(a) and _spaces(a)),
-         "needs --space (with --zoo or --ops)", "calibration networks are drawn from a space; a local profile "
-                                                "without --space fits no correction"),
+         "needs --space (or a device bundle of every shipped space: no --zoo, --zoo-all or --ops)",
+         "calibration networks are drawn from a space; a local profile without --space fits no correction"),
     Rule(P, "--validate", lambda a: a.validate == 0 or (_bundle(a) and _spaces(a)), "needs a device bundle "
          "(not --device local) and --space", "validation networks are drawn from a space into a bundle"),
     Rule(V, "--manifest", lambda a: bool(a.results), "needs --results", "it is the bundle of a device's results"),
