@@ -309,6 +309,7 @@ FINDINGS = [
     (("tables", "validate"), 0, "manifest", "FILE/x"), (("tables", "calibrate"), 0, "out_dir", "FILE/x"),
     (("tables", "calibrate"), 0, "report", "FILE/x"), (("tables", "calibrate"), 0, "data", "FILE/x"),
     (("export",), 0, "device", "FILE/x"), (("latency",), 0, "device", "x" * 10_000),
+    (("search",), 2, "device_torch", "FILE/x"), (("search",), 2, "device_torch", "cuda:99"),
 ]
 
 
