@@ -29,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--strategy", default="evolution", choices=("evolution", "rl", "random", "nsga2", "tpe", "dnas"))
     p.add_argument("--budget", choices=tuple(BUDGETS), default="medium",
                    help="number of evaluated candidates (default medium)")
-    p.add_argument("--trials", type=int, help="evaluated candidates (overrides --budget)")
+    p.add_argument("--trials", type=int, help="evaluated candidates (instead of --budget; not both)")
     p.add_argument("--accuracy", default=DEFAULT_ESTIMATOR, choices=ESTIMATORS,
                    help=f"{DEFAULT_ESTIMATOR} (default): training-free, at each network's own input size; "
                         "params, macs, naswot, ...: one training-free score; proxy: the older 64x64 ensemble; "
