@@ -132,7 +132,7 @@ INDEPENDENT: dict[tuple[str, ...], tuple[str, ...]] = {
     ("tables", "show"): ("--json",),
     ("tables", "calibrate"): ("--out-dir", "--report", "--no-cv", "--json", "--runtime"),
     ("export",): ("--model", "--arch", "--weights", "--out", "--precision", "--tensor-input", "--backbone-only",
-                  "--min-target", "--device", "--report", "--json"),
+                  "--min-target", "--device", "--report", "--json", "--compress"),
     ("check",): ("--arch", "--json"),
     ("report",): ("--device", "--unit", "--search-dir", "--model", "--out", "--runtime"),
     S: ("--space", "--target-ms", "--device", "--unit", "--table", "--runtime", "--strategy", "--seed", "--out",
