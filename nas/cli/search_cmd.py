@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nas.cli.latency_cmd import add_runtime_arg
 from nas.cli.progress import progress, say
+from nas.errors import NasError
 from nas.search.accuracy import DEFAULT_ESTIMATOR, ESTIMATORS
 from nas.search.accuracy.validation import describe
 from nas.search.session import BUDGETS, SearchConfig, execute, prepare
@@ -28,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--strategy", default="evolution", choices=("evolution", "rl", "random", "nsga2", "tpe", "dnas"))
     p.add_argument("--budget", choices=tuple(BUDGETS), default="medium",
                    help="number of evaluated candidates (default medium)")
-    p.add_argument("--trials", type=int, help="evaluated candidates (overrides --budget)")
+    p.add_argument("--trials", type=int, help="evaluated candidates (instead of --budget; not both)")
     p.add_argument("--accuracy", default=DEFAULT_ESTIMATOR, choices=ESTIMATORS,
                    help=f"{DEFAULT_ESTIMATOR} (default): training-free, at each network's own input size; "
                         "params, macs, naswot, ...: one training-free score; proxy: the older 64x64 ensemble; "
@@ -78,9 +79,25 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_search)
 
 
+def check_torch_device(name: str, here: bool = True) -> None:
+    """``--device-torch``: a device torch knows (and, ``here``, this machine has), before the output folder is
+    made. Ray trials may run on other machines: there only the name is checked."""
+    import torch
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError) as e:
+        raise NasError(f"--device-torch {name[:60]!r}: not a torch device ({str(e)[:80]}); e.g. cpu, cuda, cuda:1, "
+                       f"mps") from None
+    count = {"cpu": 1, "cuda": torch.cuda.device_count(), "mps": int(torch.backends.mps.is_available())}
+    if here and not (device.index or 0) < count.get(device.type, 0):
+        raise NasError(f"--device-torch {name!r}: no such device on this machine")
+
+
 def cmd_search(args) -> int:
 
     from nas.search.multi import parse_constraints
+    if args.strategy == "dnas":
+        check_torch_device(args.device_torch, here=args.backend == "local")
     pairs = parse_constraints(args.device, args.unit, args.target_ms)
     cfg = SearchConfig(
         space=args.space, target_ms=pairs[0].target_ms, out=args.out, device=pairs[0].device, unit=pairs[0].unit,
