@@ -127,7 +127,7 @@ def base_search_dnas(tmp, mp):
 
 def base_estimate_trained(tmp, mp):
     """--accuracy train / proxy: --data, --train-epochs, --train-resolution / --space are read."""
-    _guard(mp, ("nas.search.session", "train_estimator"), ("nas.search.session", "proxy_estimator"))
+    _guard(mp, ("nas.search.build", "train_estimator"), ("nas.search.build", "proxy_estimator"))
     return [*base_estimate(tmp, mp), "--accuracy", "train"]
 
 
