@@ -5,9 +5,10 @@ for another device or unit, a target below the fastest network of the space,
 a missing or empty ``--data`` folder, an unknown ``--seed-from`` model, a
 ``--accuracy benchmark`` on a space or network its benchmark does not hold -- in
 milliseconds. It also notes a target that does not bind (every network of the
-space within it). ``execute`` builds the estimator and strategy, runs the loop
-with the trial log, and writes ``summary.json``, ``best.yaml``,
-``trials.csv``, ``pareto.png`` and ``best.mlpackage`` into ``out``.
+space within it; per pair when there are several: ``nas.search.targets``).
+``execute`` builds the estimator and strategy, runs the loop with the trial
+log, and writes ``summary.json``, ``best.yaml``, ``trials.csv``, ``pareto.png``
+and ``best.mlpackage`` into ``out``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from nas import zoo
 from nas.arch.yaml_io import dump_net
 from nas.errors import NasError
 from nas.fsutil import file_sha256, lock_folder, portable_path, write_atomic
-from nas.latency import SpacePricer, find_table, load_table, price_net
+from nas.latency import SpacePricer, price_net
 from nas.latency.table import LatencyTable, MissingEntry
 from nas.latency.trust import flag_chosen
 from nas.search import report
@@ -37,6 +38,7 @@ from nas.search.evaluate import Evaluator
 from nas.search.run import run
 from nas.search.storage import Trial, TrialLog
 from nas.search.strategies import STRATEGIES, make_strategy
+from nas.search.targets import non_binding_notes, open_pricer
 from nas.spaces import Space, load_space
 
 BUDGETS = {"small": 96, "medium": 144, "large": 480}   # evaluated candidates
@@ -120,25 +122,15 @@ def prepare(cfg: SearchConfig) -> Prepared:
         raise NasError("--bench-seed needs --accuracy benchmark")
     space = load_space(cfg.space)
     estimator = _benchmark_estimator(cfg, space) if cfg.accuracy == "benchmark" else None
-    multi = _check_optuna_options(cfg, space)
-    if multi is not None:
-        table, pricer = multi.tables[0], multi
-    elif cfg.table:
-        table = load_table(cfg.table, device=cfg.device, unit=cfg.unit, runtime=cfg.runtime,
-                           allow_mismatch=cfg.allow_other_device)
-    else:
-        table = find_table(cfg.device, cfg.unit, cfg.runtime)
-    if multi is None:
-        pricer = SpacePricer(space, table)
+    _check_optuna_options(cfg, space)
+    table, pricer, multi = open_pricer(cfg, space)
     fastest = pricer.fastest_ms()
     if fastest > cfg.target_ms:
         raise NasError(f"target {cfg.target_ms:g} ms is infeasible: the fastest network of space {space.name!r} "
                        f"takes {fastest:.3f} ms on {table.source_name} ({table.summary()}); raise --target-ms to "
                        f"at least {fastest:.3f}")
     slowest = pricer.slowest_ms()
-    initial, notes = [], []
-    if slowest <= cfg.target_ms and multi is None:
-        notes.append(non_binding_note(space, pricer, cfg.target_ms, slowest))
+    initial, notes = [], non_binding_notes(cfg, space, pricer, multi)
     from nas.profiling.staleness import quick_check  # a measured local table: re-time a few networks (seconds)
     stale = quick_check(table)
     if stale:
@@ -163,16 +155,8 @@ def _benchmark_estimator(cfg: SearchConfig, space: Space) -> BenchmarkEstimator:
     return BenchmarkEstimator.for_search(space, seed=cfg.bench_seed)
 
 
-def non_binding_note(space: Space, pricer: SpacePricer, target_ms: float, slowest_ms: float) -> str:
-    return (f"the target does not bind: every network of space {space.name!r} is within {target_ms:g} ms (the "
-            f"slowest takes {slowest_ms:.3f} ms), so the latency constraint plays no part and the result is the "
-            f"estimator's favourite of the whole space; for a binding target try --target-ms "
-            f"{pricer.median_ms():.3g} (the space's median latency)")
-
-
-def _check_optuna_options(cfg: SearchConfig, space: Space):
-    """--objective, --storage and several pairs: refused before any work; the multi-pair pricer, if any."""
-    from nas.search.multi import prepare_multi
+def _check_optuna_options(cfg: SearchConfig, space: Space) -> None:
+    """--objective, --storage and several pairs: refused before any work."""
     from nas.search.optuna_storage import check_storage, default_study_name
     if cfg.objective not in ("accuracy", "pareto", "pareto-all"):
         raise NasError(f"unknown --objective {cfg.objective!r}; choose accuracy, pareto or pareto-all")
@@ -181,12 +165,9 @@ def _check_optuna_options(cfg: SearchConfig, space: Space):
     if cfg.storage:
         check_storage(cfg.storage, cfg.study_name or default_study_name(space.name, cfg.strategy, cfg.seed),
                       resume=cfg.resume)
-    if not cfg.constraints:
-        return None
-    if cfg.table or cfg.strategy in DIFFERENTIABLE:
+    if cfg.constraints and (cfg.table or cfg.strategy in DIFFERENTIABLE):
         raise NasError("several --device/--unit pairs use the shipped tables and an ask/tell strategy: "
                        "drop --table, and use evolution, rl, random, nsga2 or tpe")
-    return prepare_multi(space, cfg.constraints, cfg.runtime)
 
 
 def _check_backend(cfg: SearchConfig) -> None:
