@@ -12,7 +12,8 @@ messages are logged at import); every other coremltools message, and every
 problem and is not hidden.
 
 ``quiet_progress`` also stops the tqdm bars coremltools draws on every conversion
-(its torch frontend and each MIL pass pipeline): inside ``nas export`` or under
+(its torch frontend, each MIL pass pipeline, and the weight-compression passes and weight reader of
+``coremltools.optimize.coreml``): inside ``nas export`` or under
 ``profile-ops``' own bar they would break that bar's line into fragments.
 """
 
@@ -55,10 +56,14 @@ def quiet_progress():
     """No coremltools progress bars while converting (a library call should not print)."""
     from coremltools.converters.mil.frontend.torch import ops as torch_ops
     from coremltools.converters.mil.mil.passes import pass_pipeline
+    from coremltools.optimize.coreml import _post_training_quantization as ptq, _quantization_passes as qp
 
-    saved = torch_ops._tqdm, pass_pipeline.tqdm
-    torch_ops._tqdm = pass_pipeline.tqdm = lambda it, *a, **k: it
+    places = ((torch_ops, "_tqdm"), (pass_pipeline, "tqdm"), (ptq, "tqdm"), (qp, "tqdm"))
+    saved = [getattr(m, name) for m, name in places]
+    for m, name in places:
+        setattr(m, name, lambda it, *a, **k: it)
     try:
         yield
     finally:
-        torch_ops._tqdm, pass_pipeline.tqdm = saved
+        for (m, name), old in zip(places, saved):
+            setattr(m, name, old)

@@ -345,7 +345,9 @@ def test_trial_log_line_that_is_json_but_not_a_trial(tiny, tmp_path, capsys):
                                         ("--train-resolution", "100000"), ("--seed", str(2**40))])
 def test_numeric_flags_are_checked_before_anything_is_written(tiny, tmp_path, capsys, flag, value):
     out = tmp_path / "out"
-    args = search_args(tiny, out, flag, value, target="50")
+    needs = {"--workers": ["--backend", "ray", "--accuracy", "train"], "--train-epochs": ["--accuracy", "train"],
+             "--train-resolution": ["--accuracy", "train"]}     # read only with these (nas/cli/flagdeps.py)
+    args = search_args(tiny, out, flag, value, *needs.get(flag, []), target="50")
     if flag == "--target-ms":
         args = [a for i, a in enumerate(args) if not (a == "--target-ms" or (i and args[i - 1] == "--target-ms"))]
         args += ["--target-ms", value]

@@ -264,6 +264,22 @@ def test_documented_command_parses(page, line, kind, cmd):
         assert err is None, f"{page}:{line}: `{cmd}` -> nas {' '.join(argv)}: {err}"
 
 
+@pytest.mark.parametrize("page,line,kind,cmd", COMMANDS, ids=[f"{p}:{n}" for p, n, _, _ in COMMANDS])
+def test_documented_command_gives_only_options_it_reads(page, line, kind, cmd):
+    """A complete documented command (every code-block line; an inline span that parses in full) gives no
+    option its command would not read with the other options given (``nas.cli.flagdeps``: exit 2 today)."""
+    from nas.cli.flagdeps import refuse_unread
+    from nas.errors import NasError
+    for argv in variants(cmd):
+        if (page, cmd) in NOT_PARSED or parse_error(argv, inline=False) is not None:
+            continue                 # an inline mention (test_documented_command_parses checks its words)
+        parser = _parser(False)
+        try:
+            refuse_unread(parser, argv, parser.parse_args(argv))
+        except NasError as e:
+            pytest.fail(f"{page}:{line}: `{cmd}`: nas: error: {e}")
+
+
 def test_allow_list_entries_still_exist():
     got = {(p, c) for p, _, _, c in COMMANDS}
     assert set(NOT_PARSED) <= got, set(NOT_PARSED) - got

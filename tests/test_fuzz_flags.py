@@ -112,6 +112,29 @@ def base_search(tmp, mp):
             "--no-baselines", "--trials", "2"]
 
 
+def base_search_train(tmp, mp):
+    """--accuracy train: --data, --train-epochs, --train-resolution are read (nas/cli/flagdeps.py)."""
+    _guard(mp, ("nas.search.session", "search"))
+    return [*base_search(tmp, mp), "--accuracy", "train"]
+
+
+def base_search_dnas(tmp, mp):
+    """--strategy dnas: --dnas-loss, --device-torch, --dnas-sweep (and --data, --train-resolution) are read."""
+    _guard(mp, ("nas.search.dnas.session", "_execute_dnas"))
+    space, table = _tiny(tmp)
+    return ["--space", space, "--table", table, "--target-ms", "50", "--out", "o", "--no-export", "--strategy", "dnas"]
+
+
+def base_estimate_trained(tmp, mp):
+    """--accuracy train / proxy: --data, --train-epochs, --train-resolution / --space are read."""
+    _guard(mp, ("nas.search.session", "train_estimator"), ("nas.search.session", "proxy_estimator"))
+    return [*base_estimate(tmp, mp), "--accuracy", "train"]
+
+
+def base_estimate_proxy(tmp, mp):
+    return [*base_estimate_trained(tmp, mp)[:-1], "proxy"]
+
+
 def base_estimate(tmp, mp):
     mp.setenv("NAS_CACHE_DIR", str(tmp / "cache"))
     return ["--archs", _archs(tmp), "--cache", "c.jsonl"]
@@ -138,8 +161,8 @@ BASES = {
     ("export",): [base_export],
     ("check",): [lambda t, m: ["no-such.mlpackage"]],     # no valid package off macOS: its argument alone
     ("report",): [lambda t, m: ["--model", "mobilenet_v2", "--out", "r"]],
-    ("search",): [base_search],
-    ("estimate",): [base_estimate],
+    ("search",): [base_search, base_search_train, base_search_dnas],    # a base per option's requirement
+    ("estimate",): [base_estimate, base_estimate_trained, base_estimate_proxy],
 }
 VALID_BASE = {k for k in BASES if k != ("check",)}
 
@@ -286,6 +309,7 @@ FINDINGS = [
     (("tables", "validate"), 0, "manifest", "FILE/x"), (("tables", "calibrate"), 0, "out_dir", "FILE/x"),
     (("tables", "calibrate"), 0, "report", "FILE/x"), (("tables", "calibrate"), 0, "data", "FILE/x"),
     (("export",), 0, "device", "FILE/x"), (("latency",), 0, "device", "x" * 10_000),
+    (("search",), 2, "device_torch", "FILE/x"), (("search",), 2, "device_torch", "cuda:99"),
 ]
 
 

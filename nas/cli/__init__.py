@@ -13,6 +13,7 @@ import sys
 from importlib import import_module
 
 from nas import __version__
+from nas.cli.flagdeps import refuse_unread
 from nas.errors import NasError
 
 COMMAND_MODULES = (
@@ -61,9 +62,11 @@ def _refuse_empty_options(parser: argparse.ArgumentParser, args: argparse.Namesp
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = parser.parse_args(argv)
     try:
         _refuse_empty_options(parser, args)
+        refuse_unread(parser, argv, args)            # an option the command would not read (nas/cli/flagdeps.py)
         return int(args.func(args) or 0)
     except NasError as e:
         print(f"nas: error: {e}", file=sys.stderr)

@@ -12,6 +12,7 @@ from nas.export import ExportOptions, export_package
 from nas.export.ane import ane_report
 from nas.export.checks import check_counts
 from nas.export.mil import read_program
+from nas.export.compress import COMPRESSIONS
 from nas.export.package import PRECISIONS, TARGETS
 from nas.export.torch_prep import labels_problem
 
@@ -28,6 +29,11 @@ def register(sub) -> None:
     p.add_argument("--backbone-only", action="store_true",
                    help="cut at the last feature map (before global pooling / fc)")
     p.add_argument("--min-target", choices=TARGETS, default="iOS16", help="minimum deployment target")
+    p.add_argument("--compress", choices=tuple(COMPRESSIONS),
+                   help="compress weights of >= 2048 elements (coremltools post-training, no data): "
+                        + "; ".join(f"{c.name} = {c.what}" for c in COMPRESSIONS.values())
+                        + ". Prints the weight file's size and the weight error; accuracy and latency of "
+                          "the compressed package are not measured here")
     p.add_argument("--device", default="iphone11", help="latency tables quoted in the metadata")
     p.add_argument("--seed", type=int, default=0, help="weights seed when --weights is not given")
     p.add_argument("--report", action="store_true", help="print the Neural Engine compatibility report")
@@ -103,7 +109,7 @@ def cmd_export(args) -> int:
         raise NasError(f"--labels {args.labels}: {why} (network {net.name})")
     opts = ExportOptions(precision=args.precision, tensor_input=args.tensor_input, labels=labels,
                          backbone_only=args.backbone_only, min_target=args.min_target, seed=args.seed,
-                         device=args.device)
+                         device=args.device, compress=args.compress)
     result = export_package(net, args.out, weights=args.weights, options=opts)
     prog = read_program(result.path)
     counts = check_counts(prog, result.spec)
@@ -113,6 +119,7 @@ def cmd_export(args) -> int:
         print(json.dumps({"package": str(result.path), "input": result.input_name,
                           "outputs": list(result.output_names), "metadata": result.metadata,
                           "op_counts": counts.to_json(), "ane": report.to_json() if report else None,
+                          "compression": result.compression.to_json() if result.compression else None,
                           "macos": mac}, indent=1))
     else:
         m = result.metadata
@@ -123,6 +130,10 @@ def cmd_export(args) -> int:
         for k, v in m.items():
             if k.startswith("nas.latency."):
                 print(f"  {k[len('nas.latency.'):]}: {v}")
+        if result.compression:
+            print(f"  {result.compression.line()}")
+            print(f"  {m['nas.latency_weights']}; the weight SQNR is a weight error, not an accuracy: check the "
+                  f"compressed package's accuracy on your data (Core ML prediction needs macOS)")
         print("\n".join(counts.lines()))
         if report:
             print("\n".join(report.lines()))

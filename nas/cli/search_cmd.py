@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nas.cli.latency_cmd import add_runtime_arg
 from nas.cli.progress import progress, say
+from nas.errors import NasError
 from nas.search.accuracy import DEFAULT_ESTIMATOR, ESTIMATORS
 from nas.search.accuracy.validation import describe
 from nas.search.session import BUDGETS, SearchConfig, execute, prepare
@@ -28,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--strategy", default="evolution", choices=("evolution", "rl", "random", "nsga2", "tpe", "dnas"))
     p.add_argument("--budget", choices=tuple(BUDGETS), default="medium",
                    help="number of evaluated candidates (default medium)")
-    p.add_argument("--trials", type=int, help="evaluated candidates (overrides --budget)")
+    p.add_argument("--trials", type=int, help="evaluated candidates (instead of --budget; not both)")
     p.add_argument("--accuracy", default=DEFAULT_ESTIMATOR, choices=ESTIMATORS,
                    help=f"{DEFAULT_ESTIMATOR} (default): training-free, at each network's own input size; "
                         "params, macs, naswot, ...: one training-free score; proxy: the older 64x64 ensemble; "
@@ -78,6 +79,20 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_search)
 
 
+def check_torch_device(name: str, here: bool = True) -> None:
+    """``--device-torch``: a device torch knows (and, ``here``, this machine has), before the output folder is
+    made. Ray trials may run on other machines: there only the name is checked."""
+    import torch
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError) as e:
+        raise NasError(f"--device-torch {name[:60]!r}: not a torch device ({str(e)[:80]}); e.g. cpu, cuda, cuda:1, "
+                       f"mps") from None
+    count = {"cpu": 1, "cuda": torch.cuda.device_count(), "mps": int(torch.backends.mps.is_available())}
+    if here and not (device.index or 0) < count.get(device.type, 0):
+        raise NasError(f"--device-torch {name!r}: no such device on this machine")
+
+
 def config_from_args(args) -> SearchConfig:
     """The search settings of parsed ``nas search`` arguments (also read by tests/test_docs_commands.py)."""
     from nas.search.multi import parse_constraints
@@ -98,6 +113,8 @@ def config_from_args(args) -> SearchConfig:
 
 
 def cmd_search(args) -> int:
+    if args.strategy == "dnas":
+        check_torch_device(args.device_torch, here=args.backend == "local")
     cfg = config_from_args(args)
     prep = prepare(cfg)
     if args.runtime is None and not args.table:

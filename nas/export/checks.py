@@ -78,7 +78,7 @@ class CountCheck:
             out = [f"op counts DIFFER from the description in {len(self.mismatches)} kind(s):"]
             out += [f"  {NAMES.get(k, k)}: description {e}, MIL program {f}" for k, e, f in self.mismatches]
         if self.not_compared:
-            out.append("  not compared (folded or layout ops): " +
+            out.append("  not compared (folded, layout or compressed-weight ops): " +
                        ", ".join(f"{k} {n}" for k, n in sorted(self.not_compared.items())))
         return out
 

@@ -22,13 +22,15 @@ import shutil
 import tempfile
 import uuid
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from nas.arch.spec import NetSpec
+from nas.export.compress import COMPRESSIONS, CompressionReport, compress_model, measure, saved_weight_bytes, \
+    weight_file_bytes
 from nas.export.metadata import package_metadata
 from nas.export.torch_prep import IMAGENET_MEAN, ExportError, Prepared, prepare
 from nas.coreml_log import quiet_progress
@@ -54,6 +56,7 @@ class ExportOptions:
     device: str = "iphone11"
     license: str = "MIT"
     description: str | None = None
+    compress: str | None = None      # a nas.export.compress.COMPRESSIONS name: weight compression
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
@@ -61,6 +64,8 @@ class ExportOptions:
         if self.min_target not in TARGETS:
             raise ExportError(f"minimum deployment target must be one of {', '.join(TARGETS)} (ML programs "
                               f"with the ops used here), got {self.min_target!r}")
+        if self.compress is not None and self.compress not in COMPRESSIONS:
+            raise ExportError(f"weight compression must be one of {', '.join(COMPRESSIONS)}, got {self.compress!r}")
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class ExportResult:
     metadata: dict[str, str] = field(default_factory=dict)
     labels: tuple[str, ...] | None = None
     module: Any = field(default=None, repr=False, compare=False)  # the traced torch module
+    compression: CompressionReport | None = None
 
 
 def _convert(prep: Prepared, opts: ExportOptions):
@@ -173,12 +179,19 @@ def export_package(net: NetSpec, out: str | Path, *, weights: str | Path | dict 
                    backbone_only=opts.backbone_only, labels=opts.labels)
     mlmodel = _convert(prep, opts)
     meta = package_metadata(net, prep, opts, weights)
+    report = None
+    if opts.compress:
+        original, mlmodel = mlmodel, compress_model(mlmodel, opts.compress)
+        report = measure(original, mlmodel, opts.compress)
+        meta.update(report.metadata())
     _describe(mlmodel, prep, opts, meta)
     _save(mlmodel, out)
+    if report is not None:
+        report = replace(report, bytes_before=saved_weight_bytes(original), bytes_after=weight_file_bytes(out))
     outputs = ("classLabel", "classLabel_probs") if prep.classifier else \
         ("features" if opts.backbone_only else "logits",)
     return ExportResult(out, prep.spec, "input" if opts.tensor_input else "image", outputs,
-                        prep.normalize, meta, opts.labels, prep.module)
+                        prep.normalize, meta, opts.labels, prep.module, report)
 
 
 def _describe(mlmodel, prep: Prepared, opts: ExportOptions, meta: dict[str, str]) -> None:

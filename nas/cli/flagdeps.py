@@ -1,0 +1,188 @@
+"""Options that mean something only together with another option: one declarative table, checked once.
+
+A flag the command never reads under the other settings (``--workers`` with
+``--backend local``, ``--study-name`` without ``--storage``) used to be ignored
+silently, so the user believed a setting took effect that did not. ``RULES``
+says, per command, when each such option is read; ``refuse_unread`` (run by
+``nas.cli.main`` before the command, so before anything is written) refuses an
+option the user gave whose condition does not hold, with one line naming both
+flags. ``INDEPENDENT`` lists the options read whatever else is given;
+``tests/test_flag_dependencies.py`` walks the real parser so that every option
+of every command is in one of the two (docs/robustness.md, "Options that need
+another option").
+
+"The user gave it" is argparse's own record: the command line parsed again with
+every default suppressed, so ``--workers 2`` (the default value, typed) counts.
+A few values that ask for nothing (``--calibrate 0``, ``--early-stop none``)
+are accepted anywhere: what they say holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from typing import Callable
+
+from nas.errors import NasError
+from nas.latency.regime import ARTICLE_RUNTIME
+
+TRAINED = ("train", "predictor")          # --accuracy kinds that train candidates (on --data)
+
+
+@dataclass(frozen=True)
+class Rule:
+    command: tuple[str, ...]
+    option: str                           # the long flag, as the parser spells it
+    holds: Callable[[argparse.Namespace], bool]   # the option is read when this holds
+    needs: str                            # the condition in words, naming its flags
+    why: str
+
+
+def _dnas(a) -> bool:
+    return a.strategy == "dnas"
+
+
+def _bundle(a) -> bool:
+    return a.device != "local"
+
+
+def _spaces(a) -> bool:                  # profile-ops draws networks: --space, or nothing named (every space)
+    return bool(a.space) or not (a.zoo or a.zoo_all or a.ops)
+
+
+S, V, P, E = ("search",), ("tables", "validate"), ("profile-ops",), ("estimate",)
+LOCAL_ONLY = "a local validation reads it (networks timed here); --results checks a device's run"
+PROTOCOL = "the harness times a bundle with the protocol fixed in its manifest"
+RULES: tuple[Rule, ...] = (
+    Rule(S, "--allow-other-device", lambda a: bool(a.table), "needs --table", "it accepts a --table file "
+         "made for another device or unit; the shipped tables are found by --device/--unit"),
+    Rule(S, "--bench-seed", lambda a: a.accuracy == "benchmark", "needs --accuracy benchmark",
+         "it picks one seed of a benchmark's recorded accuracies"),
+    Rule(S, "--data", lambda a: a.accuracy in TRAINED or _dnas(a), "needs --accuracy train or predictor, or "
+         "--strategy dnas", "only training reads images; --accuracy {a.accuracy} does not"),
+    Rule(S, "--train-epochs", lambda a: a.accuracy in TRAINED and not _dnas(a), "needs --accuracy train or "
+         "predictor (not --strategy dnas)", "epochs per trained candidate; dnas takes its epochs from --budget"),
+    Rule(S, "--train-resolution", lambda a: a.accuracy in TRAINED or _dnas(a), "needs --accuracy train or "
+         "predictor, or --strategy dnas", "the image size of training; --accuracy {a.accuracy} does not train"),
+    Rule(S, "--accuracy", lambda a: not _dnas(a), "cannot go with --strategy dnas",
+         "dnas scores its candidates by the supernet's own held-out accuracy"),
+    Rule(S, "--trials", lambda a: not _dnas(a), "cannot go with --strategy dnas",
+         "dnas trains for the epochs of its --budget, it does not evaluate a number of candidates"),
+    Rule(S, "--budget", lambda a: _dnas(a) or a.trials is None, "cannot go with --trials",
+         "--trials sets the number of candidates; --budget only names a default number"),
+    Rule(S, "--batch-size", lambda a: not _dnas(a), "cannot go with --strategy dnas",
+         "it is the number of candidates an ask/tell strategy proposes at once"),
+    Rule(S, "--seed-from", lambda a: a.strategy == "evolution", "needs --strategy evolution",
+         "only evolution starts from given networks; {a.strategy} would ignore them"),
+    Rule(S, "--dnas-loss", _dnas, "needs --strategy dnas", "it is the supernet's training loss"),
+    Rule(S, "--device-torch", _dnas, "needs --strategy dnas", "it is the supernet's torch device"),
+    Rule(S, "--dnas-sweep", _dnas, "needs --strategy dnas", "it is a grid of dnas settings"),
+    Rule(S, "--objective", lambda a: a.objective == "accuracy" or a.strategy == "nsga2", "needs --strategy nsga2",
+         "only NSGA-II keeps a Pareto front of several objectives"),
+    Rule(S, "--storage", lambda a: not _dnas(a), "cannot go with --strategy dnas",
+         "dnas trains a supernet, it has no trials to record as optuna trials"),
+    Rule(S, "--study-name", lambda a: bool(a.storage), "needs --storage", "it names the study in that storage"),
+    Rule(S, "--backend", lambda a: a.backend == "local" or (a.dnas_sweep and _dnas(a))
+         or (a.accuracy == "train" and not _dnas(a)), "ray needs --accuracy train, or --strategy dnas with "
+         "--dnas-sweep", "Ray runs trainings as trials; there is nothing else for it to run"),
+    *(Rule(S, o, lambda a: a.backend == "ray", "needs --backend ray", "--backend local trains one candidate "
+           "after another in this process") for o in ("--ray-address", "--workers", "--gpus-per-trial",
+                                                      "--ray-storage")),
+    Rule(S, "--early-stop", lambda a: a.early_stop == "none" or (a.backend == "ray" and not _dnas(a)),
+         "needs --backend ray (and candidates, not --strategy dnas)", "ASHA stops Ray trials of trained candidates"),
+    *(Rule(P, o, lambda a: not _bundle(a), "needs --device local", PROTOCOL)
+      for o in ("--min-runs", "--min-time", "--max-runs", "--passes", "--warmup", "--clock", "--seed")),
+    Rule(P, "--replace", lambda a: not _bundle(a), "needs --device local", "it overwrites a finished local table"),
+    Rule(P, "--workers", _bundle, "cannot go with --device local", "it is the number of Core ML conversion "
+         "processes of a bundle; a local profile measures in this process"),
+    Rule(P, "--zoo", lambda a: not a.zoo_all, "cannot go with --zoo-all", "--zoo-all takes every zoo model"),
+    Rule(P, "--calibrate", lambda a: a.calibrate == 0 or bool(a.space) or (_bundle(a) and _spaces(a)),
+         "needs --space (or a device bundle of every shipped space: no --zoo, --zoo-all or --ops)",
+         "calibration networks are drawn from a space; a local profile without --space fits no correction"),
+    Rule(P, "--validate", lambda a: a.validate == 0 or (_bundle(a) and _spaces(a)), "needs a device bundle "
+         "(not --device local) and --space", "validation networks are drawn from a space into a bundle"),
+    Rule(V, "--manifest", lambda a: bool(a.results), "needs --results", "it is the bundle of a device's results"),
+    *(Rule(V, o, lambda a: not a.results, "cannot go with --results", LOCAL_ONLY)
+      for o in ("--drift-networks", "--unit", "--space", "--samples", "--seed", "--table", "--out", "--min-runs",
+                "--min-time")),
+    *(Rule(("tables", "calibrate"), o, lambda a: a.runtime == ARTICLE_RUNTIME,
+           f"needs --runtime {ARTICLE_RUNTIME}", "the coreml-mlprogram-ios16 fit reads only the shipped "
+           "public timings") for o in ("--data", "--add")),
+    Rule(("export",), "--seed", lambda a: not a.weights, "cannot go with --weights",
+         "it seeds random weights; --weights gives them"),
+    Rule(("export",), "--labels", lambda a: not a.backbone_only, "cannot go with --backbone-only",
+         "labels name a classifier's outputs; a backbone has none"),
+    Rule(("latency",), "--allow-other-device", lambda a: bool(a.table), "needs --table",
+         "it accepts a --table file made for another device or unit"),
+    Rule(E, "--space", lambda a: a.accuracy == "proxy", "needs --accuracy proxy",
+         "its reference sample calibrates the proxy only"),
+    *(Rule(E, o, lambda a: a.accuracy == "train", "needs --accuracy train", "only training reads it")
+      for o in ("--data", "--train-epochs", "--train-resolution")),
+    Rule(E, "--cache", lambda a: not a.no_cache, "cannot go with --no-cache", "--no-cache reads and writes no cache"),
+)
+
+# Options read whatever else is given (per command); the completeness test needs every option here or in RULES.
+INDEPENDENT: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("zoo", "list"): ("--json",), ("zoo", "show"): ("--dsl",), ("arch", "show"): ("--json",),
+    ("spaces", "list"): ("--json",), ("spaces", "show"): ("--json",), ("spaces", "sample"): ("-n", "--seed"),
+    P: ("--device", "--unit", "--space", "--zoo-all", "--ops", "--out", "--resume"),
+    ("latency",): ("--model", "--arch", "--table", "--device", "--unit", "--runtime", "--json"),
+    ("tables", "import"): ("--manifest", "--out", "--allow-other-device"),
+    V: ("--device", "--results", "--json"),
+    ("tables", "show"): ("--json",),
+    ("tables", "calibrate"): ("--out-dir", "--report", "--no-cv", "--json", "--runtime"),
+    ("export",): ("--model", "--arch", "--weights", "--out", "--precision", "--tensor-input", "--backbone-only",
+                  "--min-target", "--device", "--report", "--json", "--compress"),
+    ("check",): ("--arch", "--json"),
+    ("report",): ("--device", "--unit", "--search-dir", "--model", "--out", "--runtime"),
+    S: ("--space", "--target-ms", "--device", "--unit", "--table", "--runtime", "--strategy", "--seed", "--out",
+        "--no-export", "--resume", "--no-baselines"),
+    E: ("--archs", "--accuracy", "--no-cache", "--json"),
+}
+
+
+def command_of(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """(command path, its parser): ``("tables", "validate")`` and the ``validate`` sub-parser."""
+    path = []
+    while True:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            return tuple(path), parser
+        name = getattr(args, subs[0].dest)
+        path.append(name)
+        parser = subs[0].choices[name]
+
+
+def _all_parsers(parser):
+    yield parser
+    for a in parser._actions:
+        if isinstance(a, argparse._SubParsersAction):
+            for sub in a.choices.values():
+                yield from _all_parsers(sub)
+
+
+def given_dests(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """The options ``argv`` gives, by dest: ``argv`` parsed again with every default suppressed, so
+    argparse sets exactly the options on the command line (a typed default value included)."""
+    saved = [(a, a.default) for p in _all_parsers(parser) for a in p._actions
+             if a.option_strings and a.dest != argparse.SUPPRESS]
+    try:
+        for a, _ in saved:
+            a.default = argparse.SUPPRESS
+        return set(vars(parser.parse_args(argv)))
+    finally:
+        for a, default in saved:
+            a.default = default
+
+
+def refuse_unread(parser: argparse.ArgumentParser, argv: list[str], args: argparse.Namespace) -> None:
+    """Raise ``NasError`` for the first option in ``RULES`` that ``argv`` gives but the command would not read."""
+    path, leaf = command_of(parser, args)
+    rules = [r for r in RULES if r.command == path]
+    if not rules:
+        return
+    given = given_dests(parser, argv)
+    dest = {o: a.dest for a in leaf._actions for o in a.option_strings}
+    for r in rules:
+        if dest[r.option] in given and not r.holds(args):
+            raise NasError(f"{r.option} {r.needs}: {r.why.format(a=args)}")
