@@ -25,6 +25,15 @@ Placeholders, substituted before parsing:
   word (``FILE``, ``DIR``, ``URL``) is a file or text value and parses as it stands.
 
 Nothing is skipped silently: ``NOT_PARSED`` lists, with a reason each, the lines that cannot be parsed.
+
+Latency targets: every documented command carrying ``--target-ms`` must *bind* on the table it would use
+(its ``--device``/``--unit``/``--runtime``/``--table``, defaults included; shipped tables only): each
+comma-separated target at or above the space's fastest network (else the search refuses it) and below its
+slowest (else every network meets it and the search is trivial). Tables change (today's ML-program
+tables are several times faster than 2020's), so an example's target can silently stop binding. The
+check runs the search's own code (``nas.cli.search_cmd.config_from_args``, ``nas.search.targets``: the
+table ``prepare`` opens, the space's extremes its pricer computes), never a search. ``NON_BINDING`` lists
+the commands that do not bind on purpose, each where the page itself says so.
 """
 
 from __future__ import annotations
@@ -39,6 +48,9 @@ from pathlib import Path
 import pytest
 
 from nas.cli import make_parser
+from nas.cli.search_cmd import config_from_args
+from nas.search.targets import latency_targets, open_pricer, target_binds
+from nas.spaces import load_space
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -222,7 +234,7 @@ def test_extractor_finds_the_documented_commands():
         ("docs/predicted-tables.md", "nas tables calibrate [--add my_phone_timings.yaml] "
          "[--out-dir latency_tables] [--report experiments/article_speed/calibration.json]"),
         ("docs/optuna.md", "nas search --space fbnet --strategy nsga2 --device iphone11 --unit ane,gpu "
-         "--target-ms 6,20 --storage sqlite:///s.db"),
+         "--target-ms 0.8,15 --storage sqlite:///s.db"),
     ]:
         assert expected in got, expected
     assert len(COMMANDS) > 60
@@ -271,6 +283,73 @@ def test_documented_command_gives_only_options_it_reads(page, line, kind, cmd):
 def test_allow_list_entries_still_exist():
     got = {(p, c) for p, _, _, c in COMMANDS}
     assert set(NOT_PARSED) <= got, set(NOT_PARSED) - got
+
+
+# -- latency targets ---------------------------------------------------------------------------------
+
+# (page, command as extracted) -> words near it on that page (within EXPLAINED_WITHIN lines of one of its
+# occurrences) saying that its target does not bind. Only these may carry a target that does not bind.
+NON_BINDING: dict[tuple[str, str], str] = {
+    # the headline: the project's given main job, which explains the target does not bind (also its table row)
+    ("README.md", "nas search --space fbnet --target-ms 8"): "does not bind",
+    # the example of docs/benchmark.md's "A target that does not bind"
+    ("docs/benchmark.md", "nas search --space fbnet --target-ms 8"): "does not bind",
+}
+EXPLAINED_WITHIN = 8
+# (page, inline mention that leaves out --space) -> the space of the full command it abbreviates
+SPACE_OF_MENTION: dict[tuple[str, str], str] = {
+    ("README.md", "nas search ... --strategy nsga2 --device iphone11 --unit ane,gpu --target-ms 0.8,15 "
+     "--storage sqlite:///s.db"): "fbnet",      # docs/optuna.md's first "several devices" command
+}
+
+TARGETED = [c for c in COMMANDS if "--target-ms" in c[3].split()]
+
+
+def _targets(page: str, kind: str, cmd: str):
+    """(argv, space, device/unit, target ms, that pair's pricer) for every target of a documented command,
+    found as ``nas search`` finds them (its parser, its settings, the table ``prepare`` opens)."""
+    for argv in variants(cmd):
+        args = _parser(kind == "inline").parse_args(argv)
+        if args.space is None:
+            assert (page, cmd) in SPACE_OF_MENTION, f"{page}: `{cmd}` names no --space: add it to SPACE_OF_MENTION"
+            args.space = SPACE_OF_MENTION[(page, cmd)]
+        cfg = config_from_args(args)
+        space = load_space(cfg.space)
+        _, pricer, multi = open_pricer(cfg, space)
+        for pair, target, p in latency_targets(cfg, pricer, multi):
+            yield argv, space, pair, target, p
+
+
+def test_every_target_command_is_checked():
+    assert len(TARGETED) >= 10
+    assert ("README.md", "nas search --space fbnet --target-ms 8") in {(p, c) for p, _, _, c in TARGETED}
+
+
+@pytest.mark.parametrize("page,line,kind,cmd", TARGETED, ids=[f"{p}:{n}" for p, n, _, _ in TARGETED])
+def test_documented_target_binds(page, line, kind, cmd, monkeypatch):
+    monkeypatch.delenv("NAS_TABLES_DIR", raising=False)          # the shipped tables, as a reader has them
+    for argv, space, pair, target, p in _targets(page, kind, cmd):
+        fastest, slowest = p.fastest_ms(), p.slowest_ms()
+        where = (f"{page}:{line}: `{cmd}`: {pair} target {target:g} ms on {p.table.source_name} "
+                 f"({p.table.runtime}), where the networks of space {space.name!r} take {fastest:.3f} to "
+                 f"{slowest:.3f} ms (median {p.median_ms():.3g})")
+        assert fastest <= target, f"{where}: below the fastest, `nas search` refuses it"
+        if (page, cmd) in NON_BINDING:
+            assert not target_binds(p, target), f"{where}: it binds now; drop it from NON_BINDING"
+            continue
+        assert target_binds(p, target), f"{where}: it does not bind; use a target below the slowest"
+        if p.per_decision_ms() is None:       # slowest_ms is an upper bound there: ask for a network over it
+            assert target < p.median_ms(), f"{where}: cannot tell it binds; use a target below the median"
+
+
+def test_non_binding_commands_say_so():
+    for (page, cmd), words in NON_BINDING.items():
+        lines = (ROOT / page).read_text(encoding="utf-8").splitlines()
+        at = [n for p, n, _, c in COMMANDS if (p, c) == (page, cmd)]
+        assert at, f"{page}: `{cmd}` is no longer there: drop it from NON_BINDING"
+        assert any(words in "\n".join(lines[max(0, n - 1 - EXPLAINED_WITHIN):n + EXPLAINED_WITHIN]) for n in at), \
+            f"{page}: nothing within {EXPLAINED_WITHIN} lines of `{cmd}` says {words!r}"
+    assert set(SPACE_OF_MENTION) <= {(p, c) for p, _, _, c in COMMANDS}, set(SPACE_OF_MENTION)
 
 
 # -- links -------------------------------------------------------------------------------------------

@@ -235,3 +235,28 @@ def test_several_devices_price_on_the_runtime_asked(tmp_path):
     devices = json.loads((tmp_path / "m" / "summary.json").read_text())["devices"]
     assert sorted(d["table"]["path"].rsplit("/", 1)[-1] for d in devices) == [
         "iphone11-ane.coreml-neuralnetwork-ios13.yaml", "iphone11-gpu.coreml-neuralnetwork-ios13.yaml"]
+
+
+def test_several_devices_note_each_pair_whose_target_does_not_bind(tmp_path):
+    # Each pair's slowest network found by pricing all 6,561 NAS-Bench-Macro networks one by one (price_net).
+    import itertools
+
+    from nas.latency import find_table, price_net
+    from nas.spaces import load_space
+    space = load_space("nasbench_macro")
+    nets = [space.decode(c) for c in itertools.product(*(range(int(n)) for n in space.cardinalities))]
+    ane, gpu = (max(price_net(n, t).total_ms for n in nets) for t in (find_table("iphone11", u) for u in ("ane", "gpu")))
+
+    def notes(targets):
+        pairs = tuple(parse_constraints("iphone11", "ane,gpu", targets))
+        cfg = SearchConfig(space="nasbench_macro", target_ms=pairs[0].target_ms, out=str(tmp_path / "m"),
+                           strategy="nsga2", constraints=pairs)
+        return [n for n in prepare(cfg).notes if "does not bind" in n]
+
+    said = notes(f"{ane + 0.01:.3f},{gpu - 0.5:.3f}")
+    assert len(said) == 1 and "target for iphone11/ane does not bind" in said[0]
+    assert f"slowest takes {ane:.3f} ms" in said[0]
+    assert notes(f"{ane - 0.01:.3f},{gpu - 0.5:.3f}") == []
+    said = notes(f"{ane - 0.01:.3f},{gpu + 0.01:.3f}")
+    assert len(said) == 1 and "target for iphone11/gpu does not bind" in said[0]
+    assert f"slowest takes {gpu:.3f} ms" in said[0]

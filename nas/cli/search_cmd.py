@@ -93,13 +93,11 @@ def check_torch_device(name: str, here: bool = True) -> None:
         raise NasError(f"--device-torch {name!r}: no such device on this machine")
 
 
-def cmd_search(args) -> int:
-
+def config_from_args(args) -> SearchConfig:
+    """The search settings of parsed ``nas search`` arguments (also read by tests/test_docs_commands.py)."""
     from nas.search.multi import parse_constraints
-    if args.strategy == "dnas":
-        check_torch_device(args.device_torch, here=args.backend == "local")
     pairs = parse_constraints(args.device, args.unit, args.target_ms)
-    cfg = SearchConfig(
+    return SearchConfig(
         space=args.space, target_ms=pairs[0].target_ms, out=args.out, device=pairs[0].device, unit=pairs[0].unit,
         table=args.table, allow_other_device=args.allow_other_device, runtime=args.runtime,
         strategy=args.strategy,
@@ -112,6 +110,12 @@ def cmd_search(args) -> int:
         workers=args.workers, gpus_per_trial=args.gpus_per_trial, early_stop=args.early_stop,
         ray_storage=args.ray_storage, dnas_sweep=args.dnas_sweep, constraints=tuple(pairs) if len(pairs) > 1 else (),
         objective=args.objective, storage=args.storage, study_name=args.study_name)
+
+
+def cmd_search(args) -> int:
+    if args.strategy == "dnas":
+        check_torch_device(args.device_torch, here=args.backend == "local")
+    cfg = config_from_args(args)
     prep = prepare(cfg)
     if args.runtime is None and not args.table:
         print(f"runtime {prep.table.runtime}: the regime `nas export` targets (--runtime to price another)")

@@ -2,7 +2,7 @@
 
 An iOS app ships one model to every supported iPhone, and Core ML may run it
 on the ANE or the GPU; ``--device iphone11,iphonexs --unit ane,gpu --target-ms
-6,20`` asks for a network within 6 ms on the iPhone 11 ANE *and* 20 ms on the
+0.8,15`` asks for a network within 0.8 ms on the iPhone 11 ANE *and* 15 ms on the
 iPhone XS GPU. The comma lists pair up position by position; a list of one
 applies to every pair. Each pair is priced on its own table; a candidate is
 feasible when it meets every target. Its metrics carry each pair's latency

@@ -6,7 +6,8 @@ missing or empty ``--data`` folder, an unknown ``--seed-from`` model, a
 ``--accuracy benchmark`` on a space or network its benchmark does not hold, a
 backend, objective or storage that does not fit -- in milliseconds, before the
 output folder is touched. It also notes a target that does not bind (every
-network of the space within it) and a stale measured table.
+network of the space within it; per pair when there are several:
+``nas.search.targets``) and a stale measured table.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from nas import zoo
 from nas.errors import NasError
 from nas.fsutil import file_sha256, portable_path
-from nas.latency import SpacePricer, find_table, load_table
+from nas.latency import SpacePricer
 from nas.latency.table import LatencyTable
 from nas.search.accuracy import ESTIMATORS, BenchmarkEstimator
 from nas.search.accuracy.data import check_image_folder
@@ -24,6 +25,7 @@ from nas.search.backends import BACKENDS
 from nas.search.checks import check_config
 from nas.search.config import DIFFERENTIABLE, SearchConfig
 from nas.search.strategies import STRATEGIES
+from nas.search.targets import non_binding_notes, open_pricer
 from nas.spaces import Space, load_space
 
 
@@ -64,25 +66,15 @@ def prepare(cfg: SearchConfig) -> Prepared:
         raise NasError("--bench-seed needs --accuracy benchmark")
     space = load_space(cfg.space)
     estimator = _benchmark_estimator(cfg, space) if cfg.accuracy == "benchmark" else None
-    multi = _check_optuna_options(cfg, space)
-    if multi is not None:
-        table, pricer = multi.tables[0], multi
-    elif cfg.table:
-        table = load_table(cfg.table, device=cfg.device, unit=cfg.unit, runtime=cfg.runtime,
-                           allow_mismatch=cfg.allow_other_device)
-    else:
-        table = find_table(cfg.device, cfg.unit, cfg.runtime)
-    if multi is None:
-        pricer = SpacePricer(space, table)
+    _check_optuna_options(cfg, space)
+    table, pricer, multi = open_pricer(cfg, space)
     fastest = pricer.fastest_ms()
     if fastest > cfg.target_ms:
         raise NasError(f"target {cfg.target_ms:g} ms is infeasible: the fastest network of space {space.name!r} "
                        f"takes {fastest:.3f} ms on {table.source_name} ({table.summary()}); raise --target-ms to "
                        f"at least {fastest:.3f}")
     slowest = pricer.slowest_ms()
-    initial, notes = [], []
-    if slowest <= cfg.target_ms and multi is None:
-        notes.append(non_binding_note(space, pricer, cfg.target_ms, slowest))
+    initial, notes = [], non_binding_notes(cfg, space, pricer, multi)
     from nas.profiling.staleness import quick_check  # a measured local table: re-time a few networks (seconds)
     stale = quick_check(table)
     if stale:
@@ -107,16 +99,8 @@ def _benchmark_estimator(cfg: SearchConfig, space: Space) -> BenchmarkEstimator:
     return BenchmarkEstimator.for_search(space, seed=cfg.bench_seed)
 
 
-def non_binding_note(space: Space, pricer: SpacePricer, target_ms: float, slowest_ms: float) -> str:
-    return (f"the target does not bind: every network of space {space.name!r} is within {target_ms:g} ms (the "
-            f"slowest takes {slowest_ms:.3f} ms), so the latency constraint plays no part and the result is the "
-            f"estimator's favourite of the whole space; for a binding target try --target-ms "
-            f"{pricer.median_ms():.3g} (the space's median latency)")
-
-
-def _check_optuna_options(cfg: SearchConfig, space: Space):
-    """--objective, --storage and several pairs: refused before any work; the multi-pair pricer, if any."""
-    from nas.search.multi import prepare_multi
+def _check_optuna_options(cfg: SearchConfig, space: Space) -> None:
+    """--objective, --storage and several pairs: refused before any work."""
     from nas.search.optuna_storage import check_storage, default_study_name
     if cfg.objective not in ("accuracy", "pareto", "pareto-all"):
         raise NasError(f"unknown --objective {cfg.objective!r}; choose accuracy, pareto or pareto-all")
@@ -125,12 +109,9 @@ def _check_optuna_options(cfg: SearchConfig, space: Space):
     if cfg.storage:
         check_storage(cfg.storage, cfg.study_name or default_study_name(space.name, cfg.strategy, cfg.seed),
                       resume=cfg.resume)
-    if not cfg.constraints:
-        return None
-    if cfg.table or cfg.strategy in DIFFERENTIABLE:
+    if cfg.constraints and (cfg.table or cfg.strategy in DIFFERENTIABLE):
         raise NasError("several --device/--unit pairs use the shipped tables and an ask/tell strategy: "
                        "drop --table, and use evolution, rl, random, nsga2 or tpe")
-    return prepare_multi(space, cfg.constraints, cfg.runtime)
 
 
 def _check_backend(cfg: SearchConfig) -> None:
