@@ -164,7 +164,6 @@ def _print_best(summary: dict, out: str, score: str) -> int:
 
 
 def _dnas(prep, args) -> int:
-
     from nas.search.dnas.session import BUDGETS as DNAS_BUDGETS, execute_dnas
     budget = args.budget
     epochs = DNAS_BUDGETS[budget][0]
@@ -175,6 +174,8 @@ def _dnas(prep, args) -> int:
     print(f"space {prep.space.name}: table {prep.table_info['summary']} ({prep.table.path}); fastest network "
           f"{prep.fastest_ms:.3f} ms, target {prep.config.target_ms:g} ms; dnas budget {budget}: {epochs} epochs"
           + (f" x {runs} settings ({prep.config.backend})" if runs > 1 else ""))
+    for note in prep.notes:
+        print(f"note: {note}")
     bar = progress(total=epochs * runs, unit="epoch", desc="dnas")
     try:
         summary = execute_dnas(prep, budget, loss=args.dnas_loss, device=args.device_torch,
@@ -182,7 +183,8 @@ def _dnas(prep, args) -> int:
     finally:
         bar.close()
     for note in summary["notes"]:
-        print(f"note: {note}")
+        if note not in prep.notes:          # those were printed before training
+            print(f"note: {note}")
     for run in summary.get("sweep") or ():
         acc = "failed" if run["best_accuracy"] is None else \
             f"best {run['best_accuracy']:.4f} at {run['best_latency_ms']:.3f} ms"

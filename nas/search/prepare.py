@@ -22,11 +22,14 @@ from nas.latency.table import LatencyTable
 from nas.search.accuracy import ESTIMATORS, BenchmarkEstimator
 from nas.search.accuracy.data import check_image_folder
 from nas.search.backends import BACKENDS
-from nas.search.checks import check_config
+from nas.search.checks import RESOLUTION, check_config
 from nas.search.config import DIFFERENTIABLE, SearchConfig
 from nas.search.strategies import STRATEGIES
 from nas.search.targets import non_binding_notes, open_pricer
 from nas.spaces import Space, load_space
+from nas.spaces.sizes import shape_error_at, smallest_square_side
+
+TRAINED = ("train", "predictor")      # estimators that build and train candidates at --train-resolution
 
 
 @dataclass
@@ -65,6 +68,8 @@ def prepare(cfg: SearchConfig) -> Prepared:
     if cfg.bench_seed is not None and cfg.accuracy != "benchmark":
         raise NasError("--bench-seed needs --accuracy benchmark")
     space = load_space(cfg.space)
+    if cfg.strategy in DIFFERENTIABLE or cfg.accuracy in TRAINED:
+        _check_train_resolution(cfg, space)
     estimator = _benchmark_estimator(cfg, space) if cfg.accuracy == "benchmark" else None
     _check_optuna_options(cfg, space)
     table, pricer, multi = open_pricer(cfg, space)
@@ -90,6 +95,20 @@ def prepare(cfg: SearchConfig) -> Prepared:
     info = {"path": portable_path(table.path), "sha256": file_sha256(table.path) if table.path else None, "source": table.method, "device": table.device,
             "unit": table.unit, "runtime": table.runtime, "summary": table.summary()}
     return Prepared(cfg, space, table, info, pricer, fastest, slowest, estimator, initial, notes, multi)
+
+
+def _check_train_resolution(cfg: SearchConfig, space: Space) -> None:
+    """Every network of the space must build at the --train-resolution it is trained at (dnas's supernet, the
+    candidates of --accuracy train/predictor): else each would fail only once training had started."""
+    r = cfg.train_resolution
+    err = shape_error_at(space, (r, r))
+    if err is None:
+        return
+    smallest = smallest_square_side(space, r + 1, max(RESOLUTION[1], r + 1))
+    what = "the supernet" if cfg.strategy in DIFFERENTIABLE else "candidates"
+    raise NasError(f"--train-resolution {r}: {what} of space {space.name!r} cannot be built at {r}x{r} ({err.layer}: {err.reason})"
+                   + (f"; use --train-resolution {smallest} or more" if smallest else
+                      f"; no resolution up to {RESOLUTION[1]} builds every network"))
 
 
 def _benchmark_estimator(cfg: SearchConfig, space: Space) -> BenchmarkEstimator:

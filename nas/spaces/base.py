@@ -159,7 +159,8 @@ class Space:
                 try:
                     layers = resolve(net)
                 except SpecError as e:
-                    raise e.at(file=f"space {self.name}", layer=f"segment {seg.name}") from None
+                    where = f"segment {seg.name}" + (f", block {e.layer}" if e.layer else "")
+                    raise SpecError(e.reason, file=e.file or f"space {self.name}", layer=where, field=e.field) from None
                 rows.append(layers)
                 outs[values] = layers[-1].out_shape
             # Which of deps change this segment's output shape? Only those carry to the next one.
