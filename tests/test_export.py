@@ -175,6 +175,29 @@ def test_state_dict_mismatch_names_the_tensor(tmp_path):
     torch.testing.assert_close(prep.module.state_dict()["stages.0.0.0.weight"], sd["stages.0.0.0.weight"])
 
 
+@pytest.mark.parametrize("spoil, says", [
+    (lambda sd, k: sd[k].view(-1).__setitem__(0, float("nan")), "1 non-finite value"),
+    (lambda sd, k: sd[k].view(-1).__setitem__(3, float("-inf")), "1 non-finite value"),
+    (lambda sd, k: sd.__setitem__(k.replace("0.weight", "1.running_var"),
+                                  -torch.ones_like(sd[k.replace("0.weight", "1.running_var")])), "negative value"),
+    (lambda sd, k: sd.__setitem__(k, sd[k].to(torch.int64)), "has dtype int64"),
+])
+def test_weights_with_values_the_converter_cannot_take_are_refused(tmp_path, capsys, spoil, says):
+    """A NaN weight stopped coremltools with an AssertionError traceback; a negative BatchNorm variance
+    exported a package that computes NaN. Each is refused naming the file and tensor, nothing written."""
+    net = parse_net(TINY)
+    sd = build(net).state_dict()
+    key = "stages.0.0.0.weight"
+    spoil(sd, key)
+    path = tmp_path / "w.pt"
+    torch.save(sd, path)
+    out = tmp_path / "x.mlpackage"
+    assert main(["export", "--arch", TINY, "--weights", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"nas: error: {path}: tensor 'stages.0.0." in err and says in err
+    assert not out.exists()
+
+
 def test_bad_options_refused():
     with pytest.raises(ExportError, match="precision"):
         ExportOptions(precision="int8")

@@ -97,6 +97,9 @@ def test_cli_prints_sizes_and_says_what_is_not_measured(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "weights int8 (" in text and "measured" in text
     assert "not an accuracy" in text and "no latency table prices compressed weights" in text
+    assert main(["check", str(tmp_path / "t.mlpackage")]) == 0     # the same network: op counts still match
+    text = capsys.readouterr().out
+    assert "weights int8: 8-bit linear" in text and "weight SQNR" in text and " dB" in text
 
 
 def test_compressed_export_is_deterministic(tmp_path):

@@ -16,7 +16,7 @@ import argparse
 import pytest
 
 from nas.cli import main, make_parser
-from nas.cli.flagdeps import INDEPENDENT, RULES, given_dests, refuse_unread
+from nas.cli.flagdeps import INDEPENDENT, RULES, given_dests, leaf_commands, refuse_unread
 from nas.errors import NasError
 
 SEARCH = ["search", "--space", "fbnet", "--target-ms", "8", "--out", "o"]
@@ -149,22 +149,13 @@ def test_given_means_typed_not_equal_to_the_default():
     assert given_dests(parser, PHONE + ["--zoo-all"]) >= {"zoo_all", "device"}
 
 
-def _leaves(parser, path=()):
-    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if not subs:
-        yield path, parser
-    for a in subs:
-        for name, sp in a.choices.items():
-            yield from _leaves(sp, (*path, name))
-
-
 def test_every_option_of_every_command_is_declared_or_independent():
     """A new option must be put in RULES (read only under a condition) or INDEPENDENT (always read)."""
     declared = {(r.command, r.option) for r in RULES}
     independent = {(c, o) for c, opts in INDEPENDENT.items() for o in opts}
     assert not declared & independent, declared & independent
     seen = set()
-    for path, parser in _leaves(make_parser()):
+    for path, parser in leaf_commands(make_parser()):
         for a in parser._actions:
             if not a.option_strings or isinstance(a, argparse._HelpAction):
                 continue

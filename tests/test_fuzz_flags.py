@@ -37,6 +37,7 @@ from pathlib import Path
 import pytest
 
 from nas.cli import main, make_parser
+from nas.cli.flagdeps import leaf_commands
 from nas.profiling.bundle import SCHEMA_DIR
 from search_fixtures import tiny_space, write_table
 
@@ -169,15 +170,9 @@ VALID_BASE = {k for k in BASES if k != ("check",)}
 
 # -- the parser, walked --------------------------------------------------------------------------
 
-def commands(parser=None, path=()):
-    """Yield ``(path, parser)`` for every leaf command."""
-    parser = parser or make_parser()
-    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if not subs:
-        yield path, parser
-    for a in subs:
-        for name, sp in a.choices.items():
-            yield from commands(sp, (*path, name))
+def commands():
+    """Yield ``(path, parser)`` for every leaf command of the real parser."""
+    return leaf_commands(make_parser())
 
 
 def value_actions(parser):

@@ -134,6 +134,9 @@ def cmd_check(args) -> int:
                           "ane": report.to_json(), "macos": mac}, indent=1))
     else:
         print(f"{args.package}: ML program ({prog.opset}), {len(prog.ops)} ops")
+        if "nas.compression" in prog.metadata:
+            print(f"  weights {prog.metadata['nas.compression']}; weight SQNR "
+                  f"{prog.metadata.get('nas.compression_weight_sqnr_db', 'not recorded')}")
         print("\n".join(counts.lines()) if counts else
               "op counts not compared: the package has no nas.dsl metadata (pass --arch)")
         print("\n".join(report.lines()))

@@ -153,6 +153,16 @@ def command_of(parser: argparse.ArgumentParser, args: argparse.Namespace):
         parser = subs[0].choices[name]
 
 
+def leaf_commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    """Yield ``(command path, parser)`` for every leaf command (``("tables", "validate")``, ...)."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield path, parser
+    for a in subs:
+        for name, sp in a.choices.items():
+            yield from leaf_commands(sp, (*path, name))
+
+
 def _all_parsers(parser):
     yield parser
     for a in parser._actions:

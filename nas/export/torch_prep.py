@@ -58,7 +58,26 @@ def apply_state_dict(model: nn.Module, sd: dict[str, torch.Tensor], source: str 
     if extra:
         raise ExportError(f"{source}: tensor {extra[0]!r} in the weights has no place in the architecture "
                           f"({len(extra)} unexpected tensor(s))")
+    for name, t in own.items():
+        _check_values(sd[name], t, name, source)
     model.load_state_dict(sd, strict=True)
+
+
+def _check_values(v: torch.Tensor, t: torch.Tensor, name: str, source: str) -> None:
+    """Values the converter cannot take: a NaN or inf weight (coremltools stops on an assertion, and a
+    package would compute NaN), a variance below 0 (its square root in BatchNorm), a float tensor stored as
+    complex or as an integer where the architecture has floats."""
+    if not t.is_floating_point():
+        return
+    if not v.is_floating_point():
+        raise ExportError(f"{source}: tensor {name!r} has dtype {str(v.dtype).removeprefix('torch.')} in the "
+                          f"weights but floating point in the architecture")
+    bad = ~torch.isfinite(v)
+    if bad.any():
+        raise ExportError(f"{source}: tensor {name!r} has {int(bad.sum())} non-finite value(s) (NaN or inf)")
+    if name.endswith("running_var") and (v < 0).any():
+        raise ExportError(f"{source}: tensor {name!r} (a BatchNorm variance) has {int((v < 0).sum())} "
+                          f"negative value(s)")
 
 
 def head_index(net: NetSpec) -> int | None:
