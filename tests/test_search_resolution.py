@@ -137,3 +137,29 @@ def test_dnas_prints_non_binding_note_before_training(setup, capsys, monkeypatch
     after = capsys.readouterr().out
     assert "note: the target does not bind" in seen["before"] and "within 1000 ms" in seen["before"]
     assert "does not bind" not in after and "note: a note of the run" in after
+
+
+# `nas estimate --accuracy train`: the same rule per architecture. FIVE has a stride-2 stem and four stride-2
+# blocks: N = 5, smallest side 2**4 + 1 = 17 (at 16: 16 -> 8 -> 4 -> 2 -> 1, the fifth meets 1x1).
+FIVE = "224:conv_k3_s2_c16|ir_k3_s2_e6_c24|ir_k3_s2_e6_c32|ir_k3_s2_e6_c64|ir_k3_s2_e6_c96,gap,fc_c10"
+
+
+def test_estimate_train_refuses_a_resolution_an_architecture_cannot_take(tmp_path, capsys, monkeypatch):
+    from nas.arch import parse_net
+    from nas.cli.estimate_cmd import check_buildable
+    from nas.search import build
+
+    def no_training(*a, **k):
+        raise AssertionError("training started before the resolution was checked")
+
+    monkeypatch.setattr(build, "train_estimator", no_training)
+    archs = tmp_path / "a.txt"
+    archs.write_text(FIVE + "\n")
+    assert main(["estimate", "--archs", str(archs), "--accuracy", "train", "--train-resolution", "16",
+                 "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nas: error: --train-resolution 16: network ") and "16x16" in err
+    assert "stride 2 on a 1x1 feature map" in err
+    check_buildable([(FIVE, parse_net(FIVE))], 17)          # the hand-counted smallest side builds
+    with pytest.raises(NasError):
+        check_buildable([(FIVE, parse_net(FIVE))], 16)

@@ -84,6 +84,20 @@ def make(args):
     return build.train_estimator(args.data, args.train_resolution, args.train_epochs)
 
 
+def check_buildable(nets: list[tuple[str, NetSpec]], side: int) -> None:
+    """Every network must build at the side x side input it is trained at (before any data is read)."""
+    from dataclasses import replace
+
+    from nas.arch.resolve import resolve
+    from nas.errors import SpecError
+    for arch, net in nets:
+        try:
+            resolve(replace(net, input_size=(side, side)))
+        except SpecError as e:
+            raise NasError(f"--train-resolution {side}: network {arch[:80]!r} cannot be built at {side}x{side} "
+                           f"({e.layer}: {e.reason})") from None
+
+
 def cmd_estimate(args) -> int:
     from nas.search.checks import MAX_EPOCHS, RESOLUTION
     int_in("--train-epochs", args.train_epochs, 1, MAX_EPOCHS)       # as `nas search` checks them
@@ -92,6 +106,8 @@ def cmd_estimate(args) -> int:
         from nas.fsutil import check_output_file
         check_output_file("--cache", args.cache)
     nets = read_archs(args.archs)
+    if args.accuracy == "train":
+        check_buildable(nets, args.train_resolution)
     cache = None if args.no_cache else ScoreCache(args.cache or default_path())
     estimator = make(args)
     settings = estimator.settings()
