@@ -163,3 +163,24 @@ def test_estimate_train_refuses_a_resolution_an_architecture_cannot_take(tmp_pat
     check_buildable([(FIVE, parse_net(FIVE))], 17)          # the hand-counted smallest side builds
     with pytest.raises(NasError):
         check_buildable([(FIVE, parse_net(FIVE))], 16)
+
+
+def test_proxy_refuses_a_space_too_deep_for_its_64_pixel_input(tmp_path, capsys):
+    """DEEP with one more stride-2 stage: N = 7, smallest side 2**6 + 1 = 65 > the proxy's fixed 64; DEEP
+    itself (33) is scored there."""
+    deeper = DEEP.replace("name: deep", "name: deeper").replace(
+        "  - {c: 32, n: 2, s: 2}", "  - {c: 32, n: 2, s: 2}\n  - {c: 32, n: 1, s: 2}")
+    for text, refused in ((deeper, True), (DEEP, False)):
+        p = tmp_path / f"{refused}.yaml"
+        p.write_text(text)
+        space = load_space_file(p)
+        assert smallest_square_side(space, 8, 1024) == (65 if refused else 33)
+        table = write_table(space, tmp_path / f"iphone11-ane-{refused}.yaml")
+        cfg = SearchConfig(space=str(p), target_ms=1000, out=str(tmp_path / "o"), accuracy="proxy", table=str(table))
+        if refused:
+            with pytest.raises(NasError, match="--accuracy proxy scores networks at a 64x64 input, where space "
+                                               "'deeper' cannot be built"):
+                prepare(cfg)
+        else:
+            assert prepare(cfg).space.name == "deep"
+    assert not (tmp_path / "o").exists()

@@ -70,6 +70,8 @@ def prepare(cfg: SearchConfig) -> Prepared:
     space = load_space(cfg.space)
     if cfg.strategy in DIFFERENTIABLE or cfg.accuracy in TRAINED:
         _check_train_resolution(cfg, space)
+    elif cfg.accuracy == "proxy":
+        _check_proxy_resolution(cfg, space)
     estimator = _benchmark_estimator(cfg, space) if cfg.accuracy == "benchmark" else None
     _check_optuna_options(cfg, space)
     table, pricer, multi = open_pricer(cfg, space)
@@ -109,6 +111,17 @@ def _check_train_resolution(cfg: SearchConfig, space: Space) -> None:
     raise NasError(f"--train-resolution {r}: {what} of space {space.name!r} cannot be built at {r}x{r} ({err.layer}: {err.reason})"
                    + (f"; use --train-resolution {smallest} or more" if smallest else
                       f"; no resolution up to {RESOLUTION[1]} builds every network"))
+
+
+def _check_proxy_resolution(cfg: SearchConfig, space: Space) -> None:
+    """``proxy`` builds every candidate at its fixed reduced input (64x64): a space that downsamples past
+    1x1 there would have every candidate fail."""
+    r = cfg.proxy_resolution
+    err = shape_error_at(space, (r, r))
+    if err is not None:
+        raise NasError(f"--accuracy proxy scores networks at a {r}x{r} input, where space {space.name!r} cannot "
+                       f"be built ({err.layer}: {err.reason}); use another --accuracy (the training-free counts, "
+                       f"e.g. the default, score each network at its own input size)")
 
 
 def _benchmark_estimator(cfg: SearchConfig, space: Space) -> BenchmarkEstimator:
