@@ -207,3 +207,21 @@ def test_dnas_cli_small_budget_respects_target(tmp_path):
     assert (out / "best.yaml").exists() and (out / "trials.csv").exists()
     assert main(["search", "--space", "fbnet", "--target-ms", "10", "--strategy", "dnas", "--budget", "small",
                  "--no-export", "--out", str(out)]) == 2   # a finished run is not overwritten silently
+
+
+def test_best_mlpackage_compressed_and_quoting_the_searched_device(setup):
+    """--compress reaches best.mlpackage; its metadata quotes the searched device's shipped tables (it quoted
+    the iPhone 11's whatever --device said); a device outside the registry falls back, said in the notes."""
+    from nas.export.mil import read_program
+    summary = execute(prepare(config(setup, "cexp", trials=4, export=True, compress="lut6", device="iphone15pro",
+                                     allow_other_device=True)))
+    meta = read_program(setup[0] / "cexp" / "best.mlpackage").metadata
+    assert meta["nas.compression"].startswith("lut6: 6-bit palette")
+    # (the tiny space's ops are in no shipped table: each unit's entry says why it is unavailable)
+    assert {"nas.latency.iphone15pro.ane", "nas.latency.iphone15pro.gpu"} <= set(meta)
+    assert not any(".iphone11." in k for k in meta)
+    assert summary["mlpackage_compression"]["name"] == "lut6"
+    summary = execute(prepare(config(setup, "dexp", trials=4, export=True, device="mydevice", allow_other_device=True)))
+    meta = read_program(setup[0] / "dexp" / "best.mlpackage").metadata
+    assert "nas.latency.iphone11.ane" in meta and "nas.compression" not in meta
+    assert any("quotes iphone11's latency tables: 'mydevice' is not a known device" in n for n in summary["notes"])

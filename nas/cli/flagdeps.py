@@ -82,6 +82,8 @@ RULES: tuple[Rule, ...] = (
     Rule(S, "--storage", lambda a: not _dnas(a), "cannot go with --strategy dnas",
          "dnas trains a supernet, it has no trials to record as optuna trials"),
     Rule(S, "--study-name", lambda a: bool(a.storage), "needs --storage", "it names the study in that storage"),
+    Rule(S, "--compress", lambda a: not a.no_export, "cannot go with --no-export",
+         "it compresses best.mlpackage, which --no-export does not write"),
     Rule(S, "--backend", lambda a: a.backend == "local" or (a.dnas_sweep and _dnas(a))
          or (a.accuracy == "train" and not _dnas(a)), "ray needs --accuracy train, or --strategy dnas with "
          "--dnas-sweep", "Ray runs trainings as trials; there is nothing else for it to run"),

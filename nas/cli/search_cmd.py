@@ -5,6 +5,7 @@ from __future__ import annotations
 from nas.cli.latency_cmd import add_runtime_arg
 from nas.cli.progress import progress, say
 from nas.errors import NasError
+from nas.export.compress import COMPRESSIONS
 from nas.search.accuracy import DEFAULT_ESTIMATOR, ESTIMATORS
 from nas.search.accuracy.validation import describe
 from nas.search.session import BUDGETS, SearchConfig, execute, prepare
@@ -42,6 +43,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="search_out", help="output directory (default search_out)")
     p.add_argument("--no-export", action="store_true", help="do not write best.mlpackage")
+    p.add_argument("--compress", choices=tuple(COMPRESSIONS),
+                   help="compress best.mlpackage's weights as `nas export --compress` does (int8, lut8, lut6, lut4)")
     p.add_argument("--resume", action="store_true", help="continue the search stored in --out")
     p.add_argument("--seed-from", default=None, help="comma-separated zoo models to seed evolution with "
                    "(those the space can express), e.g. fbnet_a,fbnet_b,fbnet_c")
@@ -102,7 +105,7 @@ def config_from_args(args) -> SearchConfig:
         table=args.table, allow_other_device=args.allow_other_device, runtime=args.runtime,
         strategy=args.strategy,
         trials=args.trials if args.trials is not None else BUDGETS[args.budget], accuracy=args.accuracy,
-        data=args.data, seed=args.seed, export=not args.no_export, resume=args.resume,
+        data=args.data, seed=args.seed, export=not args.no_export, compress=args.compress, resume=args.resume,
         seed_from=tuple(s.strip() for s in (args.seed_from or "").split(",") if s.strip()),
         baselines=not args.no_baselines, batch_size=args.batch_size, train_epochs=args.train_epochs,
         train_resolution=args.train_resolution, bench_seed=args.bench_seed, backend=args.backend,

@@ -65,6 +65,21 @@ def baselines(prep: Prepared, estimator, notes: list[str]) -> list[report.Baseli
     return out
 
 
+def _export_best(prep: Prepared, net, path: Path, summary: dict) -> None:
+    """best.mlpackage, its metadata quoting the searched device's tables (a device outside the registry,
+    searched on its own --table, gets the exporter's default device, said in the notes)."""
+    from nas.export import ExportOptions, export_mlpackage
+    from nas.hardware.devices import DEVICES
+    cfg = prep.config
+    device = cfg.device if cfg.device in DEVICES or cfg.table is None else ExportOptions().device
+    if device != cfg.device:
+        summary["notes"].append(f"best.mlpackage's metadata quotes {device}'s latency tables: {cfg.device!r} is "
+                                f"not a known device")
+    result = export_mlpackage(net, path, device=device, compress=cfg.compress)
+    if result.compression is not None:
+        summary["mlpackage_compression"] = result.compression.to_json()
+
+
 def write_results(prep: Prepared, summary: dict, trials: Sequence[Trial], best: Trial | None, *, t0: float,
                   stage: Callable[[str], None], base: Sequence[report.Baseline] = (),
                   metric: str | None = None) -> dict:
@@ -83,9 +98,8 @@ def write_results(prep: Prepared, summary: dict, trials: Sequence[Trial], best: 
                                                        "accuracy_kind": summary["best"]["accuracy_kind"]}))
         if cfg.export:
             stage("exporting best.mlpackage")
-            from nas.export import export_mlpackage
-            export_mlpackage(net, out / "best.mlpackage")
             summary["mlpackage"] = "best.mlpackage"
+            _export_best(prep, net, out / "best.mlpackage", summary)
     summary["wall_s"] = round(time.perf_counter() - t0, 2)
     report.write_json(out / "summary.json", summary)
     return summary
