@@ -225,3 +225,6 @@ def test_best_mlpackage_compressed_and_quoting_the_searched_device(setup):
     meta = read_program(setup[0] / "dexp" / "best.mlpackage").metadata
     assert "nas.latency.iphone11.ane" in meta and "nas.compression" not in meta
     assert any("quotes iphone11's latency tables: 'mydevice' is not a known device" in n for n in summary["notes"])
+    with pytest.raises(NasError, match="unknown --compress 'lut3'"):       # refused before the search, not after
+        prepare(config(setup, "eexp", export=True, compress="lut3"))
+    assert not (setup[0] / "eexp").exists()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from nas import zoo
 from nas.errors import NasError
+from nas.export.compress import COMPRESSIONS
 from nas.fsutil import file_sha256, portable_path
 from nas.latency import SpacePricer
 from nas.latency.table import LatencyTable
@@ -56,6 +57,8 @@ def prepare(cfg: SearchConfig) -> Prepared:
     if cfg.accuracy not in ESTIMATORS:
         raise NasError(f"unknown --accuracy {cfg.accuracy!r}; choose one of {', '.join(ESTIMATORS)}")
     _check_backend(cfg)
+    if cfg.compress is not None and cfg.compress not in COMPRESSIONS:
+        raise NasError(f"unknown --compress {cfg.compress!r}; choose one of {', '.join(COMPRESSIONS)}")
     if cfg.dnas_sweep:
         if cfg.strategy not in DIFFERENTIABLE:
             raise NasError("--dnas-sweep needs --strategy dnas")
