@@ -45,13 +45,20 @@ def check_output_folder(flag: str, path: str | os.PathLike) -> Path:
     return path
 
 
+def existing_place(path: Path) -> Path:
+    """The nearest ancestor of ``path`` that exists (or is a dangling link, or the root): where writing
+    ``path`` would start creating folders."""
+    place = path.parent
+    while not place.exists() and not place.is_symlink() and place.parent != place:
+        place = place.parent
+    return place
+
+
 def _output_place(flag: str, path, what: str) -> Path:
     if not str(path):
         raise NasError(f"{flag}: an empty path (give {what})")
     path = Path(path)
-    place = path.parent
-    while not place.exists() and not place.is_symlink() and place.parent != place:
-        place = place.parent
+    place = existing_place(path)
     if place.exists() and not place.is_dir():
         raise NasError(f"{flag} {path}: cannot write there: {place} is a file, not a folder")
     return path

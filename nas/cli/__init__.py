@@ -13,7 +13,7 @@ import sys
 from importlib import import_module
 
 from nas import __version__
-from nas.cli.flagdeps import refuse_unread
+from nas.cli.flagdeps import all_parsers, refuse_unread
 from nas.errors import NasError
 
 COMMAND_MODULES = (
@@ -40,21 +40,20 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _option_names(parser: argparse.ArgumentParser, out: dict[str, str]) -> dict[str, str]:
+def _option_names(parser: argparse.ArgumentParser) -> dict[str, str]:
     """dest -> its long option string, for every option of every (sub)command."""
-    for a in parser._actions:
-        if isinstance(a, argparse._SubParsersAction):
-            for sub in a.choices.values():
-                _option_names(sub, out)
-        elif a.option_strings:
-            out.setdefault(a.dest, max(a.option_strings, key=len))
+    out: dict[str, str] = {}
+    for p in all_parsers(parser):
+        for a in p._actions:
+            if a.option_strings:
+                out.setdefault(a.dest, max(a.option_strings, key=len))
     return out
 
 
 def _refuse_empty_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """An option given an empty value (``--space "$UNSET"``) is refused: read as "not given" it could start a
     different, far bigger job (``profile-ops`` without ``--space`` profiles every space and zoo model)."""
-    names = _option_names(parser, {})
+    names = _option_names(parser)
     for dest, value in vars(args).items():
         if dest in names and isinstance(value, str) and not value.strip():
             raise NasError(f"{names[dest]}: an empty value (leave the option out to use its default)")

@@ -165,18 +165,19 @@ def leaf_commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
             yield from leaf_commands(sp, (*path, name))
 
 
-def _all_parsers(parser):
+def all_parsers(parser):
+    """The parser and every (sub)command's parser under it."""
     yield parser
     for a in parser._actions:
         if isinstance(a, argparse._SubParsersAction):
             for sub in a.choices.values():
-                yield from _all_parsers(sub)
+                yield from all_parsers(sub)
 
 
 def given_dests(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
     """The options ``argv`` gives, by dest: ``argv`` parsed again with every default suppressed, so
     argparse sets exactly the options on the command line (a typed default value included)."""
-    saved = [(a, a.default) for p in _all_parsers(parser) for a in p._actions
+    saved = [(a, a.default) for p in all_parsers(parser) for a in p._actions
              if a.option_strings and a.dest != argparse.SUPPRESS]
     try:
         for a, _ in saved:

@@ -34,7 +34,7 @@ from nas.export.compress import COMPRESSIONS, CompressionReport, compress_model,
 from nas.export.metadata import find_tables, package_metadata
 from nas.export.torch_prep import IMAGENET_MEAN, ExportError, Prepared, prepare
 from nas.coreml_log import quiet_progress
-from nas.fsutil import json_text, loads_json
+from nas.fsutil import existing_place, json_text, loads_json
 
 PRECISIONS = ("fp16", "fp32")
 TARGETS = ("iOS16", "iOS17", "iOS18")
@@ -153,11 +153,7 @@ def check_output_place(out: Path) -> None:
     folder without write permission (tried with a temporary folder that is removed at once)."""
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out}: exists and is not a package folder")
-    place = out.parent
-    while not place.exists():
-        if place.is_symlink() or place.parent == place:
-            break
-        place = place.parent
+    place = existing_place(out)
     if place.exists() and not place.is_dir():
         raise ExportError(f"{out}: cannot write there: {place} is a file, not a folder")
     try:
