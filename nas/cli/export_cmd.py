@@ -12,7 +12,7 @@ from nas.export import ExportOptions, export_package
 from nas.export.ane import ane_report
 from nas.export.checks import check_counts
 from nas.export.mil import read_program
-from nas.export.compress import COMPRESSIONS
+from nas.compress import COMPRESSIONS
 from nas.export.package import PRECISIONS, TARGETS
 from nas.export.torch_prep import labels_problem
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from nas.cli.latency_cmd import add_runtime_arg
 from nas.cli.progress import progress, say
 from nas.errors import NasError
-from nas.export.compress import COMPRESSIONS
+from nas.compress import COMPRESSIONS
 from nas.search.accuracy import DEFAULT_ESTIMATOR, ESTIMATORS
 from nas.search.accuracy.validation import describe
 from nas.search.session import BUDGETS, SearchConfig, execute, prepare

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 from nas.arch.spec import NetSpec
-from nas.export.compress import COMPRESSIONS, CompressionReport, compress_model, measure, saved_weight_bytes, \
+from nas.compress import COMPRESSIONS, CompressionReport, compress_model, measure, saved_weight_bytes, \
     weight_file_bytes
 from nas.export.metadata import find_tables, package_metadata
 from nas.export.torch_prep import IMAGENET_MEAN, ExportError, Prepared, prepare
@@ -56,7 +56,7 @@ class ExportOptions:
     device: str = "iphone11"
     license: str = "MIT"
     description: str | None = None
-    compress: str | None = None      # a nas.export.compress.COMPRESSIONS name: weight compression
+    compress: str | None = None      # a nas.compress.COMPRESSIONS name: weight compression
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from nas import zoo
 from nas.errors import NasError
-from nas.export.compress import COMPRESSIONS
+from nas.compress import COMPRESSIONS
 from nas.fsutil import file_sha256, portable_path
 from nas.latency import SpacePricer
 from nas.latency.table import LatencyTable
