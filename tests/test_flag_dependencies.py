@@ -65,6 +65,7 @@ CASES = [
                           ("--warmup", "1"), ("--clock", "wall"), ("--seed", "1"))),
     (PHONE + ["--replace"], "--replace", "--device", ["--device", "local", "--unit", "ort_cpu"]),
     (LOCAL + ["--workers", "2"], "--workers", "--device", ["--device", "iphone11", "--unit", "ane"]),
+    (LOCAL + ["--compress", "lut4"], "--compress", "--device", ["--device", "iphone11", "--unit", "ane"]),
     (PHONE + ["--zoo", "mobilenet_v2", "--zoo-all"], "--zoo", "--zoo-all", []),   # see test below
     (LOCAL[:-4] + OP + ["--out", "t.yaml", "--calibrate", "12"], "--calibrate", "--space", ["--space", "fbnet"]),
     (PHONE[:-4] + ["--zoo", "mobilenet_v2", "--calibrate", "12"], "--calibrate", "--space", ["--space", "fbnet"]),
@@ -96,7 +97,7 @@ ACCEPTED = [
     SEARCH + ["--strategy", "nsga2", "--objective", "pareto-all", "--storage", "sqlite:///s.db", "--study-name", "x"],
     PHONE + ["--zoo", "mobilenet_v2"], PHONE + ["--zoo-all", "--calibrate", "12", "--validate", "12"],
     PHONE[:-4] + ["--calibrate", "12", "--validate", "12"],            # nothing named: every shipped space
-    PHONE[:-4] + OP + ["--calibrate", "0", "--validate", "0"], LOCAL + ["--validate", "0", "--calibrate", "12"],
+    PHONE[:-4] + OP + ["--calibrate", "0", "--validate", "0"], PHONE + ["--compress", "int8"], LOCAL + ["--validate", "0", "--calibrate", "12"],
     LOCAL + ["--resume", "--replace", "--clock", "wall", "--min-runs", "3"],
     VALIDATE + ["--samples", "3", "--seed", "1", "--min-runs", "3"], VALIDATE[:-2] + RESULTS + ["--json"],
     CALIBRATE + TODAY + ["--no-cv"], CALIBRATE + ["--add", "f.yaml"],

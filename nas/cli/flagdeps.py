@@ -97,6 +97,8 @@ RULES: tuple[Rule, ...] = (
     Rule(P, "--replace", lambda a: not _bundle(a), "needs --device local", "it overwrites a finished local table"),
     Rule(P, "--workers", _bundle, "cannot go with --device local", "it is the number of Core ML conversion "
          "processes of a bundle; a local profile measures in this process"),
+    Rule(P, "--compress", _bundle, "cannot go with --device local", "onnxruntime and torch take no Core ML "
+         "weight compression; it compresses the packages of a Core ML bundle (an iPhone, or mac)"),
     Rule(P, "--zoo", lambda a: not a.zoo_all, "cannot go with --zoo-all", "--zoo-all takes every zoo model"),
     Rule(P, "--calibrate", lambda a: a.calibrate == 0 or bool(a.space) or (_bundle(a) and _spaces(a)),
          "needs --space (or a device bundle of every shipped space: no --zoo, --zoo-all or --ops)",
