@@ -67,12 +67,11 @@ class CompressionReport:
                 f"{_db(self.worst_sqnr_db)} ({self.worst_tensor})")
 
     def metadata(self) -> dict[str, str]:
-        """The package's own record of it (strings: Core ML's user-defined metadata)."""
+        """The package's own record of it (strings: Core ML's user-defined metadata; the exporter adds
+        ``nas.latency_weights``, which weights its latency figures price)."""
         return {"nas.compression": f"{self.name}: {self.what}, tensors of >= {THRESHOLD} elements "
                                    f"({self.compressed} of {self.tensors}), coremltools post-training, no data",
-                "nas.compression_weight_sqnr_db": _db(self.sqnr_db),
-                "nas.latency_weights": "the nas.latency figures price fp16 weights: no latency table prices "
-                                       "compressed weights"}
+                "nas.compression_weight_sqnr_db": _db(self.sqnr_db)}
 
     def to_json(self) -> dict:
         return {"name": self.name, "what": self.what, "threshold_elements": THRESHOLD, "tensors": self.tensors,

@@ -52,7 +52,6 @@ CASES = [
     (SEARCH + ["--objective", "pareto"], "--objective", "--strategy", ["--strategy", "nsga2"]),
     (SEARCH + DNAS + ["--storage", "sqlite:///s.db"], "--storage", "--strategy", ["--strategy", "tpe"]),
     (SEARCH + ["--study-name", "s"], "--study-name", "--storage", ["--storage", "sqlite:///s.db"]),
-    (SEARCH + ["--no-export", "--compress", "lut6"], "--compress", "--no-export", []),
     (SEARCH + ["--backend", "ray"], "--backend", "--accuracy", ["--accuracy", "train"]),
     (SEARCH + DNAS + ["--backend", "ray"], "--backend", "--dnas-sweep", ["--dnas-sweep", "lam=0.5,2"]),
     (SEARCH + ["--ray-address", "auto"], "--ray-address", "--backend", RAY),
@@ -139,6 +138,7 @@ def test_accepted(argv):
 def test_conflicts_accepted_without_the_other_flag():
     check(SEARCH + ["--trials", "4"])                                # --budget left out
     check(SEARCH + ["--compress", "lut6"])                           # --no-export left out
+    check(SEARCH + ["--compress", "lut6", "--no-export"])            # it prices with lut6 tables too
     check(PHONE + ["--zoo-all"])                                     # --zoo left out
     with pytest.raises(NasError, match="--trials cannot go with --strategy dnas"):
         check(SEARCH + DNAS + ["--budget", "small", "--trials", "4"])

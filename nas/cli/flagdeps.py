@@ -82,8 +82,6 @@ RULES: tuple[Rule, ...] = (
     Rule(S, "--storage", lambda a: not _dnas(a), "cannot go with --strategy dnas",
          "dnas trains a supernet, it has no trials to record as optuna trials"),
     Rule(S, "--study-name", lambda a: bool(a.storage), "needs --storage", "it names the study in that storage"),
-    Rule(S, "--compress", lambda a: not a.no_export, "cannot go with --no-export",
-         "it compresses best.mlpackage, which --no-export does not write"),
     Rule(S, "--backend", lambda a: a.backend == "local" or (a.dnas_sweep and _dnas(a))
          or (a.accuracy == "train" and not _dnas(a)), "ray needs --accuracy train, or --strategy dnas with "
          "--dnas-sweep", "Ray runs trainings as trials; there is nothing else for it to run"),
@@ -130,7 +128,7 @@ INDEPENDENT: dict[tuple[str, ...], tuple[str, ...]] = {
     ("zoo", "list"): ("--json",), ("zoo", "show"): ("--dsl",), ("arch", "show"): ("--json",),
     ("spaces", "list"): ("--json",), ("spaces", "show"): ("--json",), ("spaces", "sample"): ("-n", "--seed"),
     P: ("--device", "--unit", "--space", "--zoo-all", "--ops", "--out", "--resume"),
-    ("latency",): ("--model", "--arch", "--table", "--device", "--unit", "--runtime", "--json"),
+    ("latency",): ("--model", "--arch", "--table", "--device", "--unit", "--runtime", "--json", "--compress"),
     ("tables", "import"): ("--manifest", "--out", "--allow-other-device"),
     V: ("--device", "--results", "--json"),
     ("tables", "show"): ("--json",),
@@ -140,7 +138,7 @@ INDEPENDENT: dict[tuple[str, ...], tuple[str, ...]] = {
     ("check",): ("--arch", "--json"),
     ("report",): ("--device", "--unit", "--search-dir", "--model", "--out", "--runtime"),
     S: ("--space", "--target-ms", "--device", "--unit", "--table", "--runtime", "--strategy", "--seed", "--out",
-        "--no-export", "--resume", "--no-baselines"),
+        "--no-export", "--resume", "--no-baselines", "--compress"),
     E: ("--archs", "--accuracy", "--no-cache", "--json"),
 }
 

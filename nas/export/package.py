@@ -31,7 +31,7 @@ import torch
 from nas.arch.spec import NetSpec
 from nas.compress import COMPRESSIONS, CompressionReport, compress_model, measure, saved_weight_bytes, \
     weight_file_bytes
-from nas.export.metadata import find_tables, package_metadata
+from nas.export.metadata import find_tables, latency_weights, package_metadata
 from nas.export.torch_prep import IMAGENET_MEAN, ExportError, Prepared, prepare
 from nas.coreml_log import quiet_progress
 from nas.fsutil import existing_place, json_text, loads_json
@@ -171,7 +171,7 @@ def export_package(net: NetSpec, out: str | Path, *, weights: str | Path | dict 
     if out.suffix != ".mlpackage":
         raise ExportError(f"{out}: the output must end in .mlpackage")
     check_output_place(out)
-    tables = find_tables(opts.device)       # an unknown --device is refused here, before converting
+    tables = find_tables(opts.device, opts.compress)    # an unknown --device is refused here, before converting
     prep = prepare(net, weights=weights, seed=opts.seed, image_input=not opts.tensor_input,
                    backbone_only=opts.backbone_only, labels=opts.labels)
     mlmodel = _convert(prep, opts)
@@ -181,6 +181,7 @@ def export_package(net: NetSpec, out: str | Path, *, weights: str | Path | dict 
         original, mlmodel = mlmodel, compress_model(mlmodel, opts.compress)
         report = measure(original, mlmodel, opts.compress)
         meta.update(report.metadata())
+        meta["nas.latency_weights"] = latency_weights(tables, opts.compress)
     _describe(mlmodel, prep, opts, meta)
     _save(mlmodel, out)
     if report is not None:

@@ -121,6 +121,28 @@ def _compressed(every: list[LatencyTable], device: str, unit: str, runtime: str,
     return found[0]
 
 
+def weights_note(table: LatencyTable, weights: str | None) -> str | None:
+    """What a price on ``table`` says when the export has ``weights`` (None: fp16): None when the table is of
+    that format, else that the figures price the table's own (fp16) weights."""
+    weights = weights or FP16
+    if table.weights == weights:
+        return None
+    return (f"no latency table of {weights} weights for {table.device}/{table.unit}: these figures price "
+            f"{table.weights} weights ({table.method} table); measure {weights} with `nas profile-ops --device "
+            f"{table.device} --unit {table.unit} --compress {weights}`")
+
+
+def check_priced(table: LatencyTable, weights: str | None, allow_mismatch: bool = False) -> str | None:
+    """A given table (``--table``) for an export with ``weights``: an fp16 table prices any export, with
+    ``weights_note``'s note when the export is compressed; a compressed table prices only its own format
+    (refused otherwise unless ``allow_mismatch``)."""
+    if table.weights not in (FP16, weights or FP16) and not allow_mismatch:
+        raise TableError(f"table prices {table.weights} weights, not {weights or FP16} (pass --compress "
+                         f"{table.weights}, or --allow-other-device to use it anyway)", file=table.source_name,
+                         field="weights")
+    return weights_note(table, weights)
+
+
 def find_priced(device: str, unit: str, runtime: str | None = None, weights: str | None = None
                 ) -> tuple[LatencyTable, str | None]:
     """The table that prices an export with ``weights`` (None or fp16: ``find_table``'s), and a note
@@ -131,6 +153,4 @@ def find_priced(device: str, unit: str, runtime: str | None = None, weights: str
         return find_table(device, unit, runtime, weights), None
     except NoTable:
         table = find_table(device, unit, runtime)
-        return table, (f"no latency table of {weights} weights for {device}/{unit}: these figures price fp16 "
-                       f"weights ({table.method} table); measure {weights} with `nas profile-ops --device "
-                       f"{device} --unit {unit} --compress {weights}`")
+        return table, weights_note(table, weights)
