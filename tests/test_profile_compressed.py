@@ -125,3 +125,25 @@ def test_a_manifest_with_an_unknown_weight_format_is_refused(bundle, tmp_path, c
     assert main(["tables", "import", str(res), "--manifest", str(bad), "--out", str(tmp_path / "t.yaml")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("nas: error:") and str(bad) in err and "weights" in err
+
+
+def test_a_folder_resumed_with_another_format_never_mixes_packages(bundle, tmp_path):
+    """fp16 packages converted into a lut4 bundle's folder (--resume) are its own files: the lut4 ones are
+    neither reused nor overwritten, and the two bundle ids differ."""
+    import shutil
+    root, m = bundle
+    copy = tmp_path / "b"
+    shutil.copytree(root, copy)
+    before = {p: p.stat().st_mtime_ns for p in copy.rglob("weight.bin")}
+    assert main(["profile-ops", "--device", "iphone11", "--unit", "ane", "--ops", SMALL, BIG, "--calibrate", "0",
+                 "--validate", "0", "--workers", "1", "--out", str(copy), "--resume"]) == 0
+    fp16 = load_manifest(copy / "manifest.json")
+    assert "weights" not in fp16 and fp16["bundle_id"] != m["bundle_id"]
+    lut4_files = {e["key"]: e["file"] for e in m["entries"]}
+    fp16_files = {e["key"]: e["file"] for e in fp16["entries"]}
+    assert not set(lut4_files.values()) & set(fp16_files.values())
+    assert not any(op.startswith("constexpr") for op in _ops(copy / fp16_files[BIG]))
+    assert "constexpr_lut_to_dense" in _ops(copy / lut4_files[BIG])
+    assert all(p.stat().st_mtime_ns == t for p, t in before.items())     # the lut4 packages untouched
+    assert (copy / fp16_files[BIG] / "Data/com.apple.CoreML/weights/weight.bin").stat().st_size == \
+        _weight_bin([9216 * 2, 32 * 2])

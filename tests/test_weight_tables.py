@@ -49,6 +49,16 @@ def test_weights_round_trip_and_summary(tmp_path):
     assert load_table(p, weights="fp16", allow_mismatch=True).weights == "lut4"
 
 
+def test_tables_show_says_the_weight_format(tmp_path, capsys):
+    import json
+    p = tmp_path / "t.yaml"
+    save_table(table("int8"), p)
+    assert main(["tables", "show", str(p), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["weights"] == "int8"
+    assert main(["tables", "show", str(SHIPPED_DIR / "iphone11-ane.coreml-mlprogram-ios16.yaml"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["weights"] == "fp16"
+
+
 def test_find_table_picks_by_weight_format(tmp_path, monkeypatch):
     monkeypatch.setenv("NAS_TABLES_DIR", str(tmp_path))
     monkeypatch.setattr("nas.latency.store.SHIPPED_DIR", tmp_path / "none")
