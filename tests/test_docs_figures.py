@@ -274,3 +274,26 @@ def test_zoo_counts_on_the_pages():
     (n,) = figures("README.md", r"the zoo's ImageNet top-1 at [\d.]+ \(transfer;.*?and the (\d+) zoo models were "
                                 r"never used to fit")
     assert int(n) == len(with_top1)
+
+
+def test_chip_table_names_every_device_and_the_table_it_uses():
+    """docs/predicted-tables.md's table of devices by chip: a name is bold exactly when it has shipped tables of
+    its own; every other name is one ``nas.hardware.devices.SAME_FIGURES`` sends to a bold phone of the same row;
+    every device with a shipped table and every alias is listed."""
+    from nas.hardware.devices import SAME_FIGURES
+
+    text = (ROOT / "docs/predicted-tables.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (A\d+(?: Pro)?) \| (.+) \|$", text, flags=re.M)
+    assert len(rows) >= 9, "the chip table was not found"
+    with_tables = {p.name.split("-")[0] for p in TABLES.glob("iphone*-*.yaml")}
+    listed = set()
+    for chip, cell in rows:
+        bold = set(re.findall(r"\*\*(\w+)\*\*", cell))
+        names = set(re.findall(r"\b(iphone\w+)\b", cell))
+        assert bold and bold <= names, chip
+        for name in names:
+            assert (name in bold) == (name in with_tables), f"{chip}: {name} bold, or with tables, not both"
+            if name not in bold:
+                assert SAME_FIGURES.get(name) in bold, f"{chip}: {name} uses {SAME_FIGURES.get(name)!r}"
+        listed |= names
+    assert with_tables <= listed and set(SAME_FIGURES) <= listed, (with_tables | set(SAME_FIGURES)) - listed
