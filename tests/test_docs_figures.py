@@ -297,3 +297,19 @@ def test_chip_table_names_every_device_and_the_table_it_uses():
                 assert SAME_FIGURES.get(name) in bold, f"{chip}: {name} uses {SAME_FIGURES.get(name)!r}"
         listed |= names
     assert with_tables <= listed and set(SAME_FIGURES) <= listed, (with_tables | set(SAME_FIGURES)) - listed
+
+
+def test_option_rules_table_lists_every_rule():
+    """docs/robustness.md's table of options that need another option has a row for each rule of
+    ``nas.cli.flagdeps.RULES`` (the code refuses by that table) and none that is not one."""
+    from nas.cli.flagdeps import RULES
+
+    text = (ROOT / "docs/robustness.md").read_text(encoding="utf-8")
+    section = text.split("## Options that need another option", 1)[1].split("\n## ", 1)[0]
+    documented = set()
+    for command, options in re.findall(r"^\| `([a-z][a-z -]*)` \| (.+?) \|", section, flags=re.M):
+        documented |= {(command, o) for o in re.findall(r"`(--[a-z][a-z0-9-]*)", options)}
+    coded = {(" ".join(r.command), r.option) for r in RULES}
+    assert documented, "the rules table was not found"
+    assert coded - documented == set(), "rules the page leaves out"
+    assert documented - coded == set(), "rows the code has no rule for"
