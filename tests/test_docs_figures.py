@@ -313,3 +313,14 @@ def test_option_rules_table_lists_every_rule():
     assert documented, "the rules table was not found"
     assert coded - documented == set(), "rules the page leaves out"
     assert documented - coded == set(), "rows the code has no rule for"
+
+
+def test_layers_table_is_the_layer_test_order():
+    """docs/architecture.md's "Layers" table ranks the packages as ``tests/test_layers.py`` enforces them."""
+    from test_layers import LAYERS
+
+    text = (ROOT / "docs/architecture.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d+) \| (.+?) \|", text, flags=re.M)
+    documented = [set(re.findall(r"`(\w+)`", cell)) for _, cell in sorted(rows, key=lambda r: int(r[0]))]
+    assert [int(r) for r, _ in rows] == list(range(len(rows)))
+    assert documented == [names for names in LAYERS if names != {"__main__"}]
