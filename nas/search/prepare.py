@@ -23,6 +23,7 @@ from nas.latency.table import LatencyTable
 from nas.search.accuracy import ESTIMATORS, BenchmarkEstimator
 from nas.search.accuracy.data import check_image_folder
 from nas.search.backends import BACKENDS
+from nas.search.backends.ray_places import check_ray_address, check_ray_storage
 from nas.search.checks import RESOLUTION, check_config
 from nas.search.config import DIFFERENTIABLE, SearchConfig
 from nas.search.needs import TRAINED, check_needs
@@ -61,7 +62,7 @@ def prepare(cfg: SearchConfig) -> Prepared:
     if cfg.objective not in ("accuracy", "pareto", "pareto-all"):
         raise NasError(f"unknown --objective {cfg.objective!r}; choose accuracy, pareto or pareto-all")
     check_needs(cfg)                       # settings that need another one (nas.search.needs, shared with the CLI)
-    _check_ray_installed(cfg)
+    _check_ray(cfg)
     if cfg.dnas_sweep:
         from nas.search.dnas.sweep import parse_sweep
         parse_sweep(cfg.dnas_sweep)
@@ -145,9 +146,14 @@ def _check_backend(cfg: SearchConfig) -> None:
         raise NasError(f"unknown --early-stop {cfg.early_stop!r}; choose none or asha")
 
 
-def _check_ray_installed(cfg: SearchConfig) -> None:
+def _check_ray(cfg: SearchConfig) -> None:
+    """--ray-address and --ray-storage as Ray reads them (syntax only), then Ray Tune installed."""
     if cfg.backend != "ray":
         return
+    if cfg.ray_address is not None:
+        check_ray_address(cfg.ray_address)
+    if cfg.ray_storage is not None:
+        check_ray_storage(cfg.ray_storage)
     try:
         import ray.tune  # noqa: F401
     except ImportError:
