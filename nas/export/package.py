@@ -175,7 +175,7 @@ def export_package(net: NetSpec, out: str | Path, *, weights: str | Path | dict 
     if tables is None:
         tables = find_tables(opts.device)   # an unknown --device is refused here, before converting
     prep = prepare(net, weights=weights, seed=opts.seed, image_input=not opts.tensor_input,
-                   backbone_only=opts.backbone_only, labels=opts.labels)
+                   backbone_only=opts.backbone_only, labels=opts.labels, precision=opts.precision)
     mlmodel = _convert(prep, opts)
     meta = package_metadata(net, prep, opts, weights, tables)
     report = None
