@@ -149,7 +149,12 @@ def weight_file_bytes(package: str | Path) -> int:
 
 
 def saved_weight_bytes(mlmodel) -> int:
-    """Size of the weight file ``mlmodel`` would be saved with (saved to a temporary folder)."""
+    """Size of the weight file ``mlmodel`` would be saved with. An ML program's ``save`` copies its package
+    folder (``package_path``, where the converter has already written the weights), so that folder's weight
+    file is the one saved; a model without one is saved to a temporary folder to measure it."""
+    package = getattr(mlmodel, "package_path", None)
+    if package and Path(package).is_dir():
+        return weight_file_bytes(package)
     tmp = Path(tempfile.mkdtemp(prefix="nas-weights-"))
     try:
         mlmodel.save(str(tmp / "m.mlpackage"))

@@ -117,7 +117,7 @@ def test_progress_moves_per_trial_and_counts_replayed_ones(setup):
 @pytest.mark.parametrize("kw, match", [
     (dict(backend="ray", accuracy="proxy", data=None), "needs --accuracy train"),
     (dict(backend="ray", strategy="dnas"), "dnas trains one supernet"),
-    (dict(backend="local", early_stop="asha"), "need --backend ray"),
+    (dict(backend="local", early_stop="asha"), "--early-stop needs --backend ray"),
     (dict(backend="ray", workers=0), "--workers must be an integer in 1\\.\\."),
     (dict(backend="spark"), "unknown --backend"),
 ])

@@ -183,3 +183,49 @@ def test_conversion_draws_no_bars_of_its_own(tmp_path, capsys):
     assert _convert(("op", "skip_s1_c8@8x8x8", (8, 8, 8), None, str(tmp_path / "op.mlpackage"), "fp16")) == [1, 8, 8, 8]
     err = capsys.readouterr().err
     assert "Converting PyTorch Frontend" not in err and "Running MIL" not in err, err
+
+
+def _report_and_sleep(path: str) -> None:
+    import time
+    with open(path, "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(120)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_stop_ends_running_workers_and_only_them(tmp_path):
+    """``_stop`` ends the pool's workers mid-job (``shutdown`` alone waits for a running conversion) and no
+    other child: the workers' own PIDs, written by the jobs, are gone; an older child lives on."""
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+    from nas.profiling.bundle import _stop
+    ctx = multiprocessing.get_context("fork")
+    other = ctx.Process(target=time.sleep, args=(120,))
+    other.start()
+    try:
+        before = set(multiprocessing.active_children())
+        pool = ProcessPoolExecutor(max_workers=2, mp_context=ctx)
+        files = [tmp_path / f"w{i}" for i in range(2)]
+        for f in files:
+            pool.submit(_report_and_sleep, str(f))
+        deadline = time.monotonic() + 30
+        while not all(f.exists() and f.read_text() for f in files) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pids = {int(f.read_text()) for f in files}
+        assert len(pids) == 2 and all(_alive(p) for p in pids)
+        (tmp_path / "x" / ".tmp1").mkdir(parents=True)
+        t0 = time.monotonic()
+        _stop(pool, tmp_path, before)
+        assert time.monotonic() - t0 < 10 and not any(_alive(p) for p in pids)
+        assert other.is_alive() and not (tmp_path / "x" / ".tmp1").exists()
+    finally:
+        other.terminate()
+        other.join()

@@ -117,3 +117,14 @@ def test_unknown_compression_refused(tmp_path):
         main(["export", "--arch", ONE_BIG, "--out", str(tmp_path / "x.mlpackage"), "--compress", "lut3"])
     assert e.value.code == 2
     assert not (tmp_path / "x.mlpackage").exists()
+
+
+def test_the_uncompressed_size_is_read_without_a_second_save(plain, tmp_path, monkeypatch):
+    """--compress measured the uncompressed weight file by saving that model a second time; the converter has
+    already written it in the model's package folder, which ``save`` copies: one save, the same bytes."""
+    import coremltools as ct
+    saves, real = [], ct.models.MLModel.save
+    monkeypatch.setattr(ct.models.MLModel, "save", lambda self, path: saves.append(path) or real(self, path))
+    res = export_package(parse_net(ONE_BIG, name="one_big"), tmp_path / "one.mlpackage",
+                         options=ExportOptions(compress="lut6"))
+    assert len(saves) == 1 and res.compression.bytes_before == _weight_bin(plain)

@@ -172,3 +172,44 @@ def test_every_option_of_every_command_is_declared_or_independent():
 def test_every_rule_has_a_hand_written_case():
     assert {(r.command, r.option) for r in RULES} <= {(tuple(a[:2]) if a[0] == "tables" else (a[0],), f)
                                                        for a, f, _, _ in CASES}
+
+
+# A Python caller's settings that ask for a feature their other settings do not run (nas.search.needs): the
+# library refuses them with the line `nas search` prints for the same flags, before anything is read or written.
+LIBRARY = [
+    (dict(bench_seed=0), SEARCH + ["--bench-seed", "0"]),
+    (dict(strategy="dnas", accuracy="benchmark"), SEARCH + DNAS + ["--accuracy", "benchmark"]),
+    (dict(dnas_sweep="lam=0.5,2"), SEARCH + ["--dnas-sweep", "lam=0.5,2"]),
+    (dict(objective="pareto", strategy="tpe"), SEARCH + ["--objective", "pareto", "--strategy", "tpe"]),
+    (dict(backend="ray", accuracy="proxy"), SEARCH + ["--backend", "ray", "--accuracy", "proxy"]),
+    (dict(backend="ray", strategy="dnas"), SEARCH + DNAS + ["--backend", "ray"]),
+    (dict(ray_address="auto"), SEARCH + ["--ray-address", "auto"]),
+    (dict(early_stop="asha"), SEARCH + ["--early-stop", "asha"]),
+    (dict(early_stop="asha", backend="ray", strategy="dnas", dnas_sweep="lam=1,2"),
+     SEARCH + DNAS + ["--early-stop", "asha", "--backend", "ray", "--dnas-sweep", "lam=1,2"]),
+]
+
+
+@pytest.mark.parametrize("kw,argv", LIBRARY, ids=[a[len(SEARCH)] for _, a in LIBRARY])
+def test_library_refuses_with_the_cli_line(kw, argv, tmp_path, monkeypatch, capsys):
+    from nas.search.config import SearchConfig
+    from nas.search.prepare import prepare
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NasError) as e:
+        prepare(SearchConfig(space="fbnet", target_ms=8, out="o", **kw))
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == f"nas: error: {e.value}"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_library_reads_shared_settings_the_cli_refuses():
+    """An experiment fills one config for dnas and evolution alike (experiments/dnas_fbnet/run.py): the numbers
+    dnas does not read are not refused there, only on the command line where the user typed them."""
+    from nas.search.config import SearchConfig
+    from nas.search.needs import NEEDS, check_needs
+    check_needs(SearchConfig(space="fbnet", target_ms=8, out="o", strategy="dnas", trials=40, accuracy="train",
+                             train_epochs=2, train_resolution=16, batch_size=4, data="d"))
+    assert {n.option for n in NEEDS if n.asked} == {"--bench-seed", "--accuracy", "--dnas-sweep", "--objective",
+                                                    "--backend", "--ray-address", "--early-stop"}
+    with pytest.raises(NasError, match="--trials cannot go with --strategy dnas"):
+        check(SEARCH + DNAS + ["--trials", "40"])

@@ -119,6 +119,13 @@ def base_search_train(tmp, mp):
     return [*base_search(tmp, mp), "--accuracy", "train"]
 
 
+def base_search_ray(tmp, mp):
+    """--backend ray: --ray-address, --ray-storage, --workers, --gpus-per-trial, --early-stop are read (the search
+    itself, which would start Ray, is the sentinel)."""
+    pytest.importorskip("ray.tune")
+    return [*base_search_train(tmp, mp), "--backend", "ray"]
+
+
 def base_search_dnas(tmp, mp):
     """--strategy dnas: --dnas-loss, --device-torch, --dnas-sweep (and --data, --train-resolution) are read."""
     _guard(mp, ("nas.search.dnas.session", "_execute_dnas"))
@@ -162,7 +169,7 @@ BASES = {
     ("export",): [base_export],
     ("check",): [lambda t, m: ["no-such.mlpackage"]],     # no valid package off macOS: its argument alone
     ("report",): [lambda t, m: ["--model", "mobilenet_v2", "--out", "r"]],
-    ("search",): [base_search, base_search_train, base_search_dnas],    # a base per option's requirement
+    ("search",): [base_search, base_search_train, base_search_dnas, base_search_ray],   # one per option's requirement
     ("estimate",): [base_estimate, base_estimate_trained, base_estimate_proxy],
 }
 VALID_BASE = {k for k in BASES if k != ("check",)}
@@ -305,6 +312,8 @@ FINDINGS = [
     (("tables", "calibrate"), 0, "report", "FILE/x"), (("tables", "calibrate"), 0, "data", "FILE/x"),
     (("export",), 0, "device", "FILE/x"), (("latency",), 0, "device", "x" * 10_000),
     (("search",), 2, "device_torch", "FILE/x"), (("search",), 2, "device_torch", "cuda:99"),
+    (("search",), 3, "ray_address", "FILE/x"), (("search",), 3, "ray_address", "nan"),
+    (("search",), 3, "ray_storage", "FILE/x"), (("search",), 3, "ray_storage", "x" * 10_000),
 ]
 
 

@@ -212,3 +212,17 @@ def test_ios17_floor_against_apples_published_timings(monkeypatch):
         ms16 = ms17 - floor["ios17+"] + floor["ios16_or_unstated"]   # the same table at the iOS 16 floor
         assert abs(ms17 - published) < abs(ms16 - published), model
     assert price_net(zoo.get("mobilenet_v2").spec, t).total_ms == pytest.approx(0.48, rel=0.15)
+
+
+@pytest.mark.parametrize("phone", ["iphone14", "iphone14plus"])
+def test_iphone14_has_the_13_pros_five_core_gpu(phone, monkeypatch):
+    # iPhone 14 / 14 Plus: the iPhone 13 Pro's A15 with a 5-core GPU (Gizbot 2022-09-09, CHIP's review, Spider's Web
+    # 2022-11: sources in the specs file), not the 4 cores of the shared file's value string
+    monkeypatch.delenv("NAS_TABLES_DIR", raising=False)
+    assert DEVICES[phone].gpu_cores == DEVICES["iphone13pro"].gpu_cores == 5 and DEVICES["iphone13"].gpu_cores == 4
+    peak = prior_for(phone, "gpu").sources["peak"]
+    assert peak.startswith("5 GPU cores") and "Gizbot" in peak and "MyBroadband" not in peak
+    # same chip figures -> the same GPU prediction as the iPhone 13 Pro, and faster than the 4-core iPhone 13
+    spec = zoo.get("mobilenet_v2").spec
+    ms = {p: price_net(spec, find_table(p, "gpu")).total_ms for p in (phone, "iphone13pro", "iphone13")}
+    assert ms[phone] == ms["iphone13pro"] < ms["iphone13"]

@@ -228,3 +228,19 @@ def test_best_mlpackage_compressed_and_quoting_the_searched_device(setup):
     with pytest.raises(NasError, match="unknown --compress 'lut3'"):       # refused before the search, not after
         prepare(config(setup, "eexp", export=True, compress="lut3"))
     assert not (setup[0] / "eexp").exists()
+
+
+def test_best_mlpackage_quotes_an_unknown_devices_own_tables(setup, tmp_path, monkeypatch):
+    """A device outside the registry with a table in NAS_TABLES_DIR: best.mlpackage quotes that table (it
+    quoted the iPhone 11's), its figure the search's own price of the best network on the same entries."""
+    from nas.export.mil import read_program
+    mine = tmp_path / "mytables"
+    mine.mkdir()
+    table = write_table(setup[2], mine / "mydevice-ane.yaml", device="mydevice")   # hand-made: the fixture's costs
+    monkeypatch.setenv("NAS_TABLES_DIR", str(mine))
+    summary = execute(prepare(config(setup, "fexp", trials=4, export=True, device="mydevice", table=str(table))))
+    meta = read_program(setup[0] / "fexp" / "best.mlpackage").metadata
+    assert float(meta["nas.latency.mydevice.ane_ms"]) == pytest.approx(summary["best"]["latency_ms"], abs=5e-4)
+    assert meta["nas.latency.mydevice.ane_source"].endswith("(mydevice-ane.yaml)")
+    assert meta["nas.latency.mydevice.gpu"].startswith("unavailable: no latency table")
+    assert not any(".iphone11." in k for k in meta) and not any("quotes" in n for n in summary["notes"])

@@ -9,7 +9,9 @@ option the user gave whose condition does not hold, with one line naming both
 flags. ``INDEPENDENT`` lists the options read whatever else is given;
 ``tests/test_flag_dependencies.py`` walks the real parser so that every option
 of every command is in one of the two (docs/robustness.md, "Options that need
-another option").
+another option"). The search command's rules, all but three options the
+library never sees, are ``nas.search.needs.NEEDS``, which ``nas.search.prepare``
+also checks for Python callers: one table, one message.
 
 "The user gave it" is argparse's own record: the command line parsed again with
 every default suppressed, so ``--workers 2`` (the default value, typed) counts.
@@ -25,8 +27,8 @@ from typing import Callable
 
 from nas.errors import NasError
 from nas.latency.regime import ARTICLE_RUNTIME
-
-TRAINED = ("train", "predictor")          # --accuracy kinds that train candidates (on --data)
+from nas.search.config import DIFFERENTIABLE
+from nas.search.needs import NEEDS
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,13 @@ class Rule:
 
 
 def _dnas(a) -> bool:
-    return a.strategy == "dnas"
+    return a.strategy in DIFFERENTIABLE
+
+
+def _as_search_config(holds):
+    """A search need's condition, read on parsed arguments: ``SearchConfig``'s names (``export``, not
+    ``no_export``); the other names the rules read are the same in both."""
+    return lambda a: holds(argparse.Namespace(**vars(a), export=not a.no_export))
 
 
 def _bundle(a) -> bool:
@@ -54,42 +62,11 @@ S, V, P, E = ("search",), ("tables", "validate"), ("profile-ops",), ("estimate",
 LOCAL_ONLY = "a local validation reads it (networks timed here); --results checks a device's run"
 PROTOCOL = "the harness times a bundle with the protocol fixed in its manifest"
 RULES: tuple[Rule, ...] = (
-    Rule(S, "--allow-other-device", lambda a: bool(a.table), "needs --table", "it accepts a --table file "
-         "made for another device or unit; the shipped tables are found by --device/--unit"),
-    Rule(S, "--bench-seed", lambda a: a.accuracy == "benchmark", "needs --accuracy benchmark",
-         "it picks one seed of a benchmark's recorded accuracies"),
-    Rule(S, "--data", lambda a: a.accuracy in TRAINED or _dnas(a), "needs --accuracy train or predictor, or "
-         "--strategy dnas", "only training reads images; --accuracy {a.accuracy} does not"),
-    Rule(S, "--train-epochs", lambda a: a.accuracy in TRAINED and not _dnas(a), "needs --accuracy train or "
-         "predictor (not --strategy dnas)", "epochs per trained candidate; dnas takes its epochs from --budget"),
-    Rule(S, "--train-resolution", lambda a: a.accuracy in TRAINED or _dnas(a), "needs --accuracy train or "
-         "predictor, or --strategy dnas", "the image size of training; --accuracy {a.accuracy} does not train"),
-    Rule(S, "--accuracy", lambda a: not _dnas(a), "cannot go with --strategy dnas",
-         "dnas scores its candidates by the supernet's own held-out accuracy"),
-    Rule(S, "--trials", lambda a: not _dnas(a), "cannot go with --strategy dnas",
-         "dnas trains for the epochs of its --budget, it does not evaluate a number of candidates"),
+    *(Rule(S, n.option, _as_search_config(n.holds), n.needs, n.why) for n in NEEDS),   # nas/search/needs.py
     Rule(S, "--budget", lambda a: _dnas(a) or a.trials is None, "cannot go with --trials",
          "--trials sets the number of candidates; --budget only names a default number"),
-    Rule(S, "--batch-size", lambda a: not _dnas(a), "cannot go with --strategy dnas",
-         "it is the number of candidates an ask/tell strategy proposes at once"),
-    Rule(S, "--seed-from", lambda a: a.strategy == "evolution", "needs --strategy evolution",
-         "only evolution starts from given networks; {a.strategy} would ignore them"),
     Rule(S, "--dnas-loss", _dnas, "needs --strategy dnas", "it is the supernet's training loss"),
     Rule(S, "--device-torch", _dnas, "needs --strategy dnas", "it is the supernet's torch device"),
-    Rule(S, "--dnas-sweep", _dnas, "needs --strategy dnas", "it is a grid of dnas settings"),
-    Rule(S, "--objective", lambda a: a.objective == "accuracy" or a.strategy == "nsga2", "needs --strategy nsga2",
-         "only NSGA-II keeps a Pareto front of several objectives"),
-    Rule(S, "--storage", lambda a: not _dnas(a), "cannot go with --strategy dnas",
-         "dnas trains a supernet, it has no trials to record as optuna trials"),
-    Rule(S, "--study-name", lambda a: bool(a.storage), "needs --storage", "it names the study in that storage"),
-    Rule(S, "--backend", lambda a: a.backend == "local" or (a.dnas_sweep and _dnas(a))
-         or (a.accuracy == "train" and not _dnas(a)), "ray needs --accuracy train, or --strategy dnas with "
-         "--dnas-sweep", "Ray runs trainings as trials; there is nothing else for it to run"),
-    *(Rule(S, o, lambda a: a.backend == "ray", "needs --backend ray", "--backend local trains one candidate "
-           "after another in this process") for o in ("--ray-address", "--workers", "--gpus-per-trial",
-                                                      "--ray-storage")),
-    Rule(S, "--early-stop", lambda a: a.early_stop == "none" or (a.backend == "ray" and not _dnas(a)),
-         "needs --backend ray (and candidates, not --strategy dnas)", "ASHA stops Ray trials of trained candidates"),
     *(Rule(P, o, lambda a: not _bundle(a), "needs --device local", PROTOCOL)
       for o in ("--min-runs", "--min-time", "--max-runs", "--passes", "--warmup", "--clock", "--seed")),
     Rule(P, "--replace", lambda a: not _bundle(a), "needs --device local", "it overwrites a finished local table"),

@@ -164,16 +164,18 @@ def check_output_place(out: Path) -> None:
 
 
 def export_package(net: NetSpec, out: str | Path, *, weights: str | Path | dict | None = None,
-                   options: ExportOptions | None = None) -> ExportResult:
-    """Export ``net`` (random weights from ``options.seed`` unless ``weights``) to ``out``."""
+                   options: ExportOptions | None = None, tables: dict | None = None) -> ExportResult:
+    """Export ``net`` (random weights from ``options.seed`` unless ``weights``) to ``out``; ``tables``:
+    ``find_tables(options.device, options.compress)`` when the caller has already found them (else found here)."""
     opts = options or ExportOptions()
     out = Path(out)
     if out.suffix != ".mlpackage":
         raise ExportError(f"{out}: the output must end in .mlpackage")
     check_output_place(out)
-    tables = find_tables(opts.device, opts.compress)    # an unknown --device is refused here, before converting
+    if tables is None:
+        tables = find_tables(opts.device, opts.compress)   # an unknown --device is refused here, before converting
     prep = prepare(net, weights=weights, seed=opts.seed, image_input=not opts.tensor_input,
-                   backbone_only=opts.backbone_only, labels=opts.labels)
+                   backbone_only=opts.backbone_only, labels=opts.labels, precision=opts.precision)
     mlmodel = _convert(prep, opts)
     meta = package_metadata(net, prep, opts, weights, tables)
     report = None

@@ -80,6 +80,43 @@ def _check_values(v: torch.Tensor, t: torch.Tensor, name: str, source: str) -> N
                           f"negative value(s)")
 
 
+FP16_MAX = float(torch.finfo(torch.float16).max)   # 65504: float16's largest finite value
+FP16_WHY = ("beyond float16's largest value 65504: coremltools keeps the op that reads it in fp32 (a cast in and "
+            "out), a CPU/GPU island off the Neural Engine that `nas check` reports as P1, and the latency tables "
+            "do not price; rescale the weights, or export with --precision fp32 (all of it fp32)")
+
+
+def check_fp16_range(module: nn.Module, names: dict[int, str], source: str) -> None:
+    """Refuse a weight an fp16 export cannot hold, as coremltools sees it: a conv followed by a BatchNorm is
+    folded into one weight and bias (``weight * gamma / sqrt(running_var + eps)``) before the converter picks
+    each op's precision, so those are checked folded (a running_var of 1e6 folds to a small weight; a
+    gamma of 1e4 over a running_var of 1e-12 overflows though no tensor does); every other float tensor of
+    ``module`` as it is. ``names``: tensor id -> its name in the weights file."""
+    from torch.nn.utils.fusion import fuse_conv_bn_weights
+
+    folded = set()
+    for parent in module.modules():
+        kids = list(parent.children())
+        for conv, bn in zip(kids, kids[1:]):
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d) and bn.running_var is not None:
+                folded.update((id(conv), id(bn)))
+                w, b = fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps,
+                                            bn.weight, bn.bias)
+                for t in (w, b):
+                    big = float(t.detach().abs().max())
+                    if big > FP16_MAX:
+                        raise ExportError(f"{source}: tensor {names.get(id(conv.weight), 'conv weight')!r} folded "
+                                          f"with the BatchNorm after it ({names.get(id(bn.running_var), 'bn')!r}"
+                                          f" and its neighbours) reaches {big:.6g}, {FP16_WHY}")
+    for m in module.modules():
+        if id(m) in folded:
+            continue
+        for t in (*m.parameters(recurse=False), *m.buffers(recurse=False)):
+            if t.is_floating_point() and t.numel() and float(t.detach().abs().max()) > FP16_MAX:
+                raise ExportError(f"{source}: tensor {names.get(id(t), '(unnamed)')!r} holds "
+                                  f"{float(t.detach().abs().max()):.6g}, {FP16_WHY}")
+
+
 def head_index(net: NetSpec) -> int | None:
     """Index of the first resolved layer of the head (global pool / fc), or None."""
     for layer in resolve(net):
@@ -166,8 +203,9 @@ def labels_problem(net: NetSpec, labels: tuple[str, ...] | None, backbone_only: 
 
 
 def prepare(net: NetSpec, *, weights: str | Path | dict | None, seed: int, image_input: bool,
-            backbone_only: bool, labels: tuple[str, ...] | None) -> Prepared:
-    """Build, load weights, normalize, cut and (for classifiers) append a softmax."""
+            backbone_only: bool, labels: tuple[str, ...] | None, precision: str = "fp16") -> Prepared:
+    """Build, load weights, normalize, cut and (for classifiers) append a softmax; with given weights and an
+    fp16 export, refuse a weight fp16 cannot hold (``check_fp16_range``, on what is exported)."""
     if image_input and net.in_channels != 3:
         raise ExportError(f"{net.name}: an image input is RGB but the network takes {net.in_channels} "
                           f"channels; pass --tensor-input")
@@ -189,4 +227,7 @@ def prepare(net: NetSpec, *, weights: str | Path | dict | None, seed: int, image
         module = nn.Sequential(module, nn.Softmax(dim=1))
     if normalize == "mul":
         module = nn.Sequential(_Scale(inv_std), module)
+    if weights is not None and precision == "fp16":       # (random weights never come near 65504)
+        names = {id(t): n for n, t in (*model.named_parameters(), *model.named_buffers())}
+        check_fp16_range(module, names, str(weights) if isinstance(weights, (str, Path)) else "state dict")
     return Prepared(module.eval(), spec, normalize, labels is not None)

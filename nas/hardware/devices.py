@@ -11,7 +11,8 @@ projects agree on them; the iPhone SE (3rd gen) and iPhone 16 family as in
 devicekit/DeviceKit Source/Device.swift.gyb, snapshot 56b997e, March 2026; the iPhone SE (2nd gen),
 iPhone 17 family, iPhone Air and iPhone 17e as in its snapshot 00b7c0f).
 ``gpu_cores`` is set only where one chip ships with different GPU core counts
-(A15: 4 in iPhone 13/14/SE 3rd gen, 5 in 13 Pro; A18: 5 in iPhone 16/16 Plus,
+(A15: 4 in iPhone 13/13 mini/SE 3rd gen, 5 in 13 Pro/Pro Max and 14/14 Plus -- the shared specs
+file says 4 for the 14; post-launch reports say 5, see the A15 gpu_cores note; A18: 5 in iPhone 16/16 Plus,
 4 in 16e; A19: 5 in iPhone 17, 4 in 17e; A19 Pro: 6 in 17 Pro / Pro Max, 5 in iPhone Air; specs file).
 """
 
@@ -50,8 +51,8 @@ DEVICES = {d.name: d for d in (
     Device("iphone13", "iPhone 13", ("iPhone14,5",), "A15", True, 4),
     Device("iphone13pro", "iPhone 13 Pro", ("iPhone14,2",), "A15", True, 5),
     Device("iphone13promax", "iPhone 13 Pro Max", ("iPhone14,3",), "A15", True, 5),
-    Device("iphone14", "iPhone 14", ("iPhone14,7",), "A15", True, 4),
-    Device("iphone14plus", "iPhone 14 Plus", ("iPhone14,8",), "A15", True, 4),
+    Device("iphone14", "iPhone 14", ("iPhone14,7",), "A15", True, 5),
+    Device("iphone14plus", "iPhone 14 Plus", ("iPhone14,8",), "A15", True, 5),
     Device("iphone14pro", "iPhone 14 Pro", ("iPhone15,2",), "A16", True),
     Device("iphone14promax", "iPhone 14 Pro Max", ("iPhone15,3",), "A16", True),
     Device("iphone15", "iPhone 15", ("iPhone15,4",), "A16", True),

@@ -31,7 +31,7 @@ import signal
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
-from multiprocessing import get_context
+from multiprocessing import active_children, get_context
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -105,12 +105,14 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _stop(pool: ProcessPoolExecutor, root: Path) -> None:
+def _stop(pool: ProcessPoolExecutor, root: Path, before: set) -> None:
     """On Ctrl-C or an error: drop the queue and end the workers now, before the bundle's lock is freed
     (left alone they worked through the whole queue, and the process hung at exit). A package is
     renamed into place only when complete, so a stopped conversion leaves at most its temporary folder,
-    removed here; ``--resume`` converts what is missing."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())   # public only from Python 3.14
+    removed here; ``--resume`` converts what is missing. The workers are this process's children started
+    since ``before`` (``multiprocessing.active_children`` when the pool was made): the pool lists its own
+    only privately before Python 3.14, and ``shutdown`` alone lets a running conversion finish."""
+    procs = [p for p in active_children() if p not in before]
     pool.shutdown(wait=False, cancel_futures=True)
     for proc in procs:
         proc.terminate()
@@ -233,6 +235,7 @@ def _write_bundle(entries, dev, units, root: Path, *, network_io, networks, resu
         if workers <= 1:
             results = map(_convert, todo)
         else:
+            before = set(active_children())
             pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint,
                                        mp_context=get_context("fork" if os.name == "posix" else "spawn"))
             results = pool.map(_convert, todo)
@@ -245,7 +248,7 @@ def _write_bundle(entries, dev, units, root: Path, *, network_io, networks, resu
                     hook(done)
         except BaseException:
             if workers > 1:
-                _stop(pool, root)
+                _stop(pool, root, before)
             raise
         if workers > 1:
             pool.shutdown()

@@ -23,14 +23,14 @@ from nas.latency.table import LatencyTable
 from nas.search.accuracy import ESTIMATORS, BenchmarkEstimator
 from nas.search.accuracy.data import check_image_folder
 from nas.search.backends import BACKENDS
+from nas.search.backends.ray_places import check_ray_address, check_ray_storage
 from nas.search.checks import RESOLUTION, check_config
 from nas.search.config import DIFFERENTIABLE, SearchConfig
+from nas.search.needs import TRAINED, check_needs
 from nas.search.strategies import STRATEGIES
 from nas.search.targets import non_binding_notes, open_pricer, weights_notes
 from nas.spaces import Space, load_space
 from nas.spaces.sizes import shape_error_at, smallest_square_side
-
-TRAINED = ("train", "predictor")      # estimators that build and train candidates at --train-resolution
 
 
 @dataclass
@@ -59,23 +59,23 @@ def prepare(cfg: SearchConfig) -> Prepared:
     _check_backend(cfg)
     if cfg.compress is not None and cfg.compress not in COMPRESSIONS:
         raise NasError(f"unknown --compress {cfg.compress!r}; choose one of {', '.join(COMPRESSIONS)}")
+    if cfg.objective not in ("accuracy", "pareto", "pareto-all"):
+        raise NasError(f"unknown --objective {cfg.objective!r}; choose accuracy, pareto or pareto-all")
+    check_needs(cfg)                       # settings that need another one (nas.search.needs, shared with the CLI)
+    _check_ray(cfg)
     if cfg.dnas_sweep:
-        if cfg.strategy not in DIFFERENTIABLE:
-            raise NasError("--dnas-sweep needs --strategy dnas")
         from nas.search.dnas.sweep import parse_sweep
         parse_sweep(cfg.dnas_sweep)
     if cfg.trials < 1 or not cfg.target_ms > 0:
         raise NasError(f"need --trials >= 1 and a positive --target-ms, got {cfg.trials}, {cfg.target_ms}")
     if cfg.data is not None:
         check_image_folder(cfg.data)
-    if cfg.bench_seed is not None and cfg.accuracy != "benchmark":
-        raise NasError("--bench-seed needs --accuracy benchmark")
     space = load_space(cfg.space)
     if cfg.strategy in DIFFERENTIABLE or cfg.accuracy in TRAINED:
         _check_train_resolution(cfg, space)
     elif cfg.accuracy == "proxy":
         _check_proxy_resolution(cfg, space)
-    estimator = _benchmark_estimator(cfg, space) if cfg.accuracy == "benchmark" else None
+    estimator = BenchmarkEstimator.for_search(space, seed=cfg.bench_seed) if cfg.accuracy == "benchmark" else None
     _check_optuna_options(cfg, space)
     table, pricer, multi = open_pricer(cfg, space)
     fastest = pricer.fastest_ms()
@@ -127,20 +127,9 @@ def _check_proxy_resolution(cfg: SearchConfig, space: Space) -> None:
                        f"e.g. the default, score each network at its own input size)")
 
 
-def _benchmark_estimator(cfg: SearchConfig, space: Space) -> BenchmarkEstimator:
-    if cfg.strategy in DIFFERENTIABLE:
-        raise NasError("--accuracy benchmark scores the candidates of evolution, rl or random; --strategy dnas "
-                       "trains its own supernet")
-    return BenchmarkEstimator.for_search(space, seed=cfg.bench_seed)
-
-
 def _check_optuna_options(cfg: SearchConfig, space: Space) -> None:
-    """--objective, --storage and several pairs: refused before any work."""
+    """--storage and several pairs: refused before any work."""
     from nas.search.optuna_storage import check_storage, default_study_name
-    if cfg.objective not in ("accuracy", "pareto", "pareto-all"):
-        raise NasError(f"unknown --objective {cfg.objective!r}; choose accuracy, pareto or pareto-all")
-    if cfg.objective != "accuracy" and cfg.strategy != "nsga2":
-        raise NasError(f"--objective {cfg.objective} needs --strategy nsga2 (got {cfg.strategy})")
     if cfg.storage:
         check_storage(cfg.storage, cfg.study_name or default_study_name(space.name, cfg.strategy, cfg.seed),
                       resume=cfg.resume)
@@ -150,25 +139,21 @@ def _check_optuna_options(cfg: SearchConfig, space: Space) -> None:
 
 
 def _check_backend(cfg: SearchConfig) -> None:
+    """The names; what each backend needs is in ``nas.search.needs`` (checked next)."""
     if cfg.backend not in BACKENDS:
         raise NasError(f"unknown --backend {cfg.backend!r}; choose one of {', '.join(BACKENDS)}")
-    if cfg.backend == "local":
-        if cfg.early_stop != "none" or cfg.ray_address:
-            raise NasError("--early-stop and --ray-address need --backend ray")
-        return
-    if cfg.strategy in DIFFERENTIABLE:
-        if not cfg.dnas_sweep:
-            raise NasError("--strategy dnas trains one supernet: with --backend ray give --dnas-sweep (a grid "
-                           "of dnas settings, one Ray trial each), or run it locally (--device-torch cuda)")
-        if cfg.early_stop != "none":
-            raise NasError("--early-stop asha applies to trained candidates, not to a --dnas-sweep")
-    elif cfg.accuracy != "train":
-        raise NasError(f"--backend ray trains candidates as Ray Tune trials: it needs --accuracy train "
-                       f"(got --accuracy {cfg.accuracy})")
-    if cfg.workers < 1 or cfg.gpus_per_trial < 0:
-        raise NasError(f"need --workers >= 1 and --gpus-per-trial >= 0, got {cfg.workers}, {cfg.gpus_per_trial}")
     if cfg.early_stop not in ("none", "asha"):
         raise NasError(f"unknown --early-stop {cfg.early_stop!r}; choose none or asha")
+
+
+def _check_ray(cfg: SearchConfig) -> None:
+    """--ray-address and --ray-storage as Ray reads them (syntax only), then Ray Tune installed."""
+    if cfg.backend != "ray":
+        return
+    if cfg.ray_address is not None:
+        check_ray_address(cfg.ray_address)
+    if cfg.ray_storage is not None:
+        check_ray_storage(cfg.ray_storage)
     try:
         import ray.tune  # noqa: F401
     except ImportError:

@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 from nas import zoo
 from nas.arch.yaml_io import dump_net
+from nas.errors import NasError
 from nas.fsutil import write_atomic
 from nas.latency import price_net
 from nas.latency.table import MissingEntry
@@ -66,16 +67,20 @@ def baselines(prep: Prepared, estimator, notes: list[str]) -> list[report.Baseli
 
 
 def _export_best(prep: Prepared, net, path: Path, summary: dict) -> None:
-    """best.mlpackage, its metadata quoting the searched device's tables (a device outside the registry,
-    searched on its own --table, gets the exporter's default device, said in the notes)."""
-    from nas.export import ExportOptions, export_mlpackage
-    from nas.hardware.devices import DEVICES
+    """best.mlpackage, its metadata quoting the searched device's tables: a device outside the registry,
+    searched on its own --table, is quoted from its tables in NAS_TABLES_DIR; one with none anywhere gets the
+    exporter's default device, said in the notes. The tables are found once, here, and handed to the export."""
+    from nas.export import ExportOptions, export_package
+    from nas.export.metadata import find_tables
     cfg = prep.config
-    device = cfg.device if cfg.device in DEVICES or cfg.table is None else ExportOptions().device
-    if device != cfg.device:
+    device = cfg.device
+    try:
+        tables = find_tables(device, cfg.compress)   # refuses only a device outside the registry with no table
+    except NasError:
+        device, tables = ExportOptions().device, None
         summary["notes"].append(f"best.mlpackage's metadata quotes {device}'s latency tables: {cfg.device!r} is "
                                 f"not a known device")
-    result = export_mlpackage(net, path, device=device, compress=cfg.compress)
+    result = export_package(net, path, options=ExportOptions(device=device, compress=cfg.compress), tables=tables)
     if result.compression is not None:
         summary["mlpackage_compression"] = result.compression.to_json()
 

@@ -129,6 +129,9 @@ def prior_for(phone: str, unit: str, specs_path: Path = SPECS) -> Prior:
     elif unit == "gpu":
         cores, c_src = _val(chip, "gpu_cores")
         if dev.gpu_cores is not None:   # chips shipped with different GPU core counts (A15: 4 or 5)
+            by_phone = chip.get("gpu_cores_by_phone") or {}   # a phone's own sourced count (iPhone 14: 5)
+            if phone in (by_phone.get("value") or {}):
+                c_src = by_phone.get("source")
             cores, c_src = dev.gpu_cores, f"{dev.marketing}: {_s(c_src)}"
         peak = cores * GPU_CLOCK_HZ * GPU_FLOPS_PER_CYCLE
         src["peak"] = (f"{cores} GPU cores ({_s(c_src)}) x {GPU_FLOPS_PER_CYCLE} fp16 FLOP/cycle x "

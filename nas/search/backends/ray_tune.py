@@ -36,6 +36,7 @@ from nas.jsonlog import append_json_line, bad_line, read_log
 from nas.search.accuracy.base import Estimate
 from nas.search.accuracy.train import TrainEstimator
 from nas.search.backends import Job, OnResult
+from nas.search.backends.ray_places import is_local, storage_path
 
 EARLY_STOP = ("none", "asha")
 COMPLETED = "completed.jsonl"
@@ -186,7 +187,7 @@ class RayBackend:
         if early_stop not in EARLY_STOP:
             raise NasError(f"unknown --early-stop {early_stop!r}; choose one of {', '.join(EARLY_STOP)}")
         self.dir = Path(out) / "ray"
-        self.storage = storage or str(self.dir.resolve())
+        self.storage = storage_path(storage) if storage else str(self.dir.resolve())   # a URI as given
         self.address, self.workers, self.gpus, self.early_stop = address, workers, gpus_per_trial, early_stop
         self.max_failures, self.callbacks = max_failures, list(callbacks)
         self.completed = CompletedLog(self.dir / COMPLETED, resume=resume)
@@ -212,7 +213,8 @@ class RayBackend:
         self._connect()
         archs = [jobs[k].arch for k in todo]
         name = "batch-" + hashlib.sha1("\n".join(archs).encode()).hexdigest()[:12]
-        shutil.rmtree(Path(self.storage) / name, ignore_errors=True)   # a killed driver's half batch
+        if is_local(self.storage):                                      # (a bucket's is left to Tune)
+            shutil.rmtree(Path(self.storage) / name, ignore_errors=True)   # a killed driver's half batch
         forward = _Forward(self, todo, jobs, on_result)
         scheduler = None
         if self.early_stop == "asha":
@@ -243,7 +245,8 @@ class RayBackend:
         if unfinished:
             raise NasError(f"the Ray run stopped before {unfinished} candidate(s) finished (interrupted?); the "
                            f"finished ones are kept in {self.completed.path}: rerun with --resume")
-        shutil.rmtree(Path(self.storage) / name, ignore_errors=True)   # checkpoints of finished trials
+        if is_local(self.storage):
+            shutil.rmtree(Path(self.storage) / name, ignore_errors=True)   # checkpoints of finished trials
 
     def close(self) -> None:
         if self._owns_ray:

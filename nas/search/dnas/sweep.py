@@ -156,6 +156,7 @@ def run_ray(space, pricer, data, base: DnasConfig, grid: list[dict], out: Path, 
     import ray
     from ray import tune
 
+    from nas.search.backends.ray_places import is_local, storage_path
     from nas.search.backends.ray_tune import connect
     log = RunsLog(out / RUNS_LOG, resume=resume, space=space, pricer=pricer)
     todo = [i for i, s in enumerate(grid) if log.get(s) is None]
@@ -175,21 +176,23 @@ def run_ray(space, pricer, data, base: DnasConfig, grid: list[dict], out: Path, 
         base_cfg = replace(base, device="cuda" if gpus_per_trial > 0 else base.device)
         trainable = tune.with_parameters(dnas_trial, space=space, pricer=pricer, data=data, base=base_cfg,
                                          grid=[grid[i] for i in todo])
-        root = Path(storage) if storage else (out / "ray").resolve()
-        shutil.rmtree(root / "dnas-sweep", ignore_errors=True)
+        root = storage_path(storage) if storage else str((out / "ray").resolve())   # a URI as given
+        if is_local(root):
+            shutil.rmtree(Path(root) / "dnas-sweep", ignore_errors=True)
         try:
             tune.Tuner(
                 tune.with_resources(trainable, {"cpu": 1, "gpu": gpus_per_trial}),
                 param_space={"run": tune.grid_search(list(range(len(todo))))},
                 tune_config=tune.TuneConfig(max_concurrent_trials=workers,
                                             trial_dirname_creator=lambda t: f"run-{t.config['run']}"),
-                run_config=tune.RunConfig(name="dnas-sweep", storage_path=str(root), verbose=0,
+                run_config=tune.RunConfig(name="dnas-sweep", storage_path=root, verbose=0,
                                           callbacks=[Progress()], failure_config=tune.FailureConfig(max_failures=2),
                                           checkpoint_config=tune.CheckpointConfig(num_to_keep=1))).fit()
         finally:
             if owns:
                 ray.shutdown()
-        shutil.rmtree(root / "dnas-sweep", ignore_errors=True)
+        if is_local(root):
+            shutil.rmtree(Path(root) / "dnas-sweep", ignore_errors=True)
     return [log.get(s) for s in grid], collect.failed
 
 
