@@ -226,3 +226,30 @@ def test_iphone14_has_the_13_pros_five_core_gpu(phone, monkeypatch):
     spec = zoo.get("mobilenet_v2").spec
     ms = {p: price_net(spec, find_table(p, "gpu")).total_ms for p in (phone, "iphone13pro", "iphone13")}
     assert ms[phone] == ms["iphone13pro"] < ms["iphone13"]
+
+
+# hw.machine identifiers and chips of the older phones, as devicekit/DeviceKit Source/Device.swift.gyb lists them
+# (snapshot 56b997e: identifiers and its chip field, e.g. "a15Bionic"); ebelinski/iosref hardware-strings.md agrees
+# on the iPhone X / 8 pairs
+PUBLISHED_OLDER = {"iphonex": (("iPhone10,3", "iPhone10,6"), "A11"), "iphone8": (("iPhone10,1", "iPhone10,4"), "A11"),
+                   "iphonexs": (("iPhone11,2",), "A12"), "iphonexsmax": (("iPhone11,4", "iPhone11,6"), "A12"),
+                   "iphonexr": (("iPhone11,8",), "A12"), "iphone11": (("iPhone12,1",), "A13"),
+                   "iphone11pro": (("iPhone12,3",), "A13"), "iphone11promax": (("iPhone12,5",), "A13"),
+                   "iphone12mini": (("iPhone13,1",), "A14"), "iphone12": (("iPhone13,2",), "A14"),
+                   "iphone12pro": (("iPhone13,3",), "A14"), "iphone12promax": (("iPhone13,4",), "A14"),
+                   "iphone13mini": (("iPhone14,4",), "A15"), "iphone13": (("iPhone14,5",), "A15"),
+                   "iphone13pro": (("iPhone14,2",), "A15"), "iphone13promax": (("iPhone14,3",), "A15"),
+                   "iphone14": (("iPhone14,7",), "A15"), "iphone14plus": (("iPhone14,8",), "A15"),
+                   "iphone14pro": (("iPhone15,2",), "A16"), "iphone14promax": (("iPhone15,3",), "A16"),
+                   "iphone15": (("iPhone15,4",), "A16"), "iphone15plus": (("iPhone15,5",), "A16"),
+                   "iphone15pro": (("iPhone16,1",), "A17_Pro"), "iphone15promax": (("iPhone16,2",), "A17_Pro")}
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED_OLDER))
+def test_older_phones_identifiers_and_chips_are_the_published_ones(name):
+    ids, chip = PUBLISHED_OLDER[name]
+    assert DEVICES[name].hardware_ids == ids and DEVICES[name].chip == chip
+    # A15 GPU: 4 cores in the iPhone 13 / 13 mini, 5 in the 13 Pro / Pro Max (Apple's launch text as reported by
+    # 9to5Mac 2021-09-14 and MacRumors 2021-09-15) and in the iPhone 14 / 14 Plus (specs file gpu_cores_by_phone)
+    if chip == "A15":
+        assert DEVICES[name].gpu_cores == (4 if name in ("iphone13", "iphone13mini") else 5)

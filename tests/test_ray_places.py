@@ -83,3 +83,20 @@ def test_cli_refuses_before_any_write_without_starting_ray(flag, value, tmp_path
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith(f"nas: error: {flag} ") and len(err.strip().splitlines()) == 1, err
     assert sorted(p.name for p in work.iterdir()) == ["FILE"] and not ray.is_initialized()
+
+
+@pytest.mark.parametrize("address,expect", [
+    (None, {"num_cpus": 3}), ("local", {"address": "local", "num_cpus": 3}),
+    ("auto", {"address": "auto"}), ("10.0.0.2:6379", {"address": "10.0.0.2:6379"})])
+def test_connect_gives_workers_cpus_to_a_new_local_ray_only(monkeypatch, address, expect):
+    # ray.init: num_cpus only when it starts a new local Ray (no address, or "local"); joining a cluster takes
+    # the cluster's CPUs (Ray refuses num_cpus there). A stand-in module records the call: no Ray starts.
+    import sys
+    import types
+    from nas.search.backends.ray_tune import connect
+    calls = []
+    fake = types.SimpleNamespace(is_initialized=lambda: False, init=lambda **kw: calls.append(kw))
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    assert connect(address, 3) is True
+    got = {k: v for k, v in calls[0].items() if k in ("address", "num_cpus") and v is not None}
+    assert got == expect

@@ -55,10 +55,11 @@ def connect(address: str | None, workers: int) -> bool:
     if ray.is_initialized():
         return False
     try:
-        if address:
+        if address and address != "local":   # an existing cluster: its CPUs are its own
             ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
-        else:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+        else:   # a new local Ray (`local` says so explicitly, even when a cluster runs here): --workers CPUs
+            ray.init(address=address, num_cpus=workers, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.WARNING)
     except ConnectionError as e:
         raise NasError(f"--ray-address {address}: cannot reach a Ray cluster ({e}); start one with "
                        f"`ray start --head` or leave --ray-address out for a local Ray") from None
