@@ -180,7 +180,7 @@ def test_conversion_draws_no_bars_of_its_own(tmp_path, capsys):
     """coremltools draws a tqdm bar per conversion step; under profile-ops' own bar they broke its line
     into fragments (seen in a terminal), so conversions run with them off (nas.coreml_log.quiet_progress)."""
     from nas.profiling.bundle import _convert
-    assert _convert(("op", "skip_s1_c8@8x8x8", (8, 8, 8), None, str(tmp_path / "op.mlpackage"))) == [1, 8, 8, 8]
+    assert _convert(("op", "skip_s1_c8@8x8x8", (8, 8, 8), None, str(tmp_path / "op.mlpackage"), "fp16")) == [1, 8, 8, 8]
     err = capsys.readouterr().err
     assert "Converting PyTorch Frontend" not in err and "Running MIL" not in err, err
 

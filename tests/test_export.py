@@ -229,8 +229,9 @@ def test_device_outside_the_registry_finds_each_table_once(tmp_path, monkeypatch
     (mine / "myphone-cpu.coreml-mlprogram-ios16.yaml").write_text(text.replace("\ndevice: iphone11\n",
                                                                                "\ndevice: myphone\n", 1))
     monkeypatch.setenv("NAS_TABLES_DIR", str(mine))
-    calls, find_table = [], nas.latency.find_table
-    monkeypatch.setattr(nas.latency, "find_table", lambda *a, **k: calls.append(a) or find_table(*a, **k))
+    import nas.latency.store
+    calls, find_priced = [], nas.latency.store.find_priced      # the export's lookup (weight format aware)
+    monkeypatch.setattr(nas.latency.store, "find_priced", lambda *a, **k: calls.append(a[:2]) or find_priced(*a, **k))
     out = tmp_path / "t.mlpackage"
     assert main(["export", "--arch", TINY, "--device", "myphone", "--out", str(out), "--json"]) == 0
     assert sorted(calls) == [("myphone", "ane"), ("myphone", "cpu"), ("myphone", "gpu")]

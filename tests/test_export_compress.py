@@ -66,7 +66,8 @@ def test_sqnr_follows_six_db_per_bit_on_uniform_weights(tmp_path, name, bits):
     assert rep.bytes_after < rep.bytes_before
     meta = res.metadata
     assert meta["nas.compression"].startswith(f"{name}: ")
-    assert "no latency table prices compressed weights" in meta["nas.latency_weights"]
+    assert meta["nas.latency_weights"].startswith(f"the nas.latency figures price fp16 weights: no latency table "
+                                                  f"of {name} weights for this device (none ships")
     prog = read_program(res.path)
     assert check_counts(prog, res.spec).ok             # the same network: only the weights' storage changed
     assert prog.metadata["nas.compression_weight_sqnr_db"] == f"{rep.sqnr_db:.1f} dB"
@@ -96,7 +97,7 @@ def test_cli_prints_sizes_and_says_what_is_not_measured(tmp_path, capsys):
     assert main(["export", "--arch", ONE_BIG, "--out", str(tmp_path / "t.mlpackage"), "--compress", "int8"]) == 0
     text = capsys.readouterr().out
     assert "weights int8 (" in text and "measured" in text
-    assert "not an accuracy" in text and "no latency table prices compressed weights" in text
+    assert "not an accuracy" in text and "no latency table of int8 weights for this device (none ships" in text
     assert main(["check", str(tmp_path / "t.mlpackage")]) == 0     # the same network: op counts still match
     text = capsys.readouterr().out
     assert "weights int8: 8-bit linear" in text and "weight SQNR" in text and " dB" in text

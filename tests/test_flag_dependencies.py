@@ -52,7 +52,6 @@ CASES = [
     (SEARCH + ["--objective", "pareto"], "--objective", "--strategy", ["--strategy", "nsga2"]),
     (SEARCH + DNAS + ["--storage", "sqlite:///s.db"], "--storage", "--strategy", ["--strategy", "tpe"]),
     (SEARCH + ["--study-name", "s"], "--study-name", "--storage", ["--storage", "sqlite:///s.db"]),
-    (SEARCH + ["--no-export", "--compress", "lut6"], "--compress", "--no-export", []),
     (SEARCH + ["--backend", "ray"], "--backend", "--accuracy", ["--accuracy", "train"]),
     (SEARCH + DNAS + ["--backend", "ray"], "--backend", "--dnas-sweep", ["--dnas-sweep", "lam=0.5,2"]),
     (SEARCH + ["--ray-address", "auto"], "--ray-address", "--backend", RAY),
@@ -65,6 +64,7 @@ CASES = [
                           ("--warmup", "1"), ("--clock", "wall"), ("--seed", "1"))),
     (PHONE + ["--replace"], "--replace", "--device", ["--device", "local", "--unit", "ort_cpu"]),
     (LOCAL + ["--workers", "2"], "--workers", "--device", ["--device", "iphone11", "--unit", "ane"]),
+    (LOCAL + ["--compress", "lut4"], "--compress", "--device", ["--device", "iphone11", "--unit", "ane"]),
     (PHONE + ["--zoo", "mobilenet_v2", "--zoo-all"], "--zoo", "--zoo-all", []),   # see test below
     (LOCAL[:-4] + OP + ["--out", "t.yaml", "--calibrate", "12"], "--calibrate", "--space", ["--space", "fbnet"]),
     (PHONE[:-4] + ["--zoo", "mobilenet_v2", "--calibrate", "12"], "--calibrate", "--space", ["--space", "fbnet"]),
@@ -96,7 +96,7 @@ ACCEPTED = [
     SEARCH + ["--strategy", "nsga2", "--objective", "pareto-all", "--storage", "sqlite:///s.db", "--study-name", "x"],
     PHONE + ["--zoo", "mobilenet_v2"], PHONE + ["--zoo-all", "--calibrate", "12", "--validate", "12"],
     PHONE[:-4] + ["--calibrate", "12", "--validate", "12"],            # nothing named: every shipped space
-    PHONE[:-4] + OP + ["--calibrate", "0", "--validate", "0"], LOCAL + ["--validate", "0", "--calibrate", "12"],
+    PHONE[:-4] + OP + ["--calibrate", "0", "--validate", "0"], PHONE + ["--compress", "int8"], LOCAL + ["--validate", "0", "--calibrate", "12"],
     LOCAL + ["--resume", "--replace", "--clock", "wall", "--min-runs", "3"],
     VALIDATE + ["--samples", "3", "--seed", "1", "--min-runs", "3"], VALIDATE[:-2] + RESULTS + ["--json"],
     CALIBRATE + TODAY + ["--no-cv"], CALIBRATE + ["--add", "f.yaml"],
@@ -138,6 +138,7 @@ def test_accepted(argv):
 def test_conflicts_accepted_without_the_other_flag():
     check(SEARCH + ["--trials", "4"])                                # --budget left out
     check(SEARCH + ["--compress", "lut6"])                           # --no-export left out
+    check(SEARCH + ["--compress", "lut6", "--no-export"])            # it prices with lut6 tables too
     check(PHONE + ["--zoo-all"])                                     # --zoo left out
     with pytest.raises(NasError, match="--trials cannot go with --strategy dnas"):
         check(SEARCH + DNAS + ["--budget", "small", "--trials", "4"])

@@ -20,7 +20,7 @@ NAS = Path(__file__).resolve().parents[1] / "nas"
 LAYERS: list[set[str]] = [
     {"errors"},
     {"fsutil", "safeyaml", "coreml_log", "bounds"},
-    {"jsonlog", "provenance", "hardware"},
+    {"jsonlog", "provenance", "hardware", "compress"},
     {"ops"},
     {"arch"},
     {"zoo", "spaces"},

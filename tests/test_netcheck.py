@@ -69,7 +69,7 @@ def fbnet_bundle(tmp_path_factory):
     shapes = {e.key: [1, *e.out_shape] for e in entries}
 
     def fake_convert(job):
-        kind, key, in_shape, extra, dest = job
+        kind, key, in_shape, extra, dest, _weights = job
         Path(dest).mkdir(parents=True, exist_ok=True)
         (Path(dest) / "kind").write_text(f"{kind} {key}")
 

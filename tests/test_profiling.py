@@ -136,8 +136,9 @@ def test_latency_json_and_breakdown(tmp_path, capsys):
     dsl = str(space.decode([0] * len(space.decisions)))
     assert main(["latency", "--arch", dsl, "--table", str(path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"total_ms", "overhead_ms", "layers", "source", "table", "runtime", "compute_units",
-                        "compute_units_recorded", "provenance", "extrapolation"}
+    assert set(out) == {"total_ms", "overhead_ms", "layers", "source", "table", "runtime", "weights", "weights_note",
+                        "compute_units", "compute_units_recorded", "provenance", "extrapolation"}
+    assert (out["weights"], out["weights_note"]) == ("fp16", None)
     assert out["provenance"]["method"] == "measured" and out["provenance"]["hardware"] == "test cpu"
     assert out["extrapolation"] == []                    # a measured table has no calibration range to leave
     assert out["runtime"] == "onnxruntime" and out["compute_units"] is None   # a local runtime: no Core ML setting

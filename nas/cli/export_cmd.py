@@ -12,7 +12,7 @@ from nas.export import ExportOptions, export_package
 from nas.export.ane import ane_report
 from nas.export.checks import check_counts
 from nas.export.mil import read_program
-from nas.export.compress import COMPRESSIONS
+from nas.compress import COMPRESSIONS
 from nas.export.package import PRECISIONS, TARGETS
 from nas.export.torch_prep import labels_problem
 
@@ -32,8 +32,9 @@ def register(sub) -> None:
     p.add_argument("--compress", choices=tuple(COMPRESSIONS),
                    help="compress weights of >= 2048 elements (coremltools post-training, no data): "
                         + "; ".join(f"{c.name} = {c.what}" for c in COMPRESSIONS.values())
-                        + ". Prints the weight file's size and the weight error; accuracy and latency of "
-                          "the compressed package are not measured here")
+                        + ". Prints the weight file's size and the weight error; accuracy is not measured "
+                          "here, and the latency metadata prices these weights only from a table measured "
+                          "with them (`nas profile-ops --compress`; none ships), else fp16 (nas.latency_weights)")
     p.add_argument("--device", default="iphone11", help="latency tables quoted in the metadata")
     p.add_argument("--seed", type=int, default=0, help="weights seed when --weights is not given")
     p.add_argument("--report", action="store_true", help="print the Neural Engine compatibility report")

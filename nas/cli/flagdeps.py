@@ -72,6 +72,8 @@ RULES: tuple[Rule, ...] = (
     Rule(P, "--replace", lambda a: not _bundle(a), "needs --device local", "it overwrites a finished local table"),
     Rule(P, "--workers", _bundle, "cannot go with --device local", "it is the number of Core ML conversion "
          "processes of a bundle; a local profile measures in this process"),
+    Rule(P, "--compress", _bundle, "cannot go with --device local", "onnxruntime and torch take no Core ML "
+         "weight compression; it compresses the packages of a Core ML bundle (an iPhone, or mac)"),
     Rule(P, "--zoo", lambda a: not a.zoo_all, "cannot go with --zoo-all", "--zoo-all takes every zoo model"),
     Rule(P, "--calibrate", lambda a: a.calibrate == 0 or bool(a.space) or (_bundle(a) and _spaces(a)),
          "needs --space (or a device bundle of every shipped space: no --zoo, --zoo-all or --ops)",
@@ -103,7 +105,7 @@ INDEPENDENT: dict[tuple[str, ...], tuple[str, ...]] = {
     ("zoo", "list"): ("--json",), ("zoo", "show"): ("--dsl",), ("arch", "show"): ("--json",),
     ("spaces", "list"): ("--json",), ("spaces", "show"): ("--json",), ("spaces", "sample"): ("-n", "--seed"),
     P: ("--device", "--unit", "--space", "--zoo-all", "--ops", "--out", "--resume"),
-    ("latency",): ("--model", "--arch", "--table", "--device", "--unit", "--runtime", "--json"),
+    ("latency",): ("--model", "--arch", "--table", "--device", "--unit", "--runtime", "--json", "--compress"),
     ("tables", "import"): ("--manifest", "--out", "--allow-other-device"),
     V: ("--device", "--results", "--json"),
     ("tables", "show"): ("--json",),
@@ -113,7 +115,7 @@ INDEPENDENT: dict[tuple[str, ...], tuple[str, ...]] = {
     ("check",): ("--arch", "--json"),
     ("report",): ("--device", "--unit", "--search-dir", "--model", "--out", "--runtime"),
     S: ("--space", "--target-ms", "--device", "--unit", "--table", "--runtime", "--strategy", "--seed", "--out",
-        "--no-export", "--resume", "--no-baselines"),
+        "--no-export", "--resume", "--no-baselines", "--compress"),
     E: ("--archs", "--accuracy", "--no-cache", "--json"),
 }
 

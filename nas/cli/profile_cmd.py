@@ -8,6 +8,7 @@ from nas import zoo
 from nas.arch.resolve import resolve
 from nas.bounds import MAX_NETS, MAX_RUNS, check_measure_flags, int_in
 from nas.cli.progress import progress
+from nas.compress import COMPRESSIONS, FP16
 from nas.errors import NasError
 from nas.fsutil import check_output_file, check_output_folder, loads_json
 from nas.hardware.devices import COREML_UNITS, get_device
@@ -50,6 +51,10 @@ def register(sub) -> None:
                    "calibration ones; 0: none)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2, help="bundle: conversion processes")
+    p.add_argument("--compress", choices=tuple(COMPRESSIONS), help="bundle (iPhone, mac): compress every op's and "
+                   "network's weights as `nas export --compress` does, so that the imported table prices exports "
+                   "with those weights (its `weights` field; default bundle bundles/DEVICE-COMPRESS, table "
+                   "latency_tables/DEVICE-UNIT.COMPRESS.yaml)")
     p.set_defaults(func=cmd_profile)
 
 
@@ -152,14 +157,18 @@ def cmd_profile(args) -> int:
     if not networks and (args.calibrate or args.validate):
         print("warning: no --space, so no calibration/validation networks: the table will carry no in-network "
               "correction and no validation figure")
-    bundle = Path(args.out or (f"bundles/{device.name}" if device.name != "mac" else "latency_tables/mac.bundle"))
+    weights = args.compress or FP16
+    tag = f"-{weights}" if args.compress else ""
+    bundle = Path(args.out or (f"bundles/{device.name}{tag}" if device.name != "mac" else
+                               f"latency_tables/mac{tag}.bundle"))
     print(_estimate(entries, args.workers, len(networks)))
     with progress(desc=f"converting {len(entries)} ops, {len(networks)} networks to Core ML", unit="model") as bar:
         manifest = write_bundle(entries, device.name, units, bundle, network_io=_network_io(space, nets),
                                 networks=networks, resume=args.resume or device.name == "mac", workers=args.workers,
-                                bar=bar)
+                                weights=weights, bar=bar)
     bundle_id = loads_json(manifest.read_text())["bundle_id"]
-    print(f"wrote {manifest} ({len(entries)} ops, {len(networks)} whole networks)")
+    print(f"wrote {manifest} ({len(entries)} ops, {len(networks)} whole networks"
+          + (f", weights {weights}: {COMPRESSIONS[weights].what})" if args.compress else ")"))
     if device.name == "mac":
         runs = {u: host.run_on_mac(bundle, u, bundle / host.results_name(u, bundle_id)) for u in units}
     else:
@@ -174,7 +183,7 @@ def cmd_profile(args) -> int:
     from nas.profiling.importer import import_results
     for u, results in runs.items():
         table, notes = import_results(results, manifest)
-        out = Path(f"latency_tables/{device.name}-{u}.yaml")
+        out = Path(f"latency_tables/{device.name}-{u}{'.' + weights if args.compress else ''}.yaml")
         save_table(table, out)
         print("\n".join(notes + [f"wrote {out}: {len(table.entries)} entries ({table.summary()})"]))
     return 0

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from nas.cli.latency_cmd import add_runtime_arg
+from nas.cli.latency_cmd import add_compress_arg, add_runtime_arg
 from nas.cli.progress import progress, say
 from nas.errors import NasError
-from nas.export.compress import COMPRESSIONS
 from nas.search.accuracy import DEFAULT_ESTIMATOR, ESTIMATORS
 from nas.search.accuracy.validation import describe
 from nas.search.session import BUDGETS, SearchConfig, execute, prepare
@@ -43,8 +42,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="search_out", help="output directory (default search_out)")
     p.add_argument("--no-export", action="store_true", help="do not write best.mlpackage")
-    p.add_argument("--compress", choices=tuple(COMPRESSIONS),
-                   help="compress best.mlpackage's weights as `nas export --compress` does (int8, lut8, lut6, lut4)")
+    add_compress_arg(p, "price the search's networks with these weights and compress best.mlpackage's as "
+                        "`nas export --compress` does")
     p.add_argument("--resume", action="store_true", help="continue the search stored in --out")
     p.add_argument("--seed-from", default=None, help="comma-separated zoo models to seed evolution with "
                    "(those the space can express), e.g. fbnet_a,fbnet_b,fbnet_c")

@@ -161,7 +161,8 @@ def cmd_show(args) -> int:
     if not args.path:
         raise NasError("tables show: an empty table path")
     t = load_table(args.path)
-    info = {"path": args.path, "device": t.device, "unit": t.unit, "method": t.method, "entries": len(t.entries),
+    info = {"path": args.path, "device": t.device, "unit": t.unit, "method": t.method, "runtime": t.runtime,
+            "weights": t.weights, "entries": len(t.entries),
             "overhead_ms": t.overhead.median_ms, "provenance": t.provenance}
     if args.json:
         print(json.dumps(info, indent=1))

@@ -24,17 +24,18 @@ if TYPE_CHECKING:
 UNITS = ("cpu", "gpu", "ane")
 
 
-def find_tables(device: str) -> dict:
-    """The table ``find_table`` picks for each unit, or the error that says why there is none (found once:
-    the metadata quotes these). A device outside the registry with no table for any unit is a typo, refused
-    before any work: the package's metadata would quietly say 'unavailable' for every unit."""
+def find_tables(device: str, weights: str | None = None) -> dict:
+    """The table ``find_priced`` picks for each unit for ``weights`` (None: fp16), or the error that says why
+    there is none (found once: the metadata quotes these). A device outside the registry with no table for any
+    unit is a typo, refused before any work: the package's metadata would quietly say 'unavailable' for every
+    unit."""
     from nas.hardware.devices import DEVICES
-    from nas.latency import find_table
+    from nas.latency.store import find_priced
 
     found = {}
     for unit in UNITS:
         try:
-            found[unit] = find_table(device, unit)
+            found[unit] = find_priced(device, unit, None, weights)[0]
         except (NasError, KeyError) as e:
             found[unit] = e
     if device not in DEVICES and all(isinstance(t, Exception) for t in found.values()):
@@ -59,6 +60,21 @@ def latency_metadata(spec: NetSpec, device: str, tables: dict | None = None) -> 
         out[f"nas.latency.{device}.{unit}_ms"] = f"{price.total_ms:.3f}"
         out[f"nas.latency.{device}.{unit}_source"] = f"{table.summary()} ({Path(table.source_name).name})"
     return out
+
+
+def latency_weights(tables: dict, weights: str) -> str:
+    """``nas.latency_weights``: which weights the ``nas.latency`` figures of a compressed package price."""
+    found = {u: t for u, t in tables.items() if not isinstance(t, Exception)}
+    own = [u for u, t in found.items() if t.weights == weights]
+    fp16 = [u for u in found if u not in own]
+    how = f"measure them with `nas profile-ops --compress {weights}` on a phone"
+    if own and not fp16:
+        return f"the nas.latency figures price {weights} weights (tables measured with them)"
+    if own:
+        return (f"the nas.latency figures price {weights} weights for {', '.join(own)} and fp16 weights for "
+                f"{', '.join(fp16)} (no table of {weights} weights for those; {how})")
+    return (f"the nas.latency figures price fp16 weights: no latency table of {weights} weights for this device "
+            f"(none ships; {how})")
 
 
 def _weights_note(weights) -> str:

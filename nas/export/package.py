@@ -29,9 +29,9 @@ from typing import Any
 import torch
 
 from nas.arch.spec import NetSpec
-from nas.export.compress import COMPRESSIONS, CompressionReport, compress_model, measure, saved_weight_bytes, \
+from nas.compress import COMPRESSIONS, CompressionReport, compress_model, measure, saved_weight_bytes, \
     weight_file_bytes
-from nas.export.metadata import find_tables, package_metadata
+from nas.export.metadata import find_tables, latency_weights, package_metadata
 from nas.export.torch_prep import IMAGENET_MEAN, ExportError, Prepared, prepare
 from nas.coreml_log import quiet_progress
 from nas.fsutil import existing_place, json_text, loads_json
@@ -56,7 +56,7 @@ class ExportOptions:
     device: str = "iphone11"
     license: str = "MIT"
     description: str | None = None
-    compress: str | None = None      # a nas.export.compress.COMPRESSIONS name: weight compression
+    compress: str | None = None      # a nas.compress.COMPRESSIONS name: weight compression
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
@@ -166,14 +166,14 @@ def check_output_place(out: Path) -> None:
 def export_package(net: NetSpec, out: str | Path, *, weights: str | Path | dict | None = None,
                    options: ExportOptions | None = None, tables: dict | None = None) -> ExportResult:
     """Export ``net`` (random weights from ``options.seed`` unless ``weights``) to ``out``; ``tables``:
-    ``find_tables(options.device)`` when the caller has already found them (else found here)."""
+    ``find_tables(options.device, options.compress)`` when the caller has already found them (else found here)."""
     opts = options or ExportOptions()
     out = Path(out)
     if out.suffix != ".mlpackage":
         raise ExportError(f"{out}: the output must end in .mlpackage")
     check_output_place(out)
     if tables is None:
-        tables = find_tables(opts.device)   # an unknown --device is refused here, before converting
+        tables = find_tables(opts.device, opts.compress)   # an unknown --device is refused here, before converting
     prep = prepare(net, weights=weights, seed=opts.seed, image_input=not opts.tensor_input,
                    backbone_only=opts.backbone_only, labels=opts.labels, precision=opts.precision)
     mlmodel = _convert(prep, opts)
@@ -183,6 +183,7 @@ def export_package(net: NetSpec, out: str | Path, *, weights: str | Path | dict 
         original, mlmodel = mlmodel, compress_model(mlmodel, opts.compress)
         report = measure(original, mlmodel, opts.compress)
         meta.update(report.metadata())
+        meta["nas.latency_weights"] = latency_weights(tables, opts.compress)
     _describe(mlmodel, prep, opts, meta)
     _save(mlmodel, out)
     if report is not None:

@@ -4,13 +4,17 @@ The same network on the same phone runs very differently as a 2020 NeuralNetwork
 ``.mlmodel`` on iOS 13 (squeeze-excite and h-swish fall off the Neural Engine)
 and as the fp16 ML program ``nas export`` writes for iOS 16 and later (both run
 on it, small networks take under a millisecond). So the regime is part of a
-table's identity, next to device and unit.
+table's identity, next to device and unit. So is the weight format
+(``weights``: fp16, or a ``nas.compress`` compression such as lut4): palettized or
+quantized weights are decompressed by the runtime and can run at another speed, so a
+table measured with lut4 weights prices lut4 exports and nothing else.
 """
 
 from __future__ import annotations
 
 import re
 
+from nas.compress import FP16, WEIGHT_FORMATS
 from nas.errors import NasError
 
 LOCAL_RUNTIMES = {"ort_cpu": "onnxruntime", "torch_cpu": "torch"}
@@ -43,3 +47,24 @@ def regime_for(model_format: str, os_name: str) -> str:
     if family == "ios" and model_format == "mlprogram" and major >= 16:
         major = 16
     return f"coreml-{model_format}-{family}{major}"
+
+
+def weights_problem(weights, unit: str, method: str, runtime) -> str | None:
+    """Why ``weights`` cannot be the weight format of a ``method`` table of ``unit`` in ``runtime``, or None.
+
+    fp16 is every table's default; a compressed format needs a measured (or simulated) table of a Core ML
+    unit in an ML-program regime: the cost model behind predicted tables was fitted to fp16 timings, the
+    local runtimes take no Core ML compression, and the NeuralNetwork format has no compressed-weight ops."""
+    if weights == FP16:
+        return None
+    if not isinstance(weights, str) or weights not in WEIGHT_FORMATS:
+        shown = repr(weights) if len(repr(weights)) <= 40 else f"{repr(weights)[:20]}... ({len(repr(weights))} characters)"
+        return f"weights must be one of {', '.join(WEIGHT_FORMATS)} (absent: fp16), got {shown}"
+    if unit in LOCAL_RUNTIMES:
+        return f"weights {weights!r}: unit {unit!r} runs no Core ML weight compression (weights must be fp16)"
+    if method == "predicted":
+        return (f"weights {weights!r}: predicted tables price fp16 weights only (their cost model was fitted to "
+                f"fp16 timings); a table of compressed weights must be measured")
+    if not (isinstance(runtime, str) and runtime.startswith("coreml-mlprogram-")):
+        return f"weights {weights!r}: compressed weights need an ML program regime (coreml-mlprogram-*), not {runtime!r}"
+    return None

@@ -8,6 +8,11 @@ produces, ``coreml-mlprogram-ios16``), and a ``measured`` one beats a
 ``predicted`` one, which beats a ``simulated`` one (a pipeline test, never a measurement). A phone with no table of its own uses the predicted tables of a phone with
 the same chip figures (``nas.hardware.devices.SAME_FIGURES``: iPhone 12 Pro -> iPhone 12); the table
 then names that phone. The choice is reported by the callers (``LatencyTable.summary``).
+
+The weight format (``weights``) is part of the identity like the regime: ``find_table`` returns only
+tables of the asked format (default fp16, which every shipped table is). ``find_priced`` is what pricing
+of compressed exports calls: the table of those weights when one exists (a measured one: predicted tables
+are fp16 only), else the fp16 one together with a note that says so -- never a silent mix.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 import re
 from pathlib import Path
 
+from nas.compress import FP16
 from nas.hardware.devices import SAME_FIGURES
 from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES
 from nas.latency.table import LatencyTable, TableError, load_table
@@ -72,27 +78,79 @@ def _predicted_all_timed(device: str, runtime: str) -> LatencyTable | None:
     return None
 
 
-def find_table(device: str, unit: str, runtime: str | None = None) -> LatencyTable:
-    """The best table for ``device``/``unit`` in ``runtime`` (default: ``default_runtime(unit)``):
-    measured before predicted, user's before shipped."""
+class NoTable(TableError):
+    """No table of the asked identity (device, unit, runtime, weight format) exists."""
+
+
+def find_table(device: str, unit: str, runtime: str | None = None, weights: str = FP16) -> LatencyTable:
+    """The best table for ``device``/``unit`` in ``runtime`` (default: ``default_runtime(unit)``) timed
+    with ``weights``: measured before predicted, user's before shipped."""
     runtime = runtime or default_runtime(unit)
     every = [load_table(p, device=device, unit=unit) for p in candidates(device, unit)]
+    if weights != FP16:
+        return _compressed(every, device, unit, runtime, weights)
     if unit == "all" and not any(t.runtime == runtime for t in every):
         alt = _predicted_all_timed(device, runtime)
         if alt is not None:
             return alt
-    found = [t for t in every if t.runtime == runtime]
+    found = [t for t in every if t.runtime == runtime and t.weights == FP16]
     twin = SAME_FIGURES.get(device)
     if not any(t.method == "measured" for t in found) and twin:   # a phone with the same chip figures
         shared = [load_table(p, device=twin, unit=unit) for p in candidates(twin, unit)]
-        found += [t for t in shared if t.runtime == runtime and t.method == "predicted"]
+        found += [t for t in shared if t.runtime == runtime and t.method == "predicted" and t.weights == FP16]
         every += shared
     if not found:
         where = ", ".join(str(d) for d in table_dirs())
         other = sorted({t.runtime for t in every})
         hint = (f"; tables exist for runtime {', '.join(other)} (pass --runtime {other[0]})" if other else
                 f"; profile one with `nas profile-ops --device {device} --unit {unit}` or pass --table PATH")
-        raise TableError(f"no latency table for device {device!r} unit {unit!r} runtime {runtime!r} in "
-                         f"{where}{hint}", field="device")
+        raise NoTable(f"no latency table for device {device!r} unit {unit!r} runtime {runtime!r} in "
+                      f"{where}{hint}", field="device")
     found.sort(key=lambda t: RANK.get(t.method, len(RANK)))
     return found[0]
+
+
+def _compressed(every: list[LatencyTable], device: str, unit: str, runtime: str, weights: str) -> LatencyTable:
+    """The best table of compressed ``weights`` (measured before simulated; never another phone's)."""
+    found = sorted((t for t in every if t.runtime == runtime and t.weights == weights),
+                   key=lambda t: RANK.get(t.method, len(RANK)))
+    if not found:
+        raise NoTable(f"no latency table of {weights} weights for device {device!r} unit {unit!r} runtime "
+                      f"{runtime!r} in {', '.join(str(d) for d in table_dirs())} (none ships: measure one with "
+                      f"`nas profile-ops --device {device} --unit {unit} --compress {weights}`)", field="weights")
+    return found[0]
+
+
+def weights_note(table: LatencyTable, weights: str | None) -> str | None:
+    """What a price on ``table`` says when the export has ``weights`` (None: fp16): None when the table is of
+    that format, else that the figures price the table's own (fp16) weights."""
+    weights = weights or FP16
+    if table.weights == weights:
+        return None
+    return (f"no latency table of {weights} weights for {table.device}/{table.unit}: these figures price "
+            f"{table.weights} weights ({table.method} table); measure {weights} with `nas profile-ops --device "
+            f"{table.device} --unit {table.unit} --compress {weights}`")
+
+
+def check_priced(table: LatencyTable, weights: str | None, allow_mismatch: bool = False) -> str | None:
+    """A given table (``--table``) for an export with ``weights``: an fp16 table prices any export, with
+    ``weights_note``'s note when the export is compressed; a compressed table prices only its own format
+    (refused otherwise unless ``allow_mismatch``)."""
+    if table.weights not in (FP16, weights or FP16) and not allow_mismatch:
+        raise TableError(f"table prices {table.weights} weights, not {weights or FP16} (pass --compress "
+                         f"{table.weights}, or --allow-other-device to use it anyway)", file=table.source_name,
+                         field="weights")
+    return weights_note(table, weights)
+
+
+def find_priced(device: str, unit: str, runtime: str | None = None, weights: str | None = None
+                ) -> tuple[LatencyTable, str | None]:
+    """The table that prices an export with ``weights`` (None or fp16: ``find_table``'s), and a note
+    when it is not of that weight format (no table of ``weights`` exists: fp16's prices it)."""
+    if weights in (None, FP16):
+        return find_table(device, unit, runtime), None
+    try:
+        return find_table(device, unit, runtime, weights), None
+    except NoTable:
+        table = find_table(device, unit, runtime)
+        return table, weights_note(table, weights)

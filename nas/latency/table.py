@@ -7,6 +7,7 @@ File format (YAML, one entry per line so diffs stay readable)::
     unit: ane                   # cpu | gpu | ane | cpu_and_ane | local CPU runtimes: ort_cpu, torch_cpu
     method: measured            # measured | predicted
     runtime: coreml-mlprogram-ios16   # the runtime regime the times describe (see RUNTIMES)
+    weights: lut4               # optional: the weight format timed (fp16 when absent; nas.compress)
     provenance:                 # where the numbers came from
       hardware: iPhone12,1
       os: iOS 17.5
@@ -26,7 +27,10 @@ File format (YAML, one entry per line so diffs stay readable)::
 and runtime): Core ML tables say ``coreml-<format>-<os><major>`` where format is
 ``mlprogram`` or ``neuralnetwork`` (an ML program on iOS 16 or later is
 ``coreml-mlprogram-ios16``, the regime ``nas export`` produces); local CPU tables
-say ``onnxruntime`` or ``torch``.
+say ``onnxruntime`` or ``torch``. ``weights`` is part of the identity too: absent
+means fp16 (every shipped table: predicted tables are fp16 only), ``int8``, ``lut8``,
+``lut6`` or ``lut4`` a table measured on ops compressed as ``nas export --compress``
+compresses (``nas profile-ops --compress``); only those are written with the field.
 
 ``network latency = overhead + sum of its layers' entries``. ``entry_count``
 guards against a truncated file; duplicate keys, NaN, negative times, missing
@@ -47,7 +51,8 @@ import yaml
 from nas.errors import NasError, SpecError
 from nas import safeyaml
 from nas.fsutil import write_atomic
-from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES, runtime_problem
+from nas.compress import FP16
+from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES, runtime_problem, weights_problem
 from nas.latency.units import describe
 
 SCHEMA = "nas.latency_table/1"
@@ -112,6 +117,7 @@ class LatencyTable:
     entries: dict[str, Stat]
     path: str | None = None
     runtime: str | None = None    # None in code: the unit's local runtime, else the exporter's regime
+    weights: str = FP16           # the weight format timed (nas.compress.WEIGHT_FORMATS)
 
     def __post_init__(self):
         if self.runtime is None:
@@ -133,6 +139,8 @@ class LatencyTable:
     def summary(self) -> str:
         p = self.provenance
         bits = [f"{self.method} {self.device}/{self.unit}", f"runtime {self.runtime}"]
+        if self.weights != FP16:
+            bits.append(f"weights {self.weights}")
         if describe(self):
             bits.append(f"compute units {describe(self)}")
         if self.method == "predicted":
@@ -158,8 +166,9 @@ class LatencyTable:
         return ", ".join(bits)
 
     def to_dict(self) -> dict:
+        weights = {} if self.weights == FP16 else {"weights": self.weights}   # fp16 tables stay as they were
         return {"schema": SCHEMA, "device": self.device, "unit": self.unit, "method": self.method,
-                "runtime": self.runtime,
+                "runtime": self.runtime, **weights,
                 "provenance": self.provenance, "time_unit": "ms", "overhead": self.overhead.to_dict(),
                 "entry_count": len(self.entries),
                 "entries": {k: self.entries[k].to_dict() for k in sorted(self.entries)}}
@@ -223,6 +232,10 @@ def table_from_dict(data: Any, file: str) -> LatencyTable:
         raise TableError(f"method must be measured, predicted or simulated, got {data['method']!r}", file=file,
                          field="method")
     check_runtime(data["runtime"], data["unit"], file)
+    weights = data.get("weights", FP16)
+    problem = weights_problem(weights, data["unit"], data["method"], data["runtime"])
+    if problem:
+        raise TableError(problem, file=file, field="weights")
     if data["time_unit"] != "ms":
         raise TableError(f"time_unit must be 'ms', got {data['time_unit']!r}", file=file, field="time_unit")
     if not isinstance(data["provenance"], dict):
@@ -239,7 +252,7 @@ def table_from_dict(data: Any, file: str) -> LatencyTable:
                          field="entries")
     entries = {k: _stat(v, file, f"entry {k}") for k, v in entries_raw.items()}
     return LatencyTable(str(data["device"]), data["unit"], data["method"], dict(data["provenance"]),
-                        _stat(data["overhead"], file, "overhead"), entries, file, data["runtime"])
+                        _stat(data["overhead"], file, "overhead"), entries, file, data["runtime"], weights)
 
 
 def check_runtime(runtime: Any, unit: str, file: str = "") -> str:
@@ -271,8 +284,9 @@ def _parse(text: str) -> Any:
 
 
 def load_table(path: str | os.PathLike, *, device: str | None = None, unit: str | None = None,
-               runtime: str | None = None, allow_mismatch: bool = False) -> LatencyTable:
-    """Load and check a table; refuse one for another device/unit/runtime unless ``allow_mismatch``."""
+               runtime: str | None = None, weights: str | None = None, allow_mismatch: bool = False) -> LatencyTable:
+    """Load and check a table; refuse one for another device/unit/runtime/weight format unless
+    ``allow_mismatch``."""
     file = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -297,6 +311,9 @@ def load_table(path: str | os.PathLike, *, device: str | None = None, unit: str 
         if runtime is not None and table.runtime != runtime:
             raise TableError(f"table describes runtime {table.runtime!r}, not {runtime!r} (pass "
                              f"--allow-other-device to use it anyway)", file=file, field="runtime")
+        if weights is not None and table.weights != weights:
+            raise TableError(f"table prices {table.weights} weights, not {weights} (pass --allow-other-device "
+                             f"to use it anyway)", file=file, field="weights")
     return table
 
 

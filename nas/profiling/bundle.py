@@ -10,6 +10,11 @@ output) whose time becomes the table's per-network overhead. Whole calibration
 and validation networks (``nas.profiling.networks``) go in as one ML program
 each, timed end to end (no overhead), with their layers' keys in the manifest
 (``network``), for the in-network correction and the validation figures.
+With ``weights`` (a ``nas.compress`` name such as lut4) every op and network package
+has its weights compressed by the same ``compress_model`` as ``nas export --compress``
+(overhead models have no weights and stay as they are); the manifest says ``weights``,
+the bundle id hashes it in, and packages are named by key *and* weight format, so a
+bundle folder resumed with another format converts its own packages and never mixes them.
 ``manifest.json``
 follows ``ios_profiler/schema/manifest.schema.json``. Packages are written to
 a temporary folder and renamed, so an interrupted bundle resumes where it
@@ -31,6 +36,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from nas import __version__
+from nas.compress import FP16, WEIGHT_FORMATS, compress_model
 from nas.coreml_log import quiet_progress
 from nas.errors import NasError
 from nas.fsutil import LOCK_NAME, json_text, loads_json, lock_folder, write_atomic
@@ -55,13 +61,19 @@ def overhead_id(in_shape: Sequence[int], out_shape: Sequence[int]) -> str:
     return f"io_{_dims(in_shape)}_{_dims(out_shape)}"
 
 
-def op_file(key: str) -> str:
-    return f"ops/{hashlib.sha256(key.encode()).hexdigest()[:16]}.mlpackage"
+def _tag(weights: str) -> str:
+    return "" if weights == FP16 else f"#{weights}"      # fp16 names stay those of every earlier bundle
 
 
-def net_file(net: ProtocolNet) -> str:
-    """Named by content (architecture and weight seed), so a resumed bundle reuses a converted network."""
-    return f"nets/{hashlib.sha256(f'{format_net(net.net)}#{net.weight_seed}'.encode()).hexdigest()[:16]}.mlpackage"
+def op_file(key: str, weights: str = FP16) -> str:
+    return f"ops/{hashlib.sha256((key + _tag(weights)).encode()).hexdigest()[:16]}.mlpackage"
+
+
+def net_file(net: ProtocolNet, weights: str = FP16) -> str:
+    """Named by content (architecture, weight seed, weight format), so a resumed bundle reuses a converted
+    network."""
+    text = f"{format_net(net.net)}#{net.weight_seed}{_tag(weights)}"
+    return f"nets/{hashlib.sha256(text.encode()).hexdigest()[:16]}.mlpackage"
 
 
 def _io_module(out_shape: Sequence[int]):
@@ -110,10 +122,11 @@ def _stop(pool: ProcessPoolExecutor, root: Path, before: set) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _convert(job: tuple[str, str, tuple, object, str]) -> list[int]:
+def _convert(job: tuple[str, str, tuple, object, str, str]) -> list[int]:
     """Convert one op (``kind`` op), overhead model (``io``; ``extra`` its output shape) or whole
-    network (``net``; ``extra`` its weight seed) to ``dest``; returns the output shape."""
-    kind, key, in_shape, extra, dest = job
+    network (``net``; ``extra`` its weight seed) to ``dest``, weights compressed as ``weights`` says
+    (ops and networks); returns the output shape."""
+    kind, key, in_shape, extra, dest, weights = job
     import numpy as np
     import torch
     import coremltools as ct
@@ -128,6 +141,8 @@ def _convert(job: tuple[str, str, tuple, object, str]) -> list[int]:
                            outputs=[ct.TensorType(name="y", dtype=np.float16)], convert_to="mlprogram",
                            compute_precision=ct.precision.FLOAT16,
                            minimum_deployment_target=ct.target.iOS16)
+        if weights != FP16 and kind != "io":
+            model = compress_model(model, weights)
     dest_path = Path(dest)
     tmp = dest_path.with_name(f".tmp{os.getpid()}-{dest_path.name}")  # keeps the .mlpackage suffix
     shutil.rmtree(tmp, ignore_errors=True)
@@ -154,9 +169,12 @@ def hash_package(path: Path) -> str:
     return h.hexdigest()
 
 
-def bundle_id(root: Path, entries: Sequence[dict], overheads: Sequence[dict]) -> str:
-    """SHA-256 over the sorted keys/ids and their packages' content hashes."""
+def bundle_id(root: Path, entries: Sequence[dict], overheads: Sequence[dict], weights: str = FP16) -> str:
+    """SHA-256 over the weight format (when not fp16), the sorted keys/ids and their packages' content
+    hashes."""
     h = hashlib.sha256()
+    if weights != FP16:
+        h.update(f"weights {weights}\n".encode())
     for name, file in sorted([(e["key"], e["file"]) for e in entries] + [(o["id"], o["file"]) for o in overheads]):
         h.update(name.encode() + b"\0" + hash_package(root / file).encode() + b"\n")
     return h.hexdigest()
@@ -164,17 +182,19 @@ def bundle_id(root: Path, entries: Sequence[dict], overheads: Sequence[dict]) ->
 
 def write_bundle(entries: Sequence[OpEntry], device: str, units: Sequence[str], out: str | os.PathLike, *,
                  network_io: tuple[tuple, tuple] | None = None, networks: Sequence[ProtocolNet] = (),
-                 resume: bool = False, workers: int = 2,
+                 resume: bool = False, workers: int = 2, weights: str = FP16,
                  protocol: dict | None = None, bar=None, hook: Callable[[int], None] | None = None) -> Path:
     """Write (or finish) a bundle, holding the folder's lock (one writer); returns the manifest's path."""
     dev = get_device(device)
+    if weights not in WEIGHT_FORMATS:
+        raise NasError(f"weights must be one of {', '.join(WEIGHT_FORMATS)}, got {weights!r}")
     with lock_folder(out, f"bundle folder {out}"):
         return _write_bundle(entries, dev, units, Path(out), network_io=network_io, networks=networks,
-                             resume=resume, workers=workers, protocol=protocol, bar=bar, hook=hook)
+                             resume=resume, workers=workers, weights=weights, protocol=protocol, bar=bar, hook=hook)
 
 
-def _write_bundle(entries, dev, units, root: Path, *, network_io, networks, resume, workers, protocol, bar,
-                  hook) -> Path:
+def _write_bundle(entries, dev, units, root: Path, *, network_io, networks, resume, workers, weights, protocol,
+                  bar, hook) -> Path:
     if any(p.name != LOCK_NAME for p in root.iterdir()) and not resume:
         raise NasError(f"{root} is not empty: pass --resume to finish that bundle, or choose another --out")
     (root / "ops").mkdir(parents=True, exist_ok=True)
@@ -188,21 +208,22 @@ def _write_bundle(entries, dev, units, root: Path, *, network_io, networks, resu
     for e in entries:
         oid = overhead_id((1, *e.in_shape), (1, *e.out_shape))
         overheads.setdefault(oid, (e.in_shape, e.out_shape))
-        manifest_entries.append({"key": e.key, "file": op_file(e.key), "inputs": [_tensor((1, *e.in_shape), "x")],
+        file = op_file(e.key, weights)
+        manifest_entries.append({"key": e.key, "file": file, "inputs": [_tensor((1, *e.in_shape), "x")],
                                  "outputs": [_tensor((1, *e.out_shape), "y")], "overhead": oid})
-        jobs.append(("op", e.key, e.in_shape, None, str(root / op_file(e.key))))
+        jobs.append(("op", e.key, e.in_shape, None, str(root / file), weights))
     for oid, (i, o) in overheads.items():
-        jobs.append(("io", oid, i, o, str(root / f"overheads/{oid}.mlpackage")))
+        jobs.append(("io", oid, i, o, str(root / f"overheads/{oid}.mlpackage"), FP16))
     if net_entry is not None:
         key, i, o = net_entry
         manifest_entries.append({"key": key, "file": op_file(key), "inputs": [_tensor((1, *i), "x")],
                                  "outputs": [_tensor((1, *o), "y")]})
-        jobs.append(("io", key, i, o, str(root / op_file(key))))
+        jobs.append(("io", key, i, o, str(root / op_file(key)), FP16))
     for n in networks:  # whole networks: end-to-end time, per-call cost included (no overhead subtracted)
         shape = (n.net.in_channels, *n.net.input_size)
-        manifest_entries.append({"key": n.key, "file": net_file(n), "inputs": [_tensor((1, *shape), "x")],
+        manifest_entries.append({"key": n.key, "file": net_file(n, weights), "inputs": [_tensor((1, *shape), "x")],
                                  "outputs": [_tensor((1, 1), "y")], "network": n.to_manifest()})
-        jobs.append(("net", format_net(n.net), shape, n.weight_seed, str(root / net_file(n))))
+        jobs.append(("net", format_net(n.net), shape, n.weight_seed, str(root / net_file(n, weights)), weights))
     todo = [j for j in jobs if not Path(j[4]).exists()]
     if bar is not None:
         bar.total = len(jobs)
@@ -238,11 +259,11 @@ def _write_bundle(entries, dev, units, root: Path, *, network_io, networks, resu
         file = f"overheads/{oid}.mlpackage"
         ov_list.append({"id": oid, "file": file, "inputs": [_tensor((1, *i), "x")],
                         "outputs": [_tensor(package_output_shape(root / file), "y")]})
-    manifest = {"schema": MANIFEST_SCHEMA, "bundle_id": bundle_id(root, manifest_entries, ov_list),
+    manifest = {"schema": MANIFEST_SCHEMA, "bundle_id": bundle_id(root, manifest_entries, ov_list, weights),
                 "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "generator": f"nas {__version__}", "device": dev.name, "hardware_ids": list(dev.hardware_ids),
-                "units": list(units), "precision": "fp16", "protocol": dict(protocol or DEFAULT_PROTOCOL),
-                "overheads": ov_list, "entries": manifest_entries}
+                "units": list(units), "precision": "fp16", **({} if weights == FP16 else {"weights": weights}),
+                "protocol": dict(protocol or DEFAULT_PROTOCOL), "overheads": ov_list, "entries": manifest_entries}
     path = root / "manifest.json"
     write_atomic(path, json_text(manifest, indent=1) + "\n")
     return path

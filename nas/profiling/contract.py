@@ -11,7 +11,8 @@ This module applies the same rules before anything is written:
   the bundle folder (relative, no ``..``, no symlink leading out);
 * results: one header (first line), a footer only as the last line whose count
   matches, every entry and overhead in the manifest and each at most once, the
-  header's unit among the manifest's units, every time finite and >= 0 (the
+  header's unit among the manifest's units, the header's weight format the
+  manifest's (``weights``, fp16 when absent), every time finite and >= 0 (the
   schema says >= 0; finiteness is checked here because ``NaN >= 0`` is not false
   to a JSON-schema validator).
 """
@@ -22,6 +23,7 @@ import math
 import os
 from pathlib import Path, PurePosixPath
 
+from nas.compress import FP16
 from nas.errors import NasError
 from nas.fsutil import loads_json
 
@@ -146,6 +148,10 @@ def results_errors(rows: list[dict], manifest: dict) -> list[str]:
     unit = rows[0]["unit"]
     if unit not in manifest["units"]:
         errors.append(f"line 1: unit {unit!r} is not among the manifest's units {manifest['units']}")
+    weights, wanted = rows[0].get("weights", FP16), manifest.get("weights", FP16)
+    if weights != wanted:
+        errors.append(f"line 1: weights {weights!r} are not the manifest's {wanted!r} (results of packages with "
+                      f"another weight format)")
     known = {e["key"] for e in manifest["entries"]}
     ids = {o["id"] for o in manifest["overheads"]}
     seen: dict[str, int] = {}

@@ -13,7 +13,9 @@ less its overhead model's) is its isolated time. Whole networks (manifest
 entries with ``network``) fit the in-network correction and give the
 validation figures (``nas.profiling.netcheck``); the table's entries are the
 corrected times. A simulated run (``device.runtime`` "simulated") imports as
-``method: simulated``.
+``method: simulated``. The manifest's weight format (``weights``: fp16 when absent)
+becomes the table's; a results header that names another is refused
+(``nas.profiling.contract.results_errors``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from nas.compress import COMPRESSIONS, FP16, THRESHOLD
 from nas.errors import NasError
 from nas.fsutil import loads_json
 from nas.latency.table import LatencyTable, Stat
@@ -162,6 +165,10 @@ def import_results(results: str | os.PathLike, manifest_path: str | os.PathLike,
                   "protocol": dict(header["protocol"]) | {"statistic": "median", "overhead": "same-shape "
                                                           "overhead model subtracted per entry"},
                   "results_file": results.name, "compute_units": COMPUTE_UNITS.get(header["unit"], header["unit"])}
+    weights = manifest.get("weights", FP16)
+    if weights != FP16:
+        provenance["weights"] = (f"{weights}: {COMPRESSIONS[weights].what}, weight tensors of >= {THRESHOLD} "
+                                 f"elements compressed as nas export --compress does (coremltools post-training)")
     if method == "simulated":
         provenance["note"] = "simulated run (nas-profiler profile --simulate): tests the pipeline, not a measurement"
     provenance |= checked
@@ -173,4 +180,4 @@ def import_results(results: str | os.PathLike, manifest_path: str | os.PathLike,
         notes.append(f"warning: OS {d['os']!r} is not an iOS/macOS version; runtime set to {runtime} (the "
                      f"bundle's {fmt} regime on iOS 16+)")
     return LatencyTable(manifest["device"], header["unit"], method, provenance, overhead, entries,
-                        runtime=runtime), notes
+                        runtime=runtime, weights=weights), notes

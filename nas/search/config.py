@@ -33,7 +33,7 @@ class SearchConfig:
     data: str | None = None
     seed: int = 0
     export: bool = True
-    compress: str | None = None            # best.mlpackage's weights (nas.export.compress.COMPRESSIONS)
+    compress: str | None = None            # weights priced and best.mlpackage's (nas.compress.COMPRESSIONS)
     resume: bool = False
     seed_from: tuple[str, ...] = ()
     proxy_resolution: int = 64

@@ -21,7 +21,8 @@ from typing import Sequence
 import numpy as np
 
 from nas.errors import NasError
-from nas.latency import SpacePricer, find_table
+from nas.latency import SpacePricer
+from nas.latency.store import find_priced
 from nas.fsutil import file_sha256, portable_path
 from nas.latency.table import LatencyTable
 from nas.search.storage import Trial
@@ -82,7 +83,7 @@ def table_info(table: LatencyTable) -> dict:
     (a table's ``runtime``, once tables carry one; None before)."""
     return {"path": portable_path(table.path), "sha256": file_sha256(table.path)
             if table.path else None, "source": table.method, "device": table.device, "unit": table.unit,
-            "regime": getattr(table, "runtime", None), "summary": table.summary()}
+            "regime": getattr(table, "runtime", None), "weights": table.weights, "summary": table.summary()}
 
 
 class MultiPricer:
@@ -125,10 +126,13 @@ class MultiPricer:
         return {c.key: c.target_ms for c in self.constraints}
 
 
-def prepare_multi(space, constraints: Sequence[Constraint], runtime: str | None = None) -> MultiPricer:
-    """Find each pair's table in ``runtime`` (None: each unit's default regime, as ``find_table``) and
-    refuse a target below the fastest network of the space on it."""
-    pricer = MultiPricer(space, constraints, [find_table(c.device, c.unit, runtime) for c in constraints])
+def prepare_multi(space, constraints: Sequence[Constraint], runtime: str | None = None,
+                  weights: str | None = None) -> MultiPricer:
+    """Find each pair's table in ``runtime`` (None: each unit's default regime, as ``find_table``) for
+    ``weights`` (``find_priced``: fp16 where no table of those weights exists) and refuse a target below the
+    fastest network of the space on it."""
+    pricer = MultiPricer(space, constraints, [find_priced(c.device, c.unit, runtime, weights)[0]
+                                              for c in constraints])
     for c, t, fastest in zip(constraints, pricer.tables, pricer.fastest()):
         if fastest > c.target_ms:
             raise NasError(f"target {c.target_ms:g} ms for {c.pair} is infeasible: the fastest network of space "

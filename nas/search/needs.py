@@ -74,8 +74,6 @@ NEEDS: tuple[Need, ...] = (
     Need("--storage", lambda a: not _dnas(a), "cannot go with --strategy dnas",
          "dnas trains a supernet, it has no trials to record as optuna trials"),
     Need("--study-name", lambda a: bool(a.storage), "needs --storage", "it names the study in that storage"),
-    Need("--compress", lambda a: a.export, "cannot go with --no-export",
-         "it compresses best.mlpackage, which --no-export does not write"),
     Need("--backend", lambda a: a.backend != "ray" or _ray_trains(a), "ray needs --accuracy train, or "
          "--strategy dnas with --dnas-sweep", "Ray runs trainings as trials, the candidates of --accuracy train "
          "or the runs of a sweep (dnas trains one supernet: give --dnas-sweep, or run it locally, e.g. "

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from nas import zoo
 from nas.errors import NasError
-from nas.export.compress import COMPRESSIONS
+from nas.compress import COMPRESSIONS
 from nas.fsutil import file_sha256, portable_path
 from nas.latency import SpacePricer
 from nas.latency.table import LatencyTable
@@ -28,7 +28,7 @@ from nas.search.checks import RESOLUTION, check_config
 from nas.search.config import DIFFERENTIABLE, SearchConfig
 from nas.search.needs import TRAINED, check_needs
 from nas.search.strategies import STRATEGIES
-from nas.search.targets import non_binding_notes, open_pricer
+from nas.search.targets import non_binding_notes, open_pricer, weights_notes
 from nas.spaces import Space, load_space
 from nas.spaces.sizes import shape_error_at, smallest_square_side
 
@@ -84,7 +84,7 @@ def prepare(cfg: SearchConfig) -> Prepared:
                        f"takes {fastest:.3f} ms on {table.source_name} ({table.summary()}); raise --target-ms to "
                        f"at least {fastest:.3f}")
     slowest = pricer.slowest_ms()
-    initial, notes = [], non_binding_notes(cfg, space, pricer, multi)
+    initial, notes = [], weights_notes(cfg, table, multi) + non_binding_notes(cfg, space, pricer, multi)
     from nas.profiling.staleness import quick_check  # a measured local table: re-time a few networks (seconds)
     stale = quick_check(table)
     if stale:
@@ -98,7 +98,7 @@ def prepare(cfg: SearchConfig) -> Prepared:
         else:
             initial.append(choices)
     info = {"path": portable_path(table.path), "sha256": file_sha256(table.path) if table.path else None, "source": table.method, "device": table.device,
-            "unit": table.unit, "runtime": table.runtime, "summary": table.summary()}
+            "unit": table.unit, "runtime": table.runtime, "weights": table.weights, "summary": table.summary()}
     return Prepared(cfg, space, table, info, pricer, fastest, slowest, estimator, initial, notes, multi)
 
 

@@ -75,7 +75,7 @@ def _export_best(prep: Prepared, net, path: Path, summary: dict) -> None:
     cfg = prep.config
     device = cfg.device
     try:
-        tables = find_tables(device)            # refuses only a device outside the registry with no table
+        tables = find_tables(device, cfg.compress)   # refuses only a device outside the registry with no table
     except NasError:
         device, tables = ExportOptions().device, None
         summary["notes"].append(f"best.mlpackage's metadata quotes {device}'s latency tables: {cfg.device!r} is "

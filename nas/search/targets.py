@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nas.latency import SpacePricer, find_table, load_table
+from nas.latency import SpacePricer, load_table
+from nas.latency.store import check_priced, find_priced
 from nas.latency.table import LatencyTable
 from nas.spaces import Space
 
@@ -25,17 +26,26 @@ if TYPE_CHECKING:                      # annotations only (multi is imported whe
 def open_pricer(cfg: SearchConfig, space: Space) -> tuple[LatencyTable, SpacePricer | MultiPricer, MultiPricer | None]:
     """(table, pricer, multi) a search of ``cfg`` prices on. With several (device, unit) pairs, ``multi`` is their
     ``MultiPricer`` (also returned as the pricer) and ``table`` the first pair's; it refuses a target below the
-    fastest network of the space on its pair's table."""
+    fastest network of the space on its pair's table. With ``cfg.compress`` each table is one of those weights
+    where one exists, else the fp16 one (``weights_notes`` says which)."""
     if cfg.constraints:
         from nas.search.multi import prepare_multi
-        multi = prepare_multi(space, cfg.constraints, cfg.runtime)
+        multi = prepare_multi(space, cfg.constraints, cfg.runtime, cfg.compress)
         return multi.tables[0], multi, multi
     if cfg.table:
         table = load_table(cfg.table, device=cfg.device, unit=cfg.unit, runtime=cfg.runtime,
                            allow_mismatch=cfg.allow_other_device)
+        check_priced(table, cfg.compress, cfg.allow_other_device)
     else:
-        table = find_table(cfg.device, cfg.unit, cfg.runtime)
+        table = find_priced(cfg.device, cfg.unit, cfg.runtime, cfg.compress)[0]
     return table, SpacePricer(space, table), None
+
+
+def weights_notes(cfg: SearchConfig, table: LatencyTable, multi: MultiPricer | None) -> list[str]:
+    """One note per table that prices other weights than the search's ``--compress`` (fp16 in their place)."""
+    from nas.latency.store import weights_note
+    tables = multi.tables if multi is not None else [table]
+    return [n for n in (weights_note(t, cfg.compress) for t in tables) if n]
 
 
 def latency_targets(cfg: SearchConfig, pricer, multi) -> list[tuple[str, float, SpacePricer]]:

@@ -54,6 +54,10 @@ public struct ResultsChecker {
             let msg = "unit: '\(h.unit.rawValue)' is not among the manifest's units \(manifest.units.map(\.rawValue))"
             if options.allowOtherUnit { r.warnings.append(msg + " (allowed by --allow-other-unit)") } else { r.errors.append(msg) }
         }
+        if (h.weights ?? "fp16") != (manifest.weights ?? "fp16") {
+            r.errors.append("weights: results measure \(h.weights ?? "fp16") weights, the manifest's packages are "
+                + "\(manifest.weights ?? "fp16")")
+        }
         if h.measurement != manifest.measurement {
             r.warnings.append("protocol: the results header's protocol differs from the manifest's")
         }

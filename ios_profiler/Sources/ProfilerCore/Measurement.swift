@@ -310,7 +310,8 @@ public enum ProfileJob {
                                          found: device.hardwareId + " (pass --allow-other-device to measure anyway)")
         }
         let header = ResultsHeader(bundleId: manifest.bundleId, device: device, unit: options.unit,
-                                   measurement: manifest.measurement, started: ISO8601.string())
+                                   measurement: manifest.measurement, started: ISO8601.string(),
+                                   weights: manifest.weights)
         let opened = try ResultsSession.open(out, header: header, resume: options.resume)
         for r in opened.repairs { progress.progress("[resume] \(r)") }
         if !opened.measured.isEmpty { progress.progress("[resume] \(opened.measured.count) entries already measured") }

@@ -148,17 +148,21 @@ public struct Manifest: Codable, Equatable, Sendable {
     public var hardwareIds: [String]
     public var units: [ComputeUnit]
     public var precision: String
+    /// The packages' weight format: nil (fp16) or a compression of `nas export --compress` (int8, lut8, lut6,
+    /// lut4). The harness loads any package alike; it copies this into the results header.
+    public var weights: String?
     public var measurement: MeasurementProtocol
     public var overheads: [OverheadSpec]
     public var entries: [EntrySpec]
 
     enum CodingKeys: String, CodingKey {
         case schema, bundleId = "bundle_id", created, generator, device, hardwareIds = "hardware_ids"
-        case units, precision, measurement = "protocol", overheads, entries
+        case units, precision, weights, measurement = "protocol", overheads, entries
     }
 
     public init(schema: String = SchemaVersion.manifest, bundleId: String, created: String, generator: String,
                 device: String, hardwareIds: [String], units: [ComputeUnit], precision: String,
+                weights: String? = nil,
                 measurement: MeasurementProtocol, overheads: [OverheadSpec], entries: [EntrySpec]) {
         self.schema = schema
         self.bundleId = bundleId
@@ -168,6 +172,7 @@ public struct Manifest: Codable, Equatable, Sendable {
         self.hardwareIds = hardwareIds
         self.units = units
         self.precision = precision
+        self.weights = weights
         self.measurement = measurement
         self.overheads = overheads
         self.entries = entries

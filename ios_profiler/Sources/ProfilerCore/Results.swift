@@ -28,13 +28,17 @@ public struct ResultsHeader: Codable, Equatable, Sendable {
     public var measurement: MeasurementProtocol
     public var started: String
     public var harness: String
+    /// The manifest's weight format (nil: fp16, and the key is left out), so that an importer can refuse
+    /// results of packages with another format.
+    public var weights: String?
 
     enum CodingKeys: String, CodingKey {
-        case schema, bundleId = "bundle_id", device, unit, measurement = "protocol", started, harness
+        case schema, bundleId = "bundle_id", device, unit, measurement = "protocol", started, harness, weights
     }
 
     public init(schema: String = SchemaVersion.results, bundleId: String, device: DeviceInfo, unit: ComputeUnit,
-                measurement: MeasurementProtocol, started: String, harness: String = harnessName) {
+                measurement: MeasurementProtocol, started: String, harness: String = harnessName,
+                weights: String? = nil) {
         self.schema = schema
         self.bundleId = bundleId
         self.device = device
@@ -42,6 +46,7 @@ public struct ResultsHeader: Codable, Equatable, Sendable {
         self.measurement = measurement
         self.started = started
         self.harness = harness
+        self.weights = weights
     }
 }
 

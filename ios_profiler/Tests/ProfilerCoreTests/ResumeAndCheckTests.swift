@@ -144,6 +144,29 @@ final class ResumeAndCheckTests: XCTestCase {
         XCTAssertTrue(try checkExample({ $0.unit = .gpu }, options: .init(allowOtherUnit: true)).ok)
     }
 
+    func testCompressedBundleIsMeasuredAndItsWeightFormatCheckedInTheHeader() throws {
+        var m = smallManifest(entries: 2)
+        m.weights = "lut4"
+        let bundle = try makeBundle(m)
+        XCTAssertNoThrow(try manifestValidator().validate(try JSONValue.parse(readText(bundle.appendingPathComponent("manifest.json")))))
+        let out = bundle.appendingPathComponent("results.jsonl")
+        try simulate(bundle: bundle, out: out)
+        let header = readText(out).split(separator: "\n")[0]
+        XCTAssertTrue(header.contains("\"weights\":\"lut4\""), String(header))  // copied from the manifest
+        XCTAssertNoThrow(try resultsValidator().validateResultsLine(try JSONValue.parse(String(header))))
+        var c = try ResultsFile.read(out)
+        XCTAssertEqual(ResultsChecker(manifest: m).check(c).errors, [])
+        guard case var .header(h) = c.lines[0] else { return XCTFail("no header") }
+        h.weights = nil                                   // fp16 results against a lut4 manifest
+        c.lines[0] = .header(h)
+        let r = ResultsChecker(manifest: m).check(c)
+        XCTAssertTrue(r.errors.contains { $0.hasPrefix("weights: results measure fp16 weights") }, "\(r.errors)")
+        // An fp16 bundle writes no weights key at all (its results read as before).
+        let plain = try makeBundle(smallManifest(entries: 1))
+        try simulate(bundle: plain, out: plain.appendingPathComponent("r.jsonl"))
+        XCTAssertFalse(readText(plain.appendingPathComponent("r.jsonl")).contains("weights"))
+    }
+
     func testCheckerReportsMissingUnknownAndDuplicateEntries() throws {
         var c = try ResultsFile.read(examplesDir.appendingPathComponent("results.jsonl"))
         let m = try exampleManifest()

@@ -1,4 +1,4 @@
-"""Weight compression of an exported ML program, and what it measurably did.
+"""Weight compression of a Core ML ML program (export, profiling bundles), and what it measurably did.
 
 Why it exists: an fp16 package's weights are most of what an app ships (MobileNetV2: 7 MB), and Core ML
 runs compressed weights from iOS 16 on (``constexpr_affine_dequantize``, ``constexpr_lut_to_dense``).
@@ -6,8 +6,10 @@ coremltools' data-free post-training compression does the work (``linear_quantiz
 ``palettize_weights``); this module picks its settings by one name and measures two things here: the
 weight file's bytes before and after, and the weight error (signal-to-quantization-noise ratio of the
 tensors it compressed, from coremltools' own ``decompress_weights``). It does not know what compression
-does to accuracy (that needs data and, for Core ML's own prediction, macOS) or to latency (no latency
-table prices compressed weights); the caller says so wherever it prints a figure.
+does to accuracy (that needs data and, for Core ML's own prediction, macOS) or to latency (only a table
+measured on a phone with the same compression prices that: ``nas profile-ops --compress``); the caller says
+so wherever it prints a figure. It sits low in the layers (rank 2) because export, profiling bundles and the
+latency tables' weight format (``WEIGHT_FORMATS``) all share it.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ COMPRESSIONS = {c.name: c for c in (
     Compression("lut6", "6-bit palette (k-means, one 64-entry table per tensor)", "palette", 6),
     Compression("lut4", "4-bit palette (k-means, one 16-entry table per tensor)", "palette", 4),
 )}
+FP16 = "fp16"                                   # no compression: what every shipped table prices
+WEIGHT_FORMATS = (FP16, *COMPRESSIONS)          # a latency table's / bundle's ``weights``
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,11 @@ class CompressionReport:
                 f"{_db(self.worst_sqnr_db)} ({self.worst_tensor})")
 
     def metadata(self) -> dict[str, str]:
-        """The package's own record of it (strings: Core ML's user-defined metadata)."""
+        """The package's own record of it (strings: Core ML's user-defined metadata; the exporter adds
+        ``nas.latency_weights``, which weights its latency figures price)."""
         return {"nas.compression": f"{self.name}: {self.what}, tensors of >= {THRESHOLD} elements "
                                    f"({self.compressed} of {self.tensors}), coremltools post-training, no data",
-                "nas.compression_weight_sqnr_db": _db(self.sqnr_db),
-                "nas.latency_weights": "the nas.latency figures price fp16 weights: no latency table prices "
-                                       "compressed weights"}
+                "nas.compression_weight_sqnr_db": _db(self.sqnr_db)}
 
     def to_json(self) -> dict:
         return {"name": self.name, "what": self.what, "threshold_elements": THRESHOLD, "tensors": self.tensors,
