@@ -149,3 +149,28 @@ def test_report_on_shipped_tables(tmp_path, monkeypatch):
                 assert any(k not in table["entries"] for k in keys), (row.name, unit)
     from nas.report.render import render
     assert render(cmp, tmp_path / "r").exists()
+
+
+def test_report_compress_prices_on_a_lut4_table_where_one_exists(tables, tmp_path, capsys):
+    # a hand lut4 ane table (measured, every entry 0.25 ms, overhead 0.5 ms); cpu / gpu have none, so they stay
+    # on the fp16 files and say so. MobileNetV2 by hand: stem, 1 + 2 + 3 + 4 + 3 + 3 + 1 inverted residuals,
+    # the 1x1 conv, pool and fc: 21 layers -> 0.5 + 21 x 0.25 = 5.75 ms.
+    from nas.latency import LatencyTable, Stat
+    keys = {l.key for n in MODELS for l in resolve(zoo.get(n).spec)}
+    lut4 = LatencyTable("iphone11", "ane", "measured", {"hardware": "iPhone12,1", "os": "iOS 17.5"}, Stat(0.5),
+                        {k: Stat(0.25) for k in keys}, weights="lut4")
+    save_table(lut4, tables / "iphone11-ane.lut4.yaml")
+    cmp = build_comparison("iphone11", "ane", models=("mobilenet_v2",), weights="lut4")
+    row = cmp.row("mobilenet_v2")
+    assert row.predicted_ms["ane"] == pytest.approx(5.75)
+    keys_v2 = [l.key for l in resolve(zoo.get("mobilenet_v2").spec)]
+    assert row.predicted_ms["cpu"] == pytest.approx(_file_sum(tables / "iphone11-cpu.yaml", keys_v2))
+    assert "note:" not in cmp.table_notes["ane"]
+    assert all("no latency table of lut4 weights for iphone11/" + u in cmp.table_notes[u] for u in ("cpu", "gpu"))
+    assert main(["report", "--device", "iphone11", "--model", "mobilenet_v2", "--compress", "lut4",
+                 "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "iphone11-ane.lut4.yaml" in out and out.count("price fp16 weights") == 2
+    plain = build_comparison("iphone11", "ane", models=("mobilenet_v2",))   # without --compress: fp16 as before
+    assert plain.row("mobilenet_v2").predicted_ms["ane"] == pytest.approx(_file_sum(tables / "iphone11-ane.yaml",
+                                                                                    keys_v2))

@@ -113,7 +113,7 @@ INDEPENDENT: dict[tuple[str, ...], tuple[str, ...]] = {
     ("export",): ("--model", "--arch", "--weights", "--out", "--precision", "--tensor-input", "--backbone-only",
                   "--min-target", "--device", "--report", "--json", "--compress"),
     ("check",): ("--arch", "--json"),
-    ("report",): ("--device", "--unit", "--search-dir", "--model", "--out", "--runtime"),
+    ("report",): ("--device", "--unit", "--search-dir", "--model", "--out", "--runtime", "--compress"),
     S: ("--space", "--target-ms", "--device", "--unit", "--table", "--runtime", "--strategy", "--seed", "--out",
         "--no-export", "--resume", "--no-baselines", "--compress"),
     E: ("--archs", "--accuracy", "--no-cache", "--json"),

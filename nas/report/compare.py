@@ -25,7 +25,8 @@ from nas.arch.spec import NetSpec
 from nas.arch.yaml_io import load_net
 from nas.errors import NasError, SpecError
 from nas.fsutil import loads_json, portable_path
-from nas.latency import LatencyTable, find_table, price_net
+from nas.latency import LatencyTable, price_net
+from nas.latency.store import find_priced
 from nas.latency.trust import extrapolation
 
 UNITS = ("cpu", "gpu", "ane")
@@ -72,12 +73,17 @@ class Comparison:
         return next((r for r in self.rows if r.name == name), None)
 
 
-def load_tables(device: str, runtime: str | None = None) -> tuple[dict[str, LatencyTable | None], dict[str, str]]:
+def load_tables(device: str, runtime: str | None = None, weights: str | None = None
+                ) -> tuple[dict[str, LatencyTable | None], dict[str, str]]:
+    """Each unit's table for exports of ``weights`` (None: fp16; ``find_priced``: fp16 with a note where no table
+    of those weights exists) and a line saying which table it is."""
     tables, notes = {}, {}
     for unit in UNITS:
         try:
-            t = find_table(device, unit, runtime)
+            t, note = find_priced(device, unit, runtime, weights)
             tables[unit], notes[unit] = t, f"{t.summary()} -- {portable_path(t.path) or t.source_name}"
+            if note:
+                notes[unit] += f"; note: {note}"
         except NasError as e:
             tables[unit], notes[unit] = None, (e.reason if isinstance(e, SpecError) else str(e))
     return tables, notes
@@ -152,11 +158,13 @@ def read_search_dir(path: str | Path) -> Row:
 
 
 def build_comparison(device: str, unit: str = "ane", search_dirs: tuple[str, ...] = (),
-                     models: tuple[str, ...] | None = None, runtime: str | None = None) -> Comparison:
-    """Price every zoo model (or ``models``) and every searched network on ``device``'s tables."""
+                     models: tuple[str, ...] | None = None, runtime: str | None = None,
+                     weights: str | None = None) -> Comparison:
+    """Price every zoo model (or ``models``) and every searched network on ``device``'s tables (of ``weights``
+    where such tables exist: ``load_tables``)."""
     if unit not in UNITS:
         raise NasError(f"unit must be one of {', '.join(UNITS)}, got {unit!r}")
-    tables, notes = load_tables(device, runtime)
+    tables, notes = load_tables(device, runtime, weights)
     published = load_published(device)
     rows = []
     for name in models or zoo.names():
