@@ -86,9 +86,19 @@ def find_table(device: str, unit: str, runtime: str | None = None, weights: str 
     """The best table for ``device``/``unit`` in ``runtime`` (default: ``default_runtime(unit)``) timed
     with ``weights``: measured before predicted, user's before shipped."""
     runtime = runtime or default_runtime(unit)
-    every = [load_table(p, device=device, unit=unit) for p in candidates(device, unit)]
+    every = _load_all(device, unit)
     if weights != FP16:
         return _compressed(every, device, unit, runtime, weights)
+    return _fp16(every, device, unit, runtime)
+
+
+def _load_all(device: str, unit: str) -> list[LatencyTable]:
+    return [load_table(p, device=device, unit=unit) for p in candidates(device, unit)]
+
+
+def _fp16(every: list[LatencyTable], device: str, unit: str, runtime: str) -> LatencyTable:
+    """``find_table``'s pick among fp16 tables: ``every`` is the device's own loaded tables."""
+    every = list(every)
     if unit == "all" and not any(t.runtime == runtime for t in every):
         alt = _predicted_all_timed(device, runtime)
         if alt is not None:
@@ -149,8 +159,10 @@ def find_priced(device: str, unit: str, runtime: str | None = None, weights: str
     when it is not of that weight format (no table of ``weights`` exists: fp16's prices it)."""
     if weights in (None, FP16):
         return find_table(device, unit, runtime), None
+    runtime = runtime or default_runtime(unit)
+    every = _load_all(device, unit)          # loaded once for both picks
     try:
-        return find_table(device, unit, runtime, weights), None
+        return _compressed(every, device, unit, runtime, weights), None
     except NoTable:
-        table = find_table(device, unit, runtime)
+        table = _fp16(every, device, unit, runtime)
         return table, weights_note(table, weights)
