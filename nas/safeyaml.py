@@ -9,7 +9,12 @@ code. On top of that it refuses what plain ``safe_load`` accepts silently:
   laughs": a few hundred bytes that expand to 10^9 items once anything walks the data). Aliases of
   plain values (a quoted source used twice, as calibration/apple_soc_specs.yaml does) stay allowed;
 - nesting deeper than the recursion limit (``[[[[...]]]]``): a ``yaml.YAMLError``, not a
-  ``RecursionError``.
+  ``RecursionError``;
+- values that are not JSON's (``!!binary`` bytes, a ``!!set``, ``!!omap``/``!!pairs``): every file ``nas``
+  reads holds text, numbers, booleans, null, lists and mappings, and what it reads is printed as JSON
+  (``tables show --json``) or copied into JSON results; such a value failed there, after the load. An
+  unquoted date (``date: 2026-11-28``, which ``safe_load`` makes a ``datetime.date``) is kept as the text
+  written, as the quoted ``'2026-11-28'`` the tables are written with.
 
 Every failure is a ``yaml.YAMLError``; callers turn it into a ``SpecError`` naming the file.
 """
@@ -66,6 +71,21 @@ def _construct_mapping(loader, node, deep=False):
 
 
 StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _timestamp_as_text(loader, node):
+    return loader.construct_scalar(node)
+
+
+def _not_json(loader, node):
+    raise yaml.constructor.ConstructorError(
+        None, None, f"a value tagged !!{node.tag.rsplit(':', 1)[-1]} is not allowed: nas files hold text, numbers, "
+        "booleans, null, lists and mappings", node.start_mark)
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+for _tag in ("binary", "set", "omap", "pairs"):
+    StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _not_json)
 
 
 def load(text: str) -> Any:

@@ -56,6 +56,28 @@ def test_yaml_scalar_aliases_still_load():
     assert safeyaml.load("a: &s text\nb: *s\n") == {"a": "text", "b": "text"}
 
 
+def test_yaml_unquoted_date_is_kept_as_text(tmp_path, capsys):
+    """``date: 2026-11-28`` written by hand (the tables quote it) was a ``datetime.date``: ``tables show --json``
+    then failed with a TypeError traceback."""
+    text = (ROOT / "latency_tables" / "local-ort_cpu.yaml").read_text()
+    assert "date: '2026-11-28'" in text
+    f = _write(tmp_path, "local-ort_cpu.yaml", text.replace("date: '2026-11-28'", "date: 2026-11-28"))
+    assert main(["tables", "show", "--json", str(f)]) == 0
+    assert json.loads(capsys.readouterr().out)["provenance"]["date"] == "2026-11-28"
+
+
+@pytest.mark.parametrize("value", ["!!binary AAAA", "!!set {a, b}", "!!omap [{a: 1}]", "!!pairs [{a: 1}]"])
+def test_yaml_values_that_are_not_json_are_refused(tmp_path, capsys, value):
+    """bytes, sets and ordered pairs are no value of any nas file; they failed later, where the data was
+    printed or written as JSON (``tables show --json``: TypeError traceback)."""
+    text = (ROOT / "latency_tables" / "local-ort_cpu.yaml").read_text()
+    f = _write(tmp_path, "local-ort_cpu.yaml", text.replace("  cpus: 2\n", f"  cpus: 2\n  blob: {value}\n"))
+    tag = value.split()[0]
+    assert f"value tagged {tag} is not allowed" in refused(capsys, ["tables", "show", "--json", f], f, "line 9")
+    refused(capsys, ["arch", "show", _write(tmp_path, "net.yaml", f"description: {value}\n" + (
+        ROOT / "nas" / "zoo" / "models" / "mobilenet_v2.yaml").read_text())], "net.yaml", tag)
+
+
 def test_space_kind_of_the_wrong_type(tmp_path, capsys):
     f = _write(tmp_path, "space.yaml", FBNET.replace("kind: layerwise", "kind: [layerwise]"))
     refused(capsys, ["spaces", "show", f], f, "field kind")                      # was: TypeError
