@@ -52,6 +52,7 @@ from nas.errors import NasError, SpecError
 from nas import safeyaml
 from nas.fsutil import write_atomic
 from nas.compress import FP16
+from nas.latency.provcheck import check_provenance
 from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES, runtime_problem, weights_problem
 from nas.latency.units import describe
 
@@ -212,6 +213,9 @@ def _stat(raw: Any, file: str, where: str) -> Stat:
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_N):
         raise TableError(f"n must be an integer in 1..{MAX_N}, got {_show(n)}", file=file, layer=where,
                          field="n")
+    if raw.get("unit_used") is not None and not isinstance(raw["unit_used"], str):
+        raise TableError(f"unit_used must be a unit name, got {_show(raw['unit_used'])}", file=file, layer=where,
+                         field="unit_used")
     extra = {k: v for k, v in raw.items() if k not in STAT_FIELDS}
     return Stat(n=n, extra=extra, **values)
 
@@ -240,6 +244,10 @@ def table_from_dict(data: Any, file: str) -> LatencyTable:
         raise TableError(f"time_unit must be 'ms', got {data['time_unit']!r}", file=file, field="time_unit")
     if not isinstance(data["provenance"], dict):
         raise TableError("provenance must be a mapping", file=file, field="provenance")
+    try:
+        check_provenance(data["provenance"], file)
+    except SpecError as e:
+        raise TableError(e.reason, file=file, field=e.field) from None
     entries_raw = data["entries"] or {}
     if not isinstance(entries_raw, dict):
         raise TableError("entries must be a mapping of op key to timings", file=file, field="entries")

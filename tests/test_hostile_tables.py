@@ -1,0 +1,88 @@
+"""Crafted latency tables whose damage sat in fields the loader let through (hostile-input audit, hostile10).
+
+Each case is a real table with one field edited by hand; the expectation -- the field the refusal names -- is
+written by hand too. Before the fix each gave a TypeError/AttributeError traceback where the field was read:
+``tables show``, ``latency``, or a search after its trials were written (no summary.json, a half-written
+run folder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search_fixtures import tiny_space, write_table
+from test_bad_input import files_in, refused
+
+ROOT = Path(__file__).resolve().parents[1]
+PREDICTED = ROOT / "latency_tables" / "iphone13-gpu.coreml-mlprogram-ios16.yaml"
+LOCAL = ROOT / "latency_tables" / "local-ort_cpu.yaml"
+COVERAGE = "    off_unit_share_max:\n      ane: 0.0\n      cpu: 0.0\n    macs:\n    - 11934128\n"
+ENTRY = "  conv_k3_s2_c32@3x224x224: {median_ms: 0.2734, unit_used: gpu}\n"
+
+
+def _edited(tmp_path, src: Path, old: str, new: str) -> Path:
+    text = src.read_text()
+    assert old in text, old
+    f = tmp_path / src.name
+    f.write_text(text.replace(old, new, 1))
+    return f
+
+
+@pytest.mark.parametrize("old, new, field", [
+    (COVERAGE, COVERAGE.replace("- 11934128", "- x"), "provenance.calibration_coverage.macs"),
+    (COVERAGE, "    off_unit_share_max: [1]\n    macs:\n    - 11934128\n",
+     "provenance.calibration_coverage.off_unit_share_max"),
+    (COVERAGE, COVERAGE.replace("ane: 0.0", "ane: x"), "provenance.calibration_coverage.off_unit_share_max.ane"),
+    ("  calibration_coverage:\n", "  cross_validation: {loo: {per_device: [1]}}\n  calibration_coverage:\n",
+     "provenance.cross_validation.loo.per_device"),
+    (ENTRY, ENTRY.replace("unit_used: gpu", "unit_used: [gpu]"), "unit_used"),
+], ids=lambda v: v if v.startswith(("prov", "unit")) else "")
+def test_predicted_table_fields_read_by_the_trust_flags(tmp_path, capsys, old, new, field):
+    f = _edited(tmp_path, PREDICTED, old, new)
+    for argv in (["latency", "--model", "mobilenet_v2", "--table", f, "--json"], ["tables", "show", f]):
+        refused(capsys, argv, f, f"field {field}:")
+
+
+@pytest.mark.parametrize("new, field", [
+    ("  validation: {within_10pct: x, networks: 3}\n", "provenance.validation.within_10pct"),
+    ("  validation: {within_10pct: .nan, networks: 3}\n", "provenance.validation.within_10pct"),
+    ("  validation: [1]\n", "provenance.validation"),
+    ("  protocol: [thread]\n", "provenance.protocol"),
+], ids=lambda v: v if v.startswith("prov") else "")
+def test_measured_table_fields_read_by_the_summary(tmp_path, capsys, new, field):
+    f = _edited(tmp_path, LOCAL, "  protocol:\n", new + "  protocol_was:\n")
+    refused(capsys, ["tables", "show", f], f, f"field {field}:")
+
+
+@pytest.mark.parametrize("old, new, field", [
+    ("    calibration_seed: 1000003\n", "    calibration_seed: x\n", "provenance.correction.calibration_seed"),
+    ("    calibration_seed: 1000003\n", "", "provenance.correction.calibration_seed"),
+    ("    calibration_measured_ms:\n    - 9.2755\n", "    calibration_measured_ms:\n    - 0\n",
+     "provenance.correction.calibration_measured_ms"),
+], ids=lambda v: v if v.startswith("prov") else "")
+def test_local_table_correction_read_by_the_staleness_check(tmp_path, capsys, old, new, field):
+    f = _edited(tmp_path, LOCAL, old, new)
+    refused(capsys, ["tables", "show", f], f, f"field {field}:")
+
+
+def test_search_refuses_the_table_before_writing(tmp_path, capsys):
+    """Was: the search ran, wrote trials.jsonl, trials.csv and pareto.png, then a TypeError traceback in the
+    chosen network's extrapolation flags: no summary.json."""
+    space_path, space = tiny_space(tmp_path)
+    table = write_table(space, tmp_path / "iphone11-ane.yaml")
+    table.write_text(table.read_text().replace("model_version: test", "model_version: test\n"
+                                               "  calibration_coverage: {macs: [x, 1]}"))
+    refused(capsys, ["search", "--space", space_path, "--table", table, "--target-ms", "50", "--out",
+                     tmp_path / "run", "--no-export", "--no-baselines", "--trials", "2"],
+            table, "provenance.calibration_coverage.macs")
+    assert files_in(tmp_path) == ["iphone11-ane.yaml", "tiny.yaml"]
+
+
+def test_a_nan_spearman_of_an_imported_table_still_loads(tmp_path):
+    """Fields nothing reads stay free: a constant validation set's Spearman is NaN, and that is a fact."""
+    from nas.latency import load_table
+    f = _edited(tmp_path, LOCAL, "  protocol:\n", "  validation: {within_10pct: 1.0, networks: 3, spearman: .nan, "
+                "mape: 0.5}\n  protocol:\n")
+    assert load_table(f).provenance["validation"]["within_10pct"] == 1.0
