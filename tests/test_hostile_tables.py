@@ -86,3 +86,25 @@ def test_a_nan_spearman_of_an_imported_table_still_loads(tmp_path):
     f = _edited(tmp_path, LOCAL, "  protocol:\n", "  validation: {within_10pct: 1.0, networks: 3, spearman: .nan, "
                 "mape: 0.5}\n  protocol:\n")
     assert load_table(f).provenance["validation"]["within_10pct"] == 1.0
+
+
+# -- NAS_TABLES_DIR: a folder of crafted tables --------------------------------------------------
+
+def _lut4(device="iphone11", ms=0.25):
+    from nas.arch import resolve
+    from nas import zoo
+    from nas.latency import LatencyTable, Stat
+    keys = {l.key for l in resolve(zoo.get("mobilenet_v2").spec)}
+    return LatencyTable(device, "ane", "measured", {"hardware": "iPhone12,1"}, Stat(0.5), {k: Stat(ms) for k in keys},
+                        weights="lut4")
+
+
+def test_report_names_a_refused_table_instead_of_dropping_its_unit(tmp_path, capsys, monkeypatch):
+    """Was: exit 0, the ane column empty, and the reason ("table is for device 'iphone12'") without the file."""
+    from nas.latency import save_table
+    mine = tmp_path / "mine"
+    save_table(_lut4("iphone12"), mine / "iphone11-ane.lut4.yaml")       # its name says iphone11
+    monkeypatch.setenv("NAS_TABLES_DIR", str(mine))
+    refused(capsys, ["report", "--model", "mobilenet_v2", "--device", "iphone11", "--out", tmp_path / "rep"],
+            mine / "iphone11-ane.lut4.yaml", "field device")
+    assert not (tmp_path / "rep").exists()

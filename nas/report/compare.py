@@ -23,10 +23,10 @@ from nas.arch.counts import count
 from nas.arch.dsl import parse_net
 from nas.arch.spec import NetSpec
 from nas.arch.yaml_io import load_net
-from nas.errors import NasError, SpecError
+from nas.errors import NasError
 from nas.fsutil import loads_json, portable_path
 from nas.latency import LatencyTable, price_net
-from nas.latency.store import find_priced
+from nas.latency.store import NoTable, find_priced
 from nas.latency.trust import extrapolation
 
 UNITS = ("cpu", "gpu", "ane")
@@ -76,7 +76,8 @@ class Comparison:
 def load_tables(device: str, runtime: str | None = None, weights: str | None = None
                 ) -> tuple[dict[str, LatencyTable | None], dict[str, str]]:
     """Each unit's table for exports of ``weights`` (None: fp16; ``find_priced``: fp16 with a note where no table
-    of those weights exists) and a line saying which table it is."""
+    of those weights exists) and a line saying which table it is. A unit without a table is a note; a table that
+    exists but is refused (damaged, or named for another device) stops the report, naming its file."""
     tables, notes = {}, {}
     for unit in UNITS:
         try:
@@ -84,8 +85,8 @@ def load_tables(device: str, runtime: str | None = None, weights: str | None = N
             tables[unit], notes[unit] = t, f"{t.summary()} -- {portable_path(t.path) or t.source_name}"
             if note:
                 notes[unit] += f"; note: {note}"
-        except NasError as e:
-            tables[unit], notes[unit] = None, (e.reason if isinstance(e, SpecError) else str(e))
+        except NoTable as e:
+            tables[unit], notes[unit] = None, e.reason
     return tables, notes
 
 
