@@ -108,3 +108,31 @@ def test_report_names_a_refused_table_instead_of_dropping_its_unit(tmp_path, cap
     refused(capsys, ["report", "--model", "mobilenet_v2", "--device", "iphone11", "--out", tmp_path / "rep"],
             mine / "iphone11-ane.lut4.yaml", "field device")
     assert not (tmp_path / "rep").exists()
+
+
+@pytest.mark.parametrize("weights", ["lut4", "fp16"])
+def test_two_tables_of_one_identity_in_one_folder_are_refused(tmp_path, capsys, monkeypatch, weights):
+    """Was: the first file name in sort order priced silently (here: 0.25 ms entries, never the 0.5 ms copy)."""
+    from nas.latency import save_table
+    mine = tmp_path / "mine"
+    for name, ms in (("a", 0.25), ("b", 0.5)):
+        t = _lut4(ms=ms)
+        t.weights = weights
+        save_table(t, mine / f"iphone11-ane.{name}.yaml")
+    monkeypatch.setenv("NAS_TABLES_DIR", str(mine))
+    argv = ["latency", "--model", "mobilenet_v2", "--device", "iphone11", "--unit", "ane"]
+    line = refused(capsys, argv + (["--compress", weights] if weights != "fp16" else []),
+                   mine / "iphone11-ane.b.yaml", mine / "iphone11-ane.a.yaml", "field device", "a second measured")
+    assert f"weights {weights}" in line
+
+
+def test_a_users_table_of_one_identity_still_beats_the_shipped_one(tmp_path, capsys, monkeypatch):
+    """One table per identity per folder: the user's measured fp16 table prices, the shipped predicted one not."""
+    from nas.latency import save_table
+    from nas.latency.store import find_table
+    mine = tmp_path / "mine"
+    t = _lut4(ms=0.25)
+    t.weights = "fp16"
+    save_table(t, mine / "iphone11-ane.coreml-mlprogram-ios16.yaml")
+    monkeypatch.setenv("NAS_TABLES_DIR", str(mine))
+    assert find_table("iphone11", "ane").path == str(mine / "iphone11-ane.coreml-mlprogram-ios16.yaml")

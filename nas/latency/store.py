@@ -117,7 +117,21 @@ def _fp16(every: list[LatencyTable], device: str, unit: str, runtime: str) -> La
         raise NoTable(f"no latency table for device {device!r} unit {unit!r} runtime {runtime!r} in "
                       f"{where}{hint}", field="device")
     found.sort(key=lambda t: RANK.get(t.method, len(RANK)))
-    return found[0]
+    return _unambiguous(found)
+
+
+def _unambiguous(found: list[LatencyTable]) -> LatencyTable:
+    """``found[0]`` (sorted best first), unless the next table is as good and of the same device in the same folder:
+    two files of one identity (``iphone11-ane.yaml`` beside ``iphone11-ane.coreml-mlprogram-ios16.yaml``, or a copy
+    with other timings) would be picked between by file name alone."""
+    best = found[0]
+    for t in found[1:]:
+        if (RANK.get(t.method) == RANK.get(best.method) and t.device == best.device and t.path and best.path
+                and Path(t.path).parent == Path(best.path).parent):
+            raise TableError(f"a second {best.method} table of device {best.device!r} unit {best.unit!r} runtime "
+                             f"{best.runtime!r} weights {best.weights} in its folder, beside {best.path}: which one "
+                             f"prices is not clear (keep one, or pass --table PATH)", file=t.path, field="device")
+    return best
 
 
 def _compressed(every: list[LatencyTable], device: str, unit: str, runtime: str, weights: str) -> LatencyTable:
@@ -128,7 +142,7 @@ def _compressed(every: list[LatencyTable], device: str, unit: str, runtime: str,
         raise NoTable(f"no latency table of {weights} weights for device {device!r} unit {unit!r} runtime "
                       f"{runtime!r} in {', '.join(str(d) for d in table_dirs())} (none ships: measure one with "
                       f"`nas profile-ops --device {device} --unit {unit} --compress {weights}`)", field="weights")
-    return found[0]
+    return _unambiguous(found)
 
 
 def weights_note(table: LatencyTable, weights: str | None) -> str | None:
