@@ -181,3 +181,23 @@ def compare(package: Tally, model: Tally) -> tuple[Difference, ...]:
         out.append(Difference("fused_relu", package.fused_relu, model.fused_relu))
     out += [Difference(f"unmapped:{k}", n, 0) for k, n in sorted(package.unmapped.items())]
     return tuple(out)
+
+
+ACTIVATIONS = ("relu", "relu6", "hswish", "swish", "hsigmoid", "sigmoid", "prelu", "leaky")
+# One small network per activation: a conv, MBConv, MBConv with SE, MixConv and a Ghost bottleneck all using it.
+_PROBE = "32x32:conv_k3_c16_a{a}|ir_k3_e3_c16_a{a},ir_k5_e6_s2_c24_se0.25_a{a},ir_k3.5.7_e6_c24_a{a},gb_k3_m48_c24_a{a}"
+
+
+def probe_nets() -> list[NetSpec]:
+    """The search-space sample: every activation through the space's block kinds (``_PROBE``), then, per space,
+    two networks whose layer ``i`` takes option ``i + k * D`` (mod its count; D decisions, k = 0, 1): between them
+    every candidate of a layerwise space with up to 2 x its layer count of candidates appears."""
+    from nas.arch.dsl import parse_net
+    from nas.spaces import load_space, space_names
+    nets = [parse_net(_PROBE.format(a=a), name=f"probe_{a}") for a in ACTIVATIONS]
+    for name in space_names():
+        space = load_space(name)
+        n = space.cardinalities
+        for k in range(2):
+            nets.append(space.decode([(i + k * len(n)) % c for i, c in enumerate(n)], name=f"{name}_{k}"))
+    return nets
