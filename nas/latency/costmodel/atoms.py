@@ -74,18 +74,10 @@ FUSIONS = {"F1": {"relu6": 1, "leaky": 1, "prelu": 1, "sigmoid": 1, "hsigmoid": 
 FUSIONS["F3"] = dict(FUSIONS["F2"], add=1, **{"add+" + k: v for k, v in _ACT_LAYERS.items()})
 REGIME_FUSES: dict[str, tuple[str, ...]] = {"coreml-mlprogram-ios16": ()}
 
-# Activation launches of a regime whose converter writes another number of layers than ``_ACT_LAYERS`` (ids travel
-# with a regime's ``drop`` tuple, like FUSIONS). M1, the ML program: coremltools' torch frontend writes swish as one
-# ``silu`` op and h-swish as three (``thresholded_relu``, ``sigmoid_hard``, ``mul``), seen in every exported zoo
-# model (``nas.export.atomcheck``, tests/test_atoms_vs_mlprogram.py); the 2020 NeuralNetwork regime keeps two each.
-LOWERINGS = {"M1": {"swish": 1, "hswish": 3}}
-REGIME_LOWERS: dict[str, tuple[str, ...]] = {"coreml-mlprogram-ios16": ("M1",)}
-
 
 def regime_traits(runtime: str) -> tuple[str, ...]:
-    """What ``stack``'s ``drop`` gets for ``runtime``: the ANE rules it lacks, the ANE fusions and the activation
-    lowerings (``LOWERINGS``) it has."""
-    return REGIME_DROPS.get(runtime, ()) + REGIME_FUSES.get(runtime, ()) + REGIME_LOWERS.get(runtime, ())
+    """What ``stack``'s ``drop`` gets for ``runtime``: the ANE rules it lacks and the ANE fusions it has."""
+    return REGIME_DROPS.get(runtime, ()) + REGIME_FUSES.get(runtime, ())
 
 
 @dataclass(frozen=True)
@@ -186,21 +178,17 @@ class AtomArrays:
 
 def stack(per_block: list[tuple[Atom, ...]], drop: tuple[str, ...] = ()) -> AtomArrays:
     """Flat arrays of the atoms; rules in ``drop`` (a regime's ``REGIME_DROPS``) do not keep an atom off the ANE,
-    fusion ids in it (``FUSIONS``) make activations after a conv free there, lowering ids (``LOWERINGS``) set the
-    launches of an activation kind."""
+    fusion ids in it (``FUSIONS``) make activations after a conv free there."""
     atoms = [(i, a) for i, blk in enumerate(per_block) for a in blk]
-    lower = {k: n for f in drop for k, n in LOWERINGS.get(f, {}).items()}
-    launches = [lower.get(a.kind, a.launches) if a.kind in _ACT_LAYERS else a.launches for _, a in atoms]
     fuses = [FUSIONS[f] for f in drop if f in FUSIONS]
-    fused = [max((f.get(a.fuse, 0) for f in fuses), default=0) / n if a.fuse else 0.0
-             for (_, a), n in zip(atoms, launches)]
+    fused = [max((f.get(a.fuse, 0) for f in fuses), default=0) / a.launches if a.fuse else 0.0 for _, a in atoms]
     idx = {c: i for i, c in enumerate(CLASSES)}
     return AtomArrays(
         cls=np.array([idx[a.cls] for _, a in atoms], dtype=np.int64),
         flops=np.array([a.flops for _, a in atoms], dtype=float),
         act=np.array([a.act_elems for _, a in atoms], dtype=float),
         wts=np.array([a.weight_elems for _, a in atoms], dtype=float),
-        launches=np.array(launches, dtype=float),
+        launches=np.array([a.launches for _, a in atoms], dtype=float),
         ane_ok=np.array([a.ane_rule is None or a.ane_rule in drop for _, a in atoms], dtype=bool),
         to_gpu=np.array([a.ane_rule in GPU_FALLBACK_RULES and a.ane_rule not in drop for _, a in atoms], dtype=bool),
         ane_fused=np.minimum(np.array(fused, dtype=float), 1.0),

@@ -20,7 +20,7 @@ from nas.fsutil import write_atomic
 from nas.hardware.devices import get_device
 from nas.latency.costmodel.calibdata import DEFAULT_FILES, load_all
 from nas.latency.costmodel.calibrate import PHONES as PHONES_2020, _rel, table_name
-from nas.latency.costmodel.atoms import FUSIONS, LOWERINGS
+from nas.latency.costmodel.atoms import FUSIONS
 from nas.latency.costmodel.fit import Dataset
 from nas.latency.costmodel.priors import prior_for
 from nas.latency.costmodel.tables import MODEL_NAME, MODEL_VERSION, build_table, coverage, natural
@@ -70,11 +70,9 @@ def calibrate_today(out_dir: str | Path | None, report_path: str | Path | None, 
         "cpu_gpu_from": {"files": [_rel(f) for f in files_2020], "phone": REF_2020,
                          "note": "2020 CPU/GPU models (NeuralNetwork .mlmodel, iOS 13) moved to each chip's "
                                  "published figures: no public iOS 16+ .cpuOnly/.cpuAndGPU timings to refit them"},
-        "regime_term": {"ane_rules_dropped": [d for d in DROP if d not in FUSIONS and d not in LOWERINGS],
+        "regime_term": {"ane_rules_dropped": [d for d in DROP if d not in FUSIONS],
                         **({"ane_fusions": {f: FUSIONS[f] for f in DROP if f in FUSIONS}}
-                           if any(f in FUSIONS for f in DROP) else {}),
-                        **({"activation_launches": {f: LOWERINGS[f] for f in DROP if f in LOWERINGS}}
-                           if any(f in LOWERINGS for f in DROP) else {}), "refitted": "every ANE parameter incl. the per-network "
+                           if any(f in FUSIONS for f in DROP) else {}), "refitted": "every ANE parameter incl. the per-network "
                         "overhead", "source_offsets": {k: round(v, 4) for k, v in sorted(model.offsets.items())}},
         "excluded": _excluded(excluded), "attention_models": ATTENTION_NOTE,
         "test_rows": sorted(f"{s}:{m}@{d}" for s, m, d in TEST_ROWS),
