@@ -12,7 +12,8 @@ Differences the cost model makes on purpose -- runtime claims no converter can
 show -- are the comparison's rules (``RULES``): a MIL op they cover is set
 aside, never counted against the model. Everything else must agree exactly;
 what does not is a mismatch for a person to judge (``compare``), not something
-this module papers over.
+this module papers over: the two found so far (swish, h-swish) are listed in
+``OPEN`` with their exact counts, so that any other difference still shows.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ RULES = {
            "nas/export/package.py + torch_prep.py (what the exporter adds); costmodel/model.py: 'A network "
            "costs overhead_u + sum of its blocks'"),
 }
+
+# Disagreements this check found that no documented rule explains: reported, not ruled away (docs/predicted-tables.md,
+# "Atoms against the exported ML program"). Activation kind -> (MIL ops per layer in the package, launches per layer
+# the atoms price): coremltools' torch frontend writes swish as one ``silu`` op and h-swish as ``thresholded_relu``,
+# ``sigmoid_hard``, ``mul``; atoms.py prices both as two layers (the 2020 NeuralNetwork lowering). Pricing them as
+# the package has them was tried and failed its keep rule (git log: "Revert the ML-program swish/h-swish launches").
+OPEN = {"swish": (1, 2), "hswish": (3, 2)}
 
 CONVS = ("conv", "dwconv", "gconv", "linear")
 # MIL op type -> the traced kind (nas.ops.features) the cost model names it by.
@@ -141,11 +149,12 @@ def package_tally(program: MilProgram) -> Tally:
     return t
 
 
-def model_tally(spec: NetSpec, runtime: str = DEFAULT_RUNTIME) -> Tally:
-    """What the cost model prices for ``spec`` in ``runtime``: its atoms, launches as ``stack`` gives them."""
+def model_tally(spec: NetSpec, traits: tuple[str, ...] | None = None) -> Tally:
+    """What the cost model prices for ``spec``: its atoms, launches as ``stack`` gives them for ``traits``
+    (default: today's regime, ``regime_traits(DEFAULT_RUNTIME)``)."""
     layers = resolve(spec)
     per_block = [block_atoms(l.block, l.in_shape) for l in layers]
-    arr = stack(per_block, regime_traits(runtime))
+    arr = stack(per_block, regime_traits(DEFAULT_RUNTIME) if traits is None else traits)
     t = Tally()
     traced_relu = sum(block_features(l.block, l.in_shape).count("relu") for l in layers)
     atoms = [a for blk in per_block for a in blk]
@@ -183,6 +192,18 @@ def compare(package: Tally, model: Tally) -> tuple[Difference, ...]:
     return tuple(out)
 
 
+def unexplained(diffs: tuple[Difference, ...], package: Tally) -> tuple[Difference, ...]:
+    """The differences that are not exactly an ``OPEN`` mismatch: for ``act_ops:<kind>`` of an OPEN kind, the
+    package must have its ops per layer and the model its launches per layer, for the package's layer count."""
+    def known(d: Difference) -> bool:
+        part, _, kind = d.what.partition(":")
+        if part != "act_ops" or kind not in OPEN:
+            return False
+        ops, launches = OPEN[kind]
+        return (d.package, d.model) == (ops * package.acts[kind], launches * package.acts[kind])
+    return tuple(d for d in diffs if not known(d))
+
+
 ACTIVATIONS = ("relu", "relu6", "hswish", "swish", "hsigmoid", "sigmoid", "prelu", "leaky")
 # One small network per activation: a conv, MBConv, MBConv with SE, MixConv and a Ghost bottleneck all using it.
 _PROBE = "32x32:conv_k3_c16_a{a}|ir_k3_e3_c16_a{a},ir_k5_e6_s2_c24_se0.25_a{a},ir_k3.5.7_e6_c24_a{a},gb_k3_m48_c24_a{a}"
@@ -190,14 +211,18 @@ _PROBE = "32x32:conv_k3_c16_a{a}|ir_k3_e3_c16_a{a},ir_k5_e6_s2_c24_se0.25_a{a},i
 
 def probe_nets() -> list[NetSpec]:
     """The search-space sample: every activation through the space's block kinds (``_PROBE``), then, per space,
-    two networks whose layer ``i`` takes option ``i + k * D`` (mod its count; D decisions, k = 0, 1): between them
-    every candidate of a layerwise space with up to 2 x its layer count of candidates appears."""
-    from nas.arch.dsl import parse_net
+    up to two networks whose decision ``i`` takes option ``i + k * D`` (mod its count; D decisions, k = 0, 1):
+    between them every candidate of a layerwise space with up to 2 x its layer count of candidates appears."""
+    from nas.arch.dsl import format_net, parse_net
     from nas.spaces import load_space, space_names
     nets = [parse_net(_PROBE.format(a=a), name=f"probe_{a}") for a in ACTIVATIONS]
     for name in space_names():
         space = load_space(name)
         n = space.cardinalities
+        seen = set()
         for k in range(2):
-            nets.append(space.decode([(i + k * len(n)) % c for i, c in enumerate(n)], name=f"{name}_{k}"))
+            net = space.decode([(i + k * len(n)) % c for i, c in enumerate(n)], name=f"{name}_{k}")
+            if format_net(net) not in seen:     # a space with few options per decision repeats itself
+                seen.add(format_net(net))
+                nets.append(net)
     return nets
