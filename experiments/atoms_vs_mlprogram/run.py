@@ -32,6 +32,7 @@ from nas.export import export_package  # noqa: E402
 from nas.export.atomcheck import OPEN, RULES, compare, model_tally, package_tally, probe_nets, unexplained  # noqa: E402
 from nas.export.mil import read_program  # noqa: E402
 from nas.fsutil import json_text, write_atomic  # noqa: E402
+from nas.provenance import write_provenance  # noqa: E402
 
 COLS = ("conv", "dwconv", "gconv", "linear")
 LAYOUT = ("concat", "pad", "upsample", "gather", "transpose", "split")
@@ -109,6 +110,8 @@ def main() -> int:
                                                        "commit": _commit(), "rules": RULES,
                                                        "open": OPEN, "networks": data},
                                                       indent=1) + "\n")
+    inputs = sorted((ROOT / "nas" / "zoo" / "models").glob("*.yaml")) + sorted((ROOT / "search_spaces").glob("*.yaml"))
+    write_provenance(args.out, __file__, "python experiments/atoms_vs_mlprogram/run.py", inputs)
     print(f"{len(nets)} networks; with differences: {n_diff}; unexplained: {n_left}")
     return 0
 
