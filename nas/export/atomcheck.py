@@ -42,7 +42,7 @@ RULES = {
 }
 
 # Disagreements this check found that no documented rule explains: reported, not ruled away (docs/predicted-tables.md,
-# "Atoms against the exported ML program"). Activation kind -> (MIL ops per layer in the package, launches per layer
+# "Are the layers priced the layers the package has?"). Activation kind -> (MIL ops per layer in the package, launches per layer
 # the atoms price): coremltools' torch frontend writes swish as one ``silu`` op and h-swish as ``thresholded_relu``,
 # ``sigmoid_hard``, ``mul``; atoms.py prices both as two layers (the 2020 NeuralNetwork lowering). Pricing them as
 # the package has them was tried and failed its keep rule (git log: "Revert the ML-program swish/h-swish launches").
@@ -87,7 +87,7 @@ class Tally:
         return +out
 
 
-def _hswish(op: MilOp, ops: dict[str, MilOp], users: dict[str, list[MilOp]]) -> tuple[MilOp, ...] | None:
+def _hswish(op: MilOp, users: dict[str, list[MilOp]]) -> tuple[MilOp, ...] | None:
     """coremltools' h-swish: thresholded_relu(x, -3) -> sigmoid_hard(1/6, 0.5) -> mul of the two."""
     if op.type != "thresholded_relu" or op.attrs.get("alpha") != [-3.0]:
         return None
@@ -124,7 +124,7 @@ def package_tally(program: MilProgram) -> Tally:
     for op in program.ops:
         if op.name in done:
             continue
-        group = _hswish(op, ops, users)
+        group = _hswish(op, users)
         if group:
             t.acts["hswish"] += 1
             t.act_ops["hswish"] += 3
