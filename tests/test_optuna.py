@@ -160,6 +160,9 @@ def test_several_devices_best_meets_every_target(setup, monkeypatch, strategy, o
     dev = {d["unit"]: d for d in summary["devices"]}
     assert dev["gpu"]["best_latency_ms"] == pytest.approx(float(costs["gpu"].price(best)), abs=1e-5)
     assert dev["ane"]["table"]["source"] == "predicted" and len(dev["gpu"]["table"]["sha256"]) == 64
+    # one record shape for summary.json's table, one pair or several: the same keys, the regime as `runtime`
+    assert set(dev["ane"]["table"]) == {"path", "sha256", "source", "device", "unit", "runtime", "weights", "summary"}
+    assert dev["ane"]["table"]["runtime"] == "coreml-mlprogram-ios16" and dev["ane"]["table"]["weights"] == "fp16"
     for t in stored(tmp / "m"):
         m = t["metrics"]
         ok = costs["ane"].price(np.array(t["choices"])) <= t_ane and costs["gpu"].price(np.array(t["choices"])) <= t_gpu

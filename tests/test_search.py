@@ -32,6 +32,7 @@ def test_search_respects_target_and_writes_results(setup, strategy):
     assert best["accuracy"] == pytest.approx(max(t["metrics"]["accuracy"] for t in trials if t["status"] == "OK"), abs=1e-6)
     assert all(p["latency_ms"] <= cfg.target_ms for p in summary["pareto"])
     assert summary["table"]["source"] == "predicted" and len(summary["table"]["sha256"]) == 64
+    assert set(summary["table"]) == {"path", "sha256", "source", "device", "unit", "runtime", "weights", "summary"}
     assert (out / "trials.csv").read_text().count("\n") == 17
 
 

@@ -27,8 +27,7 @@ from typing import Callable
 
 from nas.errors import NasError
 from nas.latency.regime import ARTICLE_RUNTIME
-from nas.search.config import DIFFERENTIABLE
-from nas.search.needs import NEEDS
+from nas.search.needs import NEEDS, differentiable
 
 
 @dataclass(frozen=True)
@@ -38,10 +37,6 @@ class Rule:
     holds: Callable[[argparse.Namespace], bool]   # the option is read when this holds
     needs: str                            # the condition in words, naming its flags
     why: str
-
-
-def _dnas(a) -> bool:
-    return a.strategy in DIFFERENTIABLE
 
 
 def _as_search_config(holds):
@@ -63,10 +58,10 @@ LOCAL_ONLY = "a local validation reads it (networks timed here); --results check
 PROTOCOL = "the harness times a bundle with the protocol fixed in its manifest"
 RULES: tuple[Rule, ...] = (
     *(Rule(S, n.option, _as_search_config(n.holds), n.needs, n.why) for n in NEEDS),   # nas/search/needs.py
-    Rule(S, "--budget", lambda a: _dnas(a) or a.trials is None, "cannot go with --trials",
+    Rule(S, "--budget", lambda a: differentiable(a) or a.trials is None, "cannot go with --trials",
          "--trials sets the number of candidates; --budget only names a default number"),
-    Rule(S, "--dnas-loss", _dnas, "needs --strategy dnas", "it is the supernet's training loss"),
-    Rule(S, "--device-torch", _dnas, "needs --strategy dnas", "it is the supernet's torch device"),
+    Rule(S, "--dnas-loss", differentiable, "needs --strategy dnas", "it is the supernet's training loss"),
+    Rule(S, "--device-torch", differentiable, "needs --strategy dnas", "it is the supernet's torch device"),
     *(Rule(P, o, lambda a: not _bundle(a), "needs --device local", PROTOCOL)
       for o in ("--min-runs", "--min-time", "--max-runs", "--passes", "--warmup", "--clock", "--seed")),
     Rule(P, "--replace", lambda a: not _bundle(a), "needs --device local", "it overwrites a finished local table"),

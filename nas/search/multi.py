@@ -79,11 +79,11 @@ def parse_constraints(device: str, unit: str, target_ms) -> list[Constraint]:
 
 
 def table_info(table: LatencyTable) -> dict:
-    """Where a pair's latencies come from: the file, its sha256, measured or predicted, and its regime
-    (a table's ``runtime``, once tables carry one; None before)."""
+    """Where a table's latencies come from: the file, its sha256, measured or predicted, its regime
+    (``runtime``) and weight format. summary.json's ``table`` (one pair) and each pair's (several)."""
     return {"path": portable_path(table.path), "sha256": file_sha256(table.path)
             if table.path else None, "source": table.method, "device": table.device, "unit": table.unit,
-            "regime": getattr(table, "runtime", None), "weights": table.weights, "summary": table.summary()}
+            "runtime": table.runtime, "weights": table.weights, "summary": table.summary()}
 
 
 class MultiPricer:

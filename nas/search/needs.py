@@ -39,12 +39,13 @@ class Need:
         return f"{self.option} {self.needs}: {self.why.format(a=a)}"
 
 
-def _dnas(a) -> bool:
+def differentiable(a) -> bool:
+    """The settings (parsed flags or a SearchConfig) ask for a differentiable search (dnas)."""
     return a.strategy in DIFFERENTIABLE
 
 
 def _ray_trains(a) -> bool:              # what --backend ray can run: trained candidates, or a dnas sweep
-    return (a.accuracy == "train" and not _dnas(a)) or (bool(a.dnas_sweep) and _dnas(a))
+    return (a.accuracy == "train" and not differentiable(a)) or (bool(a.dnas_sweep) and differentiable(a))
 
 
 NEEDS: tuple[Need, ...] = (
@@ -52,26 +53,26 @@ NEEDS: tuple[Need, ...] = (
          "another device or unit; the shipped tables are found by --device/--unit"),
     Need("--bench-seed", lambda a: a.accuracy == "benchmark", "needs --accuracy benchmark",
          "it picks one seed of a benchmark's recorded accuracies", asked=lambda c: c.bench_seed is not None),
-    Need("--data", lambda a: a.accuracy in TRAINED or _dnas(a), "needs --accuracy train or predictor, or "
+    Need("--data", lambda a: a.accuracy in TRAINED or differentiable(a), "needs --accuracy train or predictor, or "
          "--strategy dnas", "only training reads images; --accuracy {a.accuracy} does not"),
-    Need("--train-epochs", lambda a: a.accuracy in TRAINED and not _dnas(a), "needs --accuracy train or "
+    Need("--train-epochs", lambda a: a.accuracy in TRAINED and not differentiable(a), "needs --accuracy train or "
          "predictor (not --strategy dnas)", "epochs per trained candidate; dnas takes its epochs from --budget"),
-    Need("--train-resolution", lambda a: a.accuracy in TRAINED or _dnas(a), "needs --accuracy train or "
+    Need("--train-resolution", lambda a: a.accuracy in TRAINED or differentiable(a), "needs --accuracy train or "
          "predictor, or --strategy dnas", "the image size of training; --accuracy {a.accuracy} does not train"),
-    Need("--accuracy", lambda a: not _dnas(a), "cannot go with --strategy dnas",
+    Need("--accuracy", lambda a: not differentiable(a), "cannot go with --strategy dnas",
          "dnas scores its candidates by the supernet's own held-out accuracy",
          asked=lambda c: c.accuracy == "benchmark"),   # a benchmark is loaded and checked against the space
-    Need("--trials", lambda a: not _dnas(a), "cannot go with --strategy dnas",
+    Need("--trials", lambda a: not differentiable(a), "cannot go with --strategy dnas",
          "dnas trains for the epochs of its --budget, it does not evaluate a number of candidates"),
-    Need("--batch-size", lambda a: not _dnas(a), "cannot go with --strategy dnas",
+    Need("--batch-size", lambda a: not differentiable(a), "cannot go with --strategy dnas",
          "it is the number of candidates an ask/tell strategy proposes at once"),
     Need("--seed-from", lambda a: a.strategy == "evolution", "needs --strategy evolution",
          "only evolution starts from given networks; {a.strategy} would ignore them"),
-    Need("--dnas-sweep", _dnas, "needs --strategy dnas", "it is a grid of dnas settings",
+    Need("--dnas-sweep", differentiable, "needs --strategy dnas", "it is a grid of dnas settings",
          asked=lambda c: bool(c.dnas_sweep)),
     Need("--objective", lambda a: a.objective == "accuracy" or a.strategy == "nsga2", "needs --strategy nsga2",
          "only NSGA-II keeps a Pareto front of several objectives", asked=lambda c: c.objective != "accuracy"),
-    Need("--storage", lambda a: not _dnas(a), "cannot go with --strategy dnas",
+    Need("--storage", lambda a: not differentiable(a), "cannot go with --strategy dnas",
          "dnas trains a supernet, it has no trials to record as optuna trials"),
     Need("--study-name", lambda a: bool(a.storage), "needs --storage", "it names the study in that storage"),
     Need("--backend", lambda a: a.backend != "ray" or _ray_trains(a), "ray needs --accuracy train, or "
@@ -82,7 +83,7 @@ NEEDS: tuple[Need, ...] = (
          "candidate after another in this process", asked=lambda c: bool(c.ray_address)),
     *(Need(o, lambda a: a.backend == "ray", "needs --backend ray", "--backend local trains one candidate after "
            "another in this process") for o in ("--workers", "--gpus-per-trial", "--ray-storage")),
-    Need("--early-stop", lambda a: a.early_stop == "none" or (a.backend == "ray" and not _dnas(a)),
+    Need("--early-stop", lambda a: a.early_stop == "none" or (a.backend == "ray" and not differentiable(a)),
          "needs --backend ray (and candidates, not --strategy dnas)", "ASHA stops Ray trials of trained candidates",
          asked=lambda c: c.early_stop != "none"),
 )

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from nas import zoo
 from nas.errors import NasError
 from nas.compress import COMPRESSIONS
-from nas.fsutil import file_sha256, portable_path
 from nas.latency import SpacePricer
 from nas.latency.table import LatencyTable
 from nas.search.accuracy import ESTIMATORS, BenchmarkEstimator
 from nas.search.accuracy.data import check_image_folder
 from nas.search.backends import BACKENDS
 from nas.search.backends.ray_places import check_ray_address, check_ray_storage
+from nas.search.multi import table_info
 from nas.search.checks import RESOLUTION, check_config
 from nas.search.config import DIFFERENTIABLE, SearchConfig
 from nas.search.needs import TRAINED, check_needs
@@ -97,9 +97,7 @@ def prepare(cfg: SearchConfig) -> Prepared:
             notes.append(f"--seed-from {name}: space {space.name!r} cannot express it; not seeded")
         else:
             initial.append(choices)
-    info = {"path": portable_path(table.path), "sha256": file_sha256(table.path) if table.path else None, "source": table.method, "device": table.device,
-            "unit": table.unit, "runtime": table.runtime, "weights": table.weights, "summary": table.summary()}
-    return Prepared(cfg, space, table, info, pricer, fastest, slowest, estimator, initial, notes, multi)
+    return Prepared(cfg, space, table, table_info(table), pricer, fastest, slowest, estimator, initial, notes, multi)
 
 
 def _check_train_resolution(cfg: SearchConfig, space: Space) -> None:
