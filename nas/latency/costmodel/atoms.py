@@ -94,6 +94,7 @@ class Atom:
     kernel: tuple[int, int] = (1, 1)   # a conv's kernel height and width
     stride: int = 1                    # a conv's stride
     fuse: str = ""                     # an activation right after a conv: its kind (FUSIONS)
+    kind: str = ""                     # the traced op kind it stands for (a label: nothing prices it)
 
 
 def ane_rule(op: TracedOp) -> str | None:
@@ -125,7 +126,8 @@ def atoms_of(ops: tuple[TracedOp, ...]) -> tuple[Atom, ...]:
         acts = op.in_elems + op.out_elems
         if op.kind in _CONVS:
             cls = "conv" if op.kind == "conv" else op.kind
-            out.append(Atom(cls, 2.0 * op.macs, acts, op.weight_elems, 1, rule, op.out_elems, op.kernel, op.stride))
+            out.append(Atom(cls, 2.0 * op.macs, acts, op.weight_elems, 1, rule, op.out_elems, op.kernel, op.stride,
+                            kind=op.kind))
             after_conv = True
             continue
         if op.kind == "bn" and after_conv:
@@ -136,16 +138,17 @@ def atoms_of(ops: tuple[TracedOp, ...]) -> tuple[Atom, ...]:
         after_conv = False
         if op.kind in _ACT_LAYERS:
             fuse = op.kind if follows_conv else ("add+" + op.kind if follows_add else "")
-            out.append(Atom("eltwise", float(op.out_elems), acts, 0, _ACT_LAYERS[op.kind], rule, fuse=fuse))
+            out.append(Atom("eltwise", float(op.out_elems), acts, 0, _ACT_LAYERS[op.kind], rule, fuse=fuse,
+                            kind=op.kind))
         elif op.kind == "concat":
-            out.append(Atom("concat", 0.0, acts, 0, 1, rule))
+            out.append(Atom("concat", 0.0, acts, 0, 1, rule, kind=op.kind))
         elif op.kind in _LAYOUT:
-            out.append(Atom(_LAYOUT[op.kind], 0.0, acts, 0, 1, rule))
+            out.append(Atom(_LAYOUT[op.kind], 0.0, acts, 0, 1, rule, kind=op.kind))
         elif op.kind in _MEMORY:
-            out.append(Atom("memory", 0.0, acts, 0, 1, rule))
+            out.append(Atom("memory", 0.0, acts, 0, 1, rule, kind=op.kind))
         else:  # bn (unfused), add, mul, pools, anything else: one element-wise layer
             out.append(Atom("eltwise", float(op.out_elems), acts, op.weight_elems, 1, rule,
-                            fuse="add" if op.kind == "add" and follows_conv else ""))
+                            fuse="add" if op.kind == "add" and follows_conv else "", kind=op.kind))
     return tuple(out)
 
 
