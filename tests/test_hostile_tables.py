@@ -136,3 +136,14 @@ def test_a_users_table_of_one_identity_still_beats_the_shipped_one(tmp_path, cap
     save_table(t, mine / "iphone11-ane.coreml-mlprogram-ios16.yaml")
     monkeypatch.setenv("NAS_TABLES_DIR", str(mine))
     assert find_table("iphone11", "ane").path == str(mine / "iphone11-ane.coreml-mlprogram-ios16.yaml")
+
+
+def test_an_unknown_clock_is_refused_naming_the_file(tmp_path, capsys):
+    """hostile11: ``protocol.clock: sundial`` in a local table. Was: ``tables show`` accepted it and ``tables
+    validate`` (the staleness check's re-timing) stopped with ``nas: error: clock must be one of thread, wall, got
+    'sundial'`` -- no file named. The clocks a table can name are thread and wall (nas/profiling/measure.py)."""
+    f = _edited(tmp_path, LOCAL, "    clock: thread\n", "    clock: sundial\n")
+    for argv in (["tables", "show", f], ["tables", "validate", "--device", "local", "--table", f, "--samples", "2"]):
+        line = refused(capsys, argv, f, "field provenance.protocol.clock:", "'sundial'")
+        assert "thread, wall" in line
+    assert files_in(tmp_path) == [LOCAL.name]

@@ -17,6 +17,10 @@ from nas.errors import SpecError
 from nas.fsutil import is_finite_number
 
 SIZE_KEYS = ("macs", "params", "layers", "input_side")     # nas.latency.trust.SIZES' ranges
+# The clocks a local measurement is timed with (``nas.profiling.measure.CLOCKS`` maps each to its timer): kept
+# here, below nas.profiling, so that a table's ``protocol.clock`` is checked on load, naming the file, and the
+# staleness check and ``tables validate`` never meet a clock they cannot time with.
+CLOCK_NAMES = ("thread", "wall")
 
 
 def _show(v: Any) -> str:
@@ -40,6 +44,10 @@ def _range(v) -> bool:
     return (isinstance(v, list) and len(v) == 2 and all(is_finite_number(x) for x in v) and v[0] <= v[1])
 
 
+def _clock(v) -> bool:
+    return isinstance(v, str) and v in CLOCK_NAMES
+
+
 def _positive_list(v) -> bool:
     return isinstance(v, list) and all(is_finite_number(x) and x > 0 for x in v)
 
@@ -52,7 +60,7 @@ RULES: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
                              for k in SIZE_KEYS},
     "correction": {"calibration_measured_ms": (_positive_list, "a list of finite numbers > 0"),
                    "calibration_seed": (_count, "an integer >= 0"), "space": (_text, "text")},
-    "protocol": {"clock": (_text, "text")},
+    "protocol": {"clock": (_clock, f"one of {', '.join(CLOCK_NAMES)} (the clock the table was timed with)")},
     "cross_validation": {},
 }
 

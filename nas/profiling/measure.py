@@ -26,9 +26,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from nas.errors import NasError
+from nas.latency.provcheck import CLOCK_NAMES
 from nas.latency.table import Stat
 
 CLOCKS = {"thread": time.thread_time_ns, "wall": time.perf_counter_ns}
+assert tuple(CLOCKS) == CLOCK_NAMES, "nas.latency.provcheck.CLOCK_NAMES lists the clocks a table can name"
 
 
 @dataclass(frozen=True)
