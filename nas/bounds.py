@@ -13,6 +13,7 @@ and ``nas tables validate`` (``check_measure_flags``).
 from __future__ import annotations
 
 import math
+import unicodedata
 
 from nas.errors import NasError
 
@@ -35,6 +36,22 @@ def number_in(flag: str, value, lo: float, hi: float, *, unit: str = "") -> floa
             or not lo <= value <= hi:
         raise NasError(f"{flag} must be a finite number{unit} in [{lo:g}, {hi:g}], got {value!r}")
     return value
+
+
+# Characters that print as nothing or move the cursor: C0/C1 controls (newline, tab, escape, NUL), the line and
+# paragraph separators, and the bidirectional overrides that make text read in another order than it is stored.
+_INVISIBLE = {"Zl", "Zp"}
+_BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
+
+
+def control_char(text: str) -> str | None:
+    """Where ``text`` holds a control character (``unicodedata`` category Cc, a line or paragraph separator, a
+    bidirectional override), as ``"U+000A at character 7"``; None when it holds none. A name, URI or label with one
+    is refused where it is read: it means something else to the program than it shows to a person."""
+    for i, ch in enumerate(text):
+        if unicodedata.category(ch) == "Cc" or unicodedata.category(ch) in _INVISIBLE or ord(ch) in _BIDI:
+            return f"U+{ord(ch):04X} at character {i + 1}"
+    return None
 
 
 def seed(flag: str, value) -> int:

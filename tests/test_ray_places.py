@@ -67,8 +67,29 @@ def test_refused_storage(storage, why, tmp_path, monkeypatch):
             fs.FileSystem.from_uri(storage)
 
 
+@pytest.mark.parametrize("value,where", [("gs://b\n", "U+000A at character 7"), ("s3://b\tc", "U+0009 at character 7"),
+                                         ("gs://b\x00x", "U+0000 at character 7"),
+                                         ("/tmp/runs\x1b[2J", "U+001B at character 10"),
+                                         ("gs://b\u202ex", "U+202E at character 7")])
+def test_control_characters_are_refused(value, where):
+    """hostile11: ``gs://b`` with a trailing newline (a value pasted from a file) passed; Tune then failed in
+    pyarrow ("Cannot parse URI ... syntax error at character '\\n'") with a traceback, after ``trials.jsonl`` was
+    written. A character that prints as nothing is refused in both flags, its code point and place named."""
+    fs = pytest.importorskip("pyarrow.fs")
+    with pytest.raises(NasError, match="--ray-storage") as e:
+        check_ray_storage(value)
+    assert f"control character ({where}" in str(e.value)
+    if value.startswith("gs://b\n"):
+        with pytest.raises(Exception, match="Cannot parse URI"):          # what Tune met
+            fs.FileSystem.from_uri(value)
+    with pytest.raises(NasError, match="--ray-address") as e:
+        check_ray_address("head:6379\n")
+    assert "U+000A at character 10" in str(e.value)
+
+
 @pytest.mark.parametrize("flag,value", [("--ray-address", "head"), ("--ray-address", "http://head:8265"),
-                                        ("--ray-storage", "FILE/x"), ("--ray-storage", "ftp://host/x")])
+                                        ("--ray-storage", "FILE/x"), ("--ray-storage", "ftp://host/x"),
+                                        ("--ray-storage", "gs://b\n")])
 def test_cli_refuses_before_any_write_without_starting_ray(flag, value, tmp_path, monkeypatch, capsys):
     pytest.importorskip("ray.tune")
     import ray

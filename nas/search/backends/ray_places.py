@@ -23,6 +23,7 @@ import ipaddress
 import re
 from pathlib import Path
 
+from nas.bounds import control_char
 from nas.errors import NasError
 from nas.fsutil import existing_place
 
@@ -35,6 +36,13 @@ ADDRESS_HELP = ("give auto (the cluster this machine belongs to), local (a new R
 
 def _shown(value: str) -> str:
     return repr(value) if len(value) <= 80 else f"{value[:80]!r}... ({len(value)} characters)"
+
+
+def _no_control(flag: str, value: str) -> None:
+    where = control_char(value)
+    if where:
+        raise NasError(f"{flag} {_shown(value)}: holds a control character ({where}; a newline, tab or escape "
+                       f"pasted with the value?)")
 
 
 def _host_port_error(text: str) -> str | None:
@@ -57,6 +65,7 @@ def _host_port_error(text: str) -> str | None:
 
 def check_ray_address(value: str) -> None:
     """Refuse an address ``ray.init`` cannot mean, naming ``--ray-address``."""
+    _no_control("--ray-address", value)
     if value in ("auto", "local"):
         return
     m = _SCHEME.fullmatch(value)
@@ -72,7 +81,10 @@ def check_ray_address(value: str) -> None:
 
 def check_ray_storage(value: str) -> None:
     """Refuse a storage place Tune cannot open, naming ``--ray-storage``: an unknown URI scheme, a URI with
-    nothing after it, or a local folder that cannot be one (under a file, an existing file, too long)."""
+    nothing after it, a control character (``gs://b`` and a newline: pyarrow's "Cannot parse URI" traceback after
+    the search folder was written), or a local folder that cannot be one (under a file, an existing file, too
+    long)."""
+    _no_control("--ray-storage", value)
     m = _SCHEME.fullmatch(value)
     if m:
         scheme, rest = m.group(1).lower(), m.group(2)
