@@ -42,6 +42,7 @@ from nas.errors import NasError
 from nas.fsutil import LOCK_NAME, json_text, loads_json, lock_folder, write_atomic
 from nas.arch.dsl import format_net
 from nas.hardware.devices import get_device
+from nas.profiling.bundlecheck import check_folders, check_reused
 from nas.profiling.networks import ProtocolNet
 from nas.profiling.ops import OpEntry, parse_op_key
 
@@ -197,6 +198,7 @@ def _write_bundle(entries, dev, units, root: Path, *, network_io, networks, resu
                   bar, hook) -> Path:
     if any(p.name != LOCK_NAME for p in root.iterdir()) and not resume:
         raise NasError(f"{root} is not empty: pass --resume to finish that bundle, or choose another --out")
+    check_folders(root)         # before the first write (docs/robustness.md)
     (root / "ops").mkdir(parents=True, exist_ok=True)
     (root / "overheads").mkdir(parents=True, exist_ok=True)
     (root / "nets").mkdir(parents=True, exist_ok=True)
@@ -224,7 +226,10 @@ def _write_bundle(entries, dev, units, root: Path, *, network_io, networks, resu
         manifest_entries.append({"key": n.key, "file": net_file(n, weights), "inputs": [_tensor((1, *shape), "x")],
                                  "outputs": [_tensor((1, 1), "y")], "network": n.to_manifest()})
         jobs.append(("net", format_net(n.net), shape, n.weight_seed, str(root / net_file(n, weights)), weights))
-    todo = [j for j in jobs if not Path(j[4]).exists()]
+    for kind, key, in_shape, _, dest, _ in jobs:   # what a resumed folder holds, before any conversion
+        if os.path.lexists(dest):
+            check_reused(Path(dest), key if kind != "net" else f"network {key[:60]}", in_shape)
+    todo = [j for j in jobs if not os.path.lexists(j[4])]
     if bar is not None:
         bar.total = len(jobs)
         bar.update(len(jobs) - len(todo))
