@@ -65,11 +65,32 @@ def register(sub) -> None:
         reg(tsub)
 
 
+def _name_problem(out: str, device: str, unit: str) -> str | None:
+    """Why ``--out`` is named for another device or unit: tables are found by their name (``DEVICE-UNIT.yaml``,
+    ``DEVICE-UNIT.*.yaml``, nas.latency.store), and a table under another's name is refused wherever it is looked
+    up. A name of no device and unit (``t.yaml``) is the user's business."""
+    from nas.hardware.devices import DEVICES
+    from nas.latency.table import UNITS
+    stem = Path(out).name.split(".")[0]
+    dev, _, named_unit = stem.partition("-")
+    if (dev in DEVICES or dev == "local") and named_unit in UNITS and (dev, named_unit) != (device, unit):
+        rest = Path(out).name[len(stem):]
+        return (f"--out {out}: the name says device {dev} unit {named_unit}, the results are {device}/{unit}; "
+                f"tables are found by their file name, so this one would be refused wherever it is looked up "
+                f"(name it {device}-{unit}{rest})")
+    return None
+
+
 def cmd_import(args) -> int:
     from nas.fsutil import check_output_file
+    from nas.latency.table import table_from_dict
     from nas.profiling.importer import import_results
     check_output_file("--out", args.out)
     table, notes = import_results(args.results, args.manifest, allow_other_device=args.allow_other_device)
+    problem = _name_problem(args.out, table.device, table.unit)
+    if problem:
+        raise NasError(problem)
+    table_from_dict(table.to_dict(), str(args.results))    # never write a table that its loader would refuse
     save_table(table, args.out)
     for n in notes:
         print(n)

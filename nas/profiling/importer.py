@@ -35,6 +35,7 @@ from nas.latency.regime import regime_for
 from nas.profiling import netcheck
 from nas.profiling.bundle import MODEL_FORMAT, NETWORK_CALL, SCHEMA_DIR
 from nas.profiling.contract import load_manifest, read_text, results_errors, strict_json
+from nas.profiling.resultcheck import row_problem
 
 COMPUTE_UNITS = {u: f"MLComputeUnits.{v}" for u, v in COREML_UNITS.items()} | {
     "cpu_and_ane": "MLComputeUnits.cpuAndNeuralEngine"}
@@ -66,6 +67,9 @@ def read_results(path: str | os.PathLike) -> list[dict]:
         if err is not None:
             where = "/".join(map(str, err.absolute_path)) or kind
             raise NasError(f"{path}: line {i} ({kind}): {where}: {err.message}")
+        problem = row_problem(row)
+        if problem:
+            raise NasError(f"{path}: line {i} ({kind}): {problem}")
         rows.append(row)
     if not rows or rows[0]["kind"] != "header":
         raise NasError(f"{path}: the first line must be the header")
