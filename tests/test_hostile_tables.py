@@ -147,3 +147,37 @@ def test_an_unknown_clock_is_refused_naming_the_file(tmp_path, capsys):
         line = refused(capsys, argv, f, "field provenance.protocol.clock:", "'sundial'")
         assert "thread, wall" in line
     assert files_in(tmp_path) == [LOCAL.name]
+
+
+def _damaged_lut4(tmp_path) -> Path:
+    """A lut4 table of iphone11/ane whose first entry's median is -1 (edited by hand after saving)."""
+    from nas.latency import save_table
+    mine = tmp_path / "mine"
+    f = mine / "iphone11-ane.lut4.yaml"
+    save_table(_lut4(), f)
+    text = f.read_text()
+    first = text.index("median_ms: 0.25")
+    f.write_text(text[:first] + "median_ms: -1" + text[first + len("median_ms: 0.25"):])
+    return f
+
+
+def test_export_refuses_a_damaged_table_of_its_weights(tmp_path, capsys, monkeypatch):
+    """hostile11: ``nas export --compress lut4`` with that table in NAS_TABLES_DIR. Was: exit 0, the package's
+    ``nas.latency.iphone11.ane`` said "unavailable: median_ms must not be negative, got -1" (no file named) and
+    ``nas.latency_weights`` that no lut4 table existed."""
+    f = _damaged_lut4(tmp_path)
+    monkeypatch.setenv("NAS_TABLES_DIR", str(f.parent))
+    refused(capsys, ["export", "--model", "mobilenet_v2", "--compress", "lut4", "--device", "iphone11", "--out",
+                     tmp_path / "m.mlpackage"], f, "field median_ms", "got -1")
+    assert not (tmp_path / "m.mlpackage").exists()
+
+
+def test_search_refuses_a_damaged_export_table_before_writing(tmp_path, capsys, monkeypatch):
+    """The search prices on gpu; best.mlpackage's metadata quotes every unit, ane from the damaged lut4 table. Was:
+    exit 0 after the search, that unit 'unavailable' in best.mlpackage. Now refused before the output folder."""
+    f = _damaged_lut4(tmp_path)
+    monkeypatch.setenv("NAS_TABLES_DIR", str(f.parent))
+    refused(capsys, ["search", "--space", "nasbench_macro", "--device", "iphone11", "--unit", "gpu", "--target-ms",
+                     "50", "--trials", "2", "--no-baselines", "--compress", "lut4", "--out", tmp_path / "run"],
+            f, "field median_ms")
+    assert not (tmp_path / "run").exists()

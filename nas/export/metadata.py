@@ -24,22 +24,30 @@ if TYPE_CHECKING:
 UNITS = ("cpu", "gpu", "ane")
 
 
+class UnknownDevice(NasError):
+    """A ``--device`` outside the registry with no latency table for any unit."""
+
+
 def find_tables(device: str, weights: str | None = None) -> dict:
-    """The table ``find_priced`` picks for each unit for ``weights`` (None: fp16), or the error that says why
-    there is none (found once: the metadata quotes these). A device outside the registry with no table for any
-    unit is a typo, refused before any work: the package's metadata would quietly say 'unavailable' for every
-    unit."""
+    """The table ``find_priced`` picks for each unit for ``weights`` (None: fp16), or the error that says there
+    is none (found once: the metadata quotes these). A device outside the registry with no table for any
+    unit is a typo, refused before any work (``UnknownDevice``): the package's metadata would quietly say
+    'unavailable' for every unit. A table that exists but is refused -- damaged, crafted, two of one identity in
+    a folder -- is refused here too, naming its file (hostile11: it became 'unavailable: median_ms must not be
+    negative' in the metadata without the file, exit 0, and ``nas.latency_weights`` said no table of those
+    weights existed)."""
     from nas.hardware.devices import DEVICES
-    from nas.latency.store import find_priced
+    from nas.latency.store import NoTable, find_priced
 
     found = {}
     for unit in UNITS:
         try:
             found[unit] = find_priced(device, unit, None, weights)[0]
-        except (NasError, KeyError) as e:
+        except (NoTable, KeyError) as e:
             found[unit] = e
     if device not in DEVICES and all(isinstance(t, Exception) for t in found.values()):
-        raise NasError(f"--device {device!r}: unknown, and no latency table for it; known: {', '.join(DEVICES)}")
+        raise UnknownDevice(f"--device {device!r}: unknown, and no latency table for it; known: "
+                            f"{', '.join(DEVICES)}")
     return found
 
 

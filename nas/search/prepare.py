@@ -84,6 +84,8 @@ def prepare(cfg: SearchConfig) -> Prepared:
                        f"takes {fastest:.3f} ms on {table.source_name} ({table.summary()}); raise --target-ms to "
                        f"at least {fastest:.3f}")
     slowest = pricer.slowest_ms()
+    if cfg.export:
+        _check_export_tables(cfg)
     initial, notes = [], weights_notes(cfg, table, multi) + non_binding_notes(cfg, space, pricer, multi)
     from nas.profiling.staleness import quick_check  # a measured local table: re-time a few networks (seconds)
     stale = quick_check(table)
@@ -98,6 +100,17 @@ def prepare(cfg: SearchConfig) -> Prepared:
         else:
             initial.append(choices)
     return Prepared(cfg, space, table, table_info(table), pricer, fastest, slowest, estimator, initial, notes, multi)
+
+
+def _check_export_tables(cfg: SearchConfig) -> None:
+    """The tables best.mlpackage's metadata will quote (every unit of the device), refused now if one is damaged:
+    found only after the search, such a table ended the run without summary.json. A device outside the registry
+    is quoted from the exporter's default device then (``nas.search.results``), said in the notes."""
+    from nas.export.metadata import UnknownDevice, find_tables
+    try:
+        find_tables(cfg.device, cfg.compress)
+    except UnknownDevice:
+        pass
 
 
 def _check_train_resolution(cfg: SearchConfig, space: Space) -> None:

@@ -16,7 +16,6 @@ from typing import Callable, Sequence
 
 from nas import zoo
 from nas.arch.yaml_io import dump_net
-from nas.errors import NasError
 from nas.fsutil import write_atomic
 from nas.latency import price_net
 from nas.latency.table import MissingEntry
@@ -71,12 +70,12 @@ def _export_best(prep: Prepared, net, path: Path, summary: dict) -> None:
     searched on its own --table, is quoted from its tables in NAS_TABLES_DIR; one with none anywhere gets the
     exporter's default device, said in the notes. The tables are found once, here, and handed to the export."""
     from nas.export import ExportOptions, export_package
-    from nas.export.metadata import find_tables
+    from nas.export.metadata import UnknownDevice, find_tables
     cfg = prep.config
     device = cfg.device
     try:
-        tables = find_tables(device, cfg.compress)   # refuses only a device outside the registry with no table
-    except NasError:
+        tables = find_tables(device, cfg.compress)   # a damaged table was refused in prepare (export_tables_check)
+    except UnknownDevice:
         device, tables = ExportOptions().device, None
         summary["notes"].append(f"best.mlpackage's metadata quotes {device}'s latency tables: {cfg.device!r} is "
                                 f"not a known device")
