@@ -44,11 +44,14 @@ _INVISIBLE = {"Zl", "Zp"}
 _BIDI = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
 
 
-def control_char(text: str) -> str | None:
+def control_char(text: str, allow: str = "") -> str | None:
     """Where ``text`` holds a control character (``unicodedata`` category Cc, a line or paragraph separator, a
     bidirectional override), as ``"U+000A at character 7"``; None when it holds none. A name, URI or label with one
-    is refused where it is read: it means something else to the program than it shows to a person."""
+    is refused where it is read: it means something else to the program than it shows to a person. ``allow``:
+    characters let through (a note's newlines and tabs)."""
     for i, ch in enumerate(text):
+        if ch in allow:
+            continue
         if unicodedata.category(ch) == "Cc" or unicodedata.category(ch) in _INVISIBLE or ord(ch) in _BIDI:
             return f"U+{ord(ch):04X} at character {i + 1}"
     return None

@@ -19,7 +19,7 @@ MARKER = "NAS_FUZZ_PWNED"          # a crafted YAML tag would create this file i
 
 HOSTILE = [None, True, False, -1, 0, -0.5, 1e308, 10**400, float("nan"), float("inf"), float("-inf"),
            "", "x", "../../../etc/passwd", "/etc/passwd", "\x00", "é" * 3, [], {}, [1, 2], {"a": 1},
-           [[[[[]]]]], 2**63, -(2**63), 1.5, "1", "NaN"]
+           [[[[[]]]]], 2**63, -(2**63), 1.5, "1", "NaN", "x\x1b[2J"]
 
 
 def hostile_value(rng: random.Random):

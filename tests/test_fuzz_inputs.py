@@ -64,6 +64,31 @@ def _table(tmp, rng):
                           ["latency", "--arch", TINY_ARCH, "--table", f]]), None
 
 
+def _provenance_table(tmp, rng):
+    """hostile11: a table whose provenance holds every field code reads (``nas.latency.provcheck.RULES``):
+    a shipped predicted table's calibration_coverage and cross_validation, the local table's correction and
+    protocol, and a validation figure, its entries cut to mobilenet_v2's ops so that mutations often land in
+    the provenance. Built once per test and copied per case."""
+    seed = tmp.parent / "provenance-table.yaml"
+    if not seed.exists():
+        from nas import zoo
+        from nas.arch import resolve
+        from nas.latency import load_table, save_table
+        t = load_table(ROOT / "latency_tables" / "iphone15pro-ane.coreml-mlprogram-ios16.yaml")
+        local = load_table(ROOT / "latency_tables" / "local-ort_cpu.yaml").provenance
+        keys = {l.key for l in resolve(zoo.get("mobilenet_v2").spec)}
+        t.entries = {k: v for k, v in t.entries.items() if k in keys}
+        assert len(t.entries) == len(keys) and {"calibration_coverage", "cross_validation"} <= set(t.provenance)
+        t.provenance |= {"correction": local["correction"], "protocol": local["protocol"],
+                         "validation": {"within_10pct": 0.9, "networks": 30, "spearman": 0.95, "mape": 4.2}}
+        save_table(t, seed)
+    f = tmp / "iphone15pro-ane.yaml"
+    shutil.copy(seed, f)
+    return f, rng.choice([["tables", "show", f], ["tables", "show", "--json", f],
+                          ["latency", "--model", "mobilenet_v2", "--table", f, "--json"],
+                          ["latency", "--model", "mobilenet_v2", "--table", f]]), None
+
+
 def _bundle(which):
     def setup(tmp, rng):
         root = tmp / "bundle"
@@ -125,6 +150,7 @@ KINDS = {
     "architecture": ("yaml", _arch),
     "search space": ("yaml", _space),
     "latency table": ("yaml", _table),
+    "provenance table": ("yaml", _provenance_table),
     "bundle manifest": ("json", _bundle("manifest.json")),
     "bundle results": ("jsonl", _bundle("results.jsonl")),
     "calibration timings": ("yaml", _timings),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from nas.cli import main
 from search_fixtures import tiny_space, write_table
 from test_bad_input import files_in, refused
 
@@ -181,3 +182,17 @@ def test_search_refuses_a_damaged_export_table_before_writing(tmp_path, capsys, 
                      "50", "--trials", "2", "--no-baselines", "--compress", "lut4", "--out", tmp_path / "run"],
             f, "field median_ms")
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("new, field, where", [
+    ('  hardware: "AMD EPYC\\x1b[2J"\n', "provenance.hardware", "U+001B at character 9"),
+    ('  hardware: "AMD\\u202eCYPE"\n', "provenance.hardware", "U+202E at character 4"),
+    ('  hardware: AMD EPYC\n  notes: {"a\\x07": 1}\n', "provenance.notes.a\\x07", "U+0007 at character 2"),
+], ids=["escape", "bidi", "key"])
+def test_control_characters_in_the_provenance_are_refused(tmp_path, capsys, new, field, where):
+    """hostile11: ``tables show`` printed the provenance as it was, so an escape sequence in a shared table ran in
+    the reader's terminal (``\\x1b[2J`` clears it). Newlines and tabs in a note stay allowed."""
+    f = _edited(tmp_path, LOCAL, "  hardware: AMD EPYC\n", new)
+    refused(capsys, ["tables", "show", f], f, f"field {field}:", where)
+    ok = _edited(tmp_path, LOCAL, "  hardware: AMD EPYC\n", '  hardware: AMD EPYC\n  notes: "two\\n\\tlines"\n')
+    assert main(["tables", "show", str(ok)]) == 0

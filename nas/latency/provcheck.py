@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from nas.bounds import control_char
 from nas.errors import SpecError
 from nas.fsutil import is_finite_number
 
@@ -65,6 +66,24 @@ RULES: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
 }
 
 
+def _check_text(value: Any, field: str, refuse: Callable[[str, str, Any], None], depth: int = 0) -> None:
+    """No text in the provenance holds a control character other than a newline or tab: ``tables show`` and
+    ``latency`` print it (hostile11: ``hardware: "A\\x1b[2J"`` cleared the terminal)."""
+    if isinstance(value, str):
+        where = control_char(value, allow="\n\t")
+        if where:
+            refuse(field, f"text without control characters ({where})", value)
+    elif isinstance(value, dict) and depth < 64:
+        for k, v in value.items():
+            name = str(k)[:40]
+            name = name.encode("unicode_escape").decode() if control_char(name) else name   # printable in the message
+            _check_text(k, f"{field}.{name}", refuse, depth + 1)
+            _check_text(v, f"{field}.{name}", refuse, depth + 1)
+    elif isinstance(value, list) and depth < 64:
+        for i, v in enumerate(value):
+            _check_text(v, f"{field}.{i}", refuse, depth + 1)
+
+
 def check_provenance(prov: dict, file: str) -> None:
     """Refuse a value of a field in ``RULES`` that its reader cannot take (a ``SpecError`` naming
     ``provenance.<field>.<subfield>``)."""
@@ -81,6 +100,7 @@ def check_provenance(prov: dict, file: str) -> None:
         for sub, (ok, what) in rules.items():
             if value.get(sub) is not None and not ok(value[sub]):
                 refuse(f"{field}.{sub}", what, value[sub])
+    _check_text(prov, "provenance", refuse)
     cov = prov.get("calibration_coverage") or {}
     shares = cov.get("off_unit_share_max")
     if shares is not None:
