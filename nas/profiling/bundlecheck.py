@@ -49,20 +49,10 @@ def _links(path: Path) -> Path | None:
 
 
 def _input_shape(path: Path) -> list[int]:
-    """The package's first input shape, read without coremltools' ``ModelPackage`` (which rewrites the package's
-    Manifest.json, a write into the folder being checked): Manifest.json names the root model's file, which
-    must lie inside ``Data/``; that file is the protobuf spec."""
-    from coremltools.proto import Model_pb2
-    from nas.fsutil import loads_json
-    manifest = loads_json((path / "Manifest.json").read_text(encoding="utf-8"))
-    item = manifest["itemInfoEntries"][manifest["rootModelIdentifier"]]
-    data = (path / "Data").resolve()
-    spec_file = (data / item["path"]).resolve()
-    if not spec_file.is_relative_to(data):
-        raise ValueError(f"Manifest.json names {str(item['path'])[:80]!r}, outside the package's Data folder")
-    spec = Model_pb2.Model()
-    spec.ParseFromString(spec_file.read_bytes())
-    return [int(v) for v in spec.description.input[0].type.multiArrayType.shape]
+    """The package's first input shape, read by ``nas.mlpackage.read_spec`` (its spec inside the package; read
+    only, where coremltools' ``ModelPackage`` rewrites Manifest.json, a write into the folder being checked)."""
+    from nas.mlpackage import read_spec
+    return [int(v) for v in read_spec(path).description.input[0].type.multiArrayType.shape]
 
 
 def check_reused(path: Path, key: str, in_shape: Sequence[int]) -> None:
