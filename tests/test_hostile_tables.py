@@ -196,3 +196,12 @@ def test_control_characters_in_the_provenance_are_refused(tmp_path, capsys, new,
     refused(capsys, ["tables", "show", f], f, f"field {field}:", where)
     ok = _edited(tmp_path, LOCAL, "  hardware: AMD EPYC\n", '  hardware: AMD EPYC\n  notes: "two\\n\\tlines"\n')
     assert main(["tables", "show", str(ok)]) == 0
+
+
+@pytest.mark.parametrize("new, shown", [('device: "local\\x1b[2J"\n', "'local\\x1b[2J'"), ("device: [local]\n", "['local']")],
+                         ids=["escape", "list"])
+def test_a_device_that_is_no_name_is_refused(tmp_path, capsys, new, shown):
+    """hostile11: the table's ``device`` was taken as ``str(value)``: a list became the device "['local']", an escape
+    sequence was printed by ``tables show``."""
+    f = _edited(tmp_path, LOCAL, "device: local\n", new)
+    refused(capsys, ["tables", "show", f], f, "field device:", f"got {shown}")

@@ -53,6 +53,7 @@ from nas import safeyaml
 from nas.fsutil import write_atomic
 from nas.compress import FP16
 from nas.latency.provcheck import check_provenance
+from nas.bounds import control_char
 from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES, runtime_problem, weights_problem
 from nas.latency.units import describe
 
@@ -229,6 +230,9 @@ def table_from_dict(data: Any, file: str) -> LatencyTable:
                 "entries"):
         if key not in data:
             raise TableError(f"missing required field {key!r}", file=file, field=key)
+    if not isinstance(data["device"], str) or control_char(data["device"]) or not data["device"]:
+        raise TableError(f"device must be a device name (text without control characters), got "
+                         f"{_show(data['device'])}", file=file, field="device")
     if data["unit"] not in UNITS:
         raise TableError(f"unit must be one of {', '.join(UNITS)}, got {data['unit']!r}", file=file,
                          field="unit")
