@@ -14,7 +14,10 @@ code. On top of that it refuses what plain ``safe_load`` accepts silently:
   reads holds text, numbers, booleans, null, lists and mappings, and what it reads is printed as JSON
   (``tables show --json``) or copied into JSON results; such a value failed there, after the load. An
   unquoted date (``date: 2026-11-28``, which ``safe_load`` makes a ``datetime.date``) is kept as the text
-  written, as the quoted ``'2026-11-28'`` the tables are written with.
+  written, as the quoted ``'2026-11-28'`` the tables are written with;
+- text holding a control character other than a newline or tab (``"\\x1b[2J"``, NUL, a bidirectional
+  override; ``nas.bounds.CONTROL``): names and notes are printed to the terminal, where an escape sequence
+  runs (hostile11: a space's or network's ``name`` cleared the screen in ``spaces show``, ``arch show``).
 
 Every failure is a ``yaml.YAMLError``; callers turn it into a ``SpecError`` naming the file.
 """
@@ -24,6 +27,8 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
+
+from nas.bounds import control_char
 
 _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -77,6 +82,15 @@ def _timestamp_as_text(loader, node):
     return loader.construct_scalar(node)
 
 
+def _text(loader, node):
+    value = loader.construct_scalar(node)
+    where = control_char(value, allow="\n\t")
+    if where:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"text with a control character ({where} of {value[:40]!r}) is not allowed", node.start_mark)
+    return value
+
+
 def _not_json(loader, node):
     raise yaml.constructor.ConstructorError(
         None, None, f"a value tagged !!{node.tag.rsplit(':', 1)[-1]} is not allowed: nas files hold text, numbers, "
@@ -84,6 +98,7 @@ def _not_json(loader, node):
 
 
 StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+StrictLoader.add_constructor("tag:yaml.org,2002:str", _text)
 for _tag in ("binary", "set", "omap", "pairs"):
     StrictLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _not_json)
 

@@ -229,3 +229,25 @@ def test_estimate_cache_score_too_large_is_refused(tmp_path, capsys):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__]))
+
+
+# -- hostile11: control characters in YAML text ---------------------------------------------------
+
+@pytest.mark.parametrize("kind, text, shown", [
+    ("arch", 'name: "mv2\\x1b[2J"\ninput_size: 32\nstages:\n  - [conv_k3_s2_c8]\n', "'mv2\\x1b[2J'"),
+    ("space", None, "'sp\\x1b[2J'"),
+    ("arch", 'name: t\ninput_size: 32\nnotes: "a\\u202eb"\nstages:\n  - [conv_k3_s2_c8]\n', "'a\\u202eb'"),
+], ids=["arch-name", "space-name", "bidi-note"])
+def test_control_characters_in_yaml_text_are_refused(tmp_path, capsys, kind, text, shown):
+    """hostile11: a network's or space's ``name`` with an escape sequence was printed by ``arch show`` /
+    ``spaces show`` (``\\x1b[2J`` cleared the terminal). Every YAML file goes through nas/safeyaml.py: text with
+    a control character other than newline and tab is refused there, with its line."""
+    from test_bad_input import refused
+    f = tmp_path / f"{kind}.yaml"
+    if text is None:
+        src = (Path(__file__).resolve().parents[1] / "search_spaces" / "fbnet.yaml").read_text()
+        assert src.startswith("name: fbnet\n")
+        text = 'name: "sp\\x1b[2J"\n' + src[len("name: fbnet\n"):]
+    f.write_text(text)
+    argv = ["arch", "show", f] if kind == "arch" else ["spaces", "show", f]
+    refused(capsys, argv, f, "text with a control character", shown, "line ")
