@@ -13,7 +13,6 @@ and ``nas tables validate`` (``check_measure_flags``).
 from __future__ import annotations
 
 import math
-import re
 
 from nas.errors import NasError
 
@@ -36,22 +35,6 @@ def number_in(flag: str, value, lo: float, hi: float, *, unit: str = "") -> floa
             or not lo <= value <= hi:
         raise NasError(f"{flag} must be a finite number{unit} in [{lo:g}, {hi:g}], got {value!r}")
     return value
-
-
-# Characters that print as nothing or move the cursor: C0/C1 controls (category Cc: newline, tab, escape, NUL),
-# the line and paragraph separators (Zl, Zp), and the bidirectional overrides and isolates that make text read in
-# another order than it is stored.
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def control_char(text: str, allow: str = "") -> str | None:
-    """Where ``text`` holds a control character (see ``CONTROL``), as ``"U+000A at character 7"``; None when it
-    holds none. A name, URI or label with one is refused where it is read: it means something else to the
-    program than it shows to a person. ``allow``: characters let through (a note's newlines and tabs)."""
-    for m in CONTROL.finditer(text):
-        if m.group() not in allow:
-            return f"U+{ord(m.group()):04X} at character {m.start() + 1}"
-    return None
 
 
 def seed(flag: str, value) -> int:

@@ -16,7 +16,7 @@ code. On top of that it refuses what plain ``safe_load`` accepts silently:
   unquoted date (``date: 2026-11-28``, which ``safe_load`` makes a ``datetime.date``) is kept as the text
   written, as the quoted ``'2026-11-28'`` the tables are written with;
 - text holding a control character other than a newline or tab (``"\\x1b[2J"``, NUL, a bidirectional
-  override; ``nas.bounds.CONTROL``): names and notes are printed to the terminal, where an escape sequence
+  override; ``nas.text.CONTROL``): names and notes are printed to the terminal, where an escape sequence
   runs (hostile11: a space's or network's ``name`` cleared the screen in ``spaces show``, ``arch show``).
 
 Every failure is a ``yaml.YAMLError``; callers turn it into a ``SpecError`` naming the file.
@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from nas.bounds import control_char
+from nas.text import control_char
 
 _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

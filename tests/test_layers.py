@@ -18,9 +18,9 @@ NAS = Path(__file__).resolve().parents[1] / "nas"
 
 # Lowest first. One rank may hold several packages that must not import each other.
 LAYERS: list[set[str]] = [
-    {"errors"},
+    {"errors", "text"},
     {"fsutil", "safeyaml", "coreml_log", "bounds"},
-    {"jsonlog", "provenance", "hardware", "compress"},
+    {"jsonlog", "provenance", "hardware", "compress", "mlpackage"},
     {"ops"},
     {"arch"},
     {"zoo", "spaces"},

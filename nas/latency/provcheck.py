@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from nas.bounds import control_char
+from nas.text import control_char
 from nas.errors import SpecError
 from nas.fsutil import is_finite_number
 

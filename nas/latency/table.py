@@ -53,7 +53,7 @@ from nas import safeyaml
 from nas.fsutil import write_atomic
 from nas.compress import FP16
 from nas.latency.provcheck import check_provenance
-from nas.bounds import control_char
+from nas.text import control_char
 from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES, runtime_problem, weights_problem
 from nas.latency.units import describe
 

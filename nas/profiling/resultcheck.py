@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from nas.bounds import control_char
+from nas.text import control_char
 from nas.latency.table import MAX_N
 
 RUNTIMES = ("Core ML", "simulated")      # what the harness writes (ios_profiler: main.swift, Simulation.swift)

@@ -23,7 +23,7 @@ import ipaddress
 import re
 from pathlib import Path
 
-from nas.bounds import control_char
+from nas.text import control_char
 from nas.errors import NasError
 from nas.fsutil import existing_place
 
