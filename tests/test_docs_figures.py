@@ -16,12 +16,15 @@ page) and recomputed without the code path that first produced it:
 - cross-validated errors: medians and Spearman recomputed from the per-row predictions that the
   experiments committed (``experiments/today_speed/calibration.json``, ``experiments/article_speed/
   calibration.json``), not from their summaries;
-- the compression figures of docs/export.md against the b-bit law (size b/16 of fp16, 6.02 dB a bit).
+- the compression figures of docs/export.md against the b-bit law (size b/16 of fp16, 6.02 dB a bit);
+- docs/ray.md's ASHA figures from the two search folders ``experiments/ray_asha/`` kept (trial logs and Ray's
+  per-trial ``completed.jsonl``), not from the results ``run.py`` derived from them.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import re
@@ -324,3 +327,44 @@ def test_layers_table_is_the_layer_test_order():
     documented = [set(re.findall(r"`(\w+)`", cell)) for _, cell in sorted(rows, key=lambda r: int(r[0]))]
     assert [int(r) for r, _ in rows] == list(range(len(rows)))
     assert documented == [names for names in LAYERS if names != {"__main__"}]
+
+
+# ---------------------------------------------------------------------------------------------------
+# docs/ray.md's ASHA figures, from the trial logs experiments/ray_asha/ kept
+
+def _kept_run(mode: str) -> tuple[dict, list[dict], list[dict]]:
+    folder = ROOT / "experiments/ray_asha" / mode
+    lines = (folder / "trials.jsonl").read_text().splitlines()
+    trainings = [json.loads(l) for l in (folder / "ray/completed.jsonl").read_text().splitlines() if l.strip()]
+    return json.loads(lines[0])["header"], [json.loads(l) for l in lines[1:]], trainings
+
+
+def test_ray_asha_figures_from_the_kept_logs():
+    """Epochs trained (Ray's own per-trial record), trials over the target and both picks, read from the two
+    kept search folders (not from run.py's results), against docs/ray.md's "Tried here"."""
+    target, sha = figures("docs/ray.md", r"Tried here .*?fbnet, ([\d.]+) ms on the default iPhone 11 ANE table of "
+                                         r"today's regime \(sha256 `(\w{12})`")
+    over, n = figures("docs/ray.md", r"; (\d+) of the (\d+) candidates were over it")
+    trained, full, stopped, feasible = figures("docs/ray.md", r"trained (\d+) of the (\d+) candidate-epochs \((\d+) of "
+                                               r"the (\d+) trained candidates stopped")
+    best_full, when_stopped, pick = figures("docs/ray.md", r"best network of the full run \(([\d.]+) after four "
+                                            r"epochs, ([\d.]+) when stopped after two\) and picked another \(([\d.]+)")
+    (h_off, off, t_off), (h_on, on, t_on) = _kept_run("asha_off"), _kept_run("asha_on")
+    for h in (h_off, h_on):
+        assert h["table_sha256"].startswith(sha) and h["target_ms"] == float(target) and h["seed"] == 1
+        assert h["table_sha256"] == hashlib.sha256(
+            (TABLES / "iphone11-ane.coreml-mlprogram-ios16.yaml").read_bytes()).hexdigest()
+    assert (h_off["early_stop"], h_on["early_stop"]) == ("none", "asha")
+    assert [t["arch"] for t in off] == [t["arch"] for t in on] and len(off) == int(n)
+    assert sum(t["status"] == "INFEASIBLE" for t in on) == int(over)
+    epochs = h_on["estimator"]["epochs"]
+    assert (sum(r["epoch"] for r in t_on), len(t_on) * epochs) == (int(trained), int(full))
+    assert sum(r["epoch"] for r in t_off) == int(full) and len(t_off) == int(feasible)
+    assert sum(r["epoch"] < epochs for r in t_on) == int(stopped)
+    ok_off = [t for t in off if t["status"] == "OK"]
+    top = max(ok_off, key=lambda t: t["metrics"]["accuracy"])
+    assert round(top["metrics"]["accuracy"], 4) == float(best_full)
+    again = next(t for t in on if t["arch"] == top["arch"])
+    assert (again["metrics"]["epochs_trained"], round(again["metrics"]["accuracy"], 4)) == (2, float(when_stopped))
+    ok_on = [t for t in on if t["status"] == "OK"]
+    assert round(max(t["metrics"]["accuracy"] for t in ok_on), 4) == float(pick)
