@@ -34,6 +34,7 @@ import json
 import multiprocessing as mp
 import os
 import sys
+import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -214,7 +215,7 @@ def plot(results: dict) -> bytes:
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.suptitle(f"{SPACE} on {results['table']['summary']}", fontsize=9)
+    fig.suptitle(textwrap.fill(f"{SPACE} on {results['table']['summary']}", 120), fontsize=9)   # long: wrap
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
