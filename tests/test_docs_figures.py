@@ -19,11 +19,15 @@ page) and recomputed without the code path that first produced it:
 - the compression figures of docs/export.md against the b-bit law (size b/16 of fp16, 6.02 dB a bit);
 - docs/ray.md's ASHA figures from the two search folders ``experiments/ray_asha/`` kept (trial logs and Ray's
   per-trial ``completed.jsonl``), not from the results ``run.py`` derived from them.
+- the dnas_fbnet comparison's figures (docs/search.md, README.md, the experiment's README) from the work
+  folder ``experiments/dnas_fbnet/search_out/`` kept (each search's trial log, each common-recipe training),
+  every candidate re-priced on the table file with ``price_net``; not from ``results.json``.
 """
 
 from __future__ import annotations
 
 import functools
+import csv
 import hashlib
 import json
 import math
@@ -368,3 +372,61 @@ def test_ray_asha_figures_from_the_kept_logs():
     assert (again["metrics"]["epochs_trained"], round(again["metrics"]["accuracy"], 4)) == (2, float(when_stopped))
     ok_on = [t for t in on if t["status"] == "OK"]
     assert round(max(t["metrics"]["accuracy"] for t in ok_on), 4) == float(pick)
+
+
+# ---------------------------------------------------------------------------------------------------
+# experiments/dnas_fbnet's figures, from the search folders and final trainings it kept
+
+DNAS_FBNET = ROOT / "experiments/dnas_fbnet/search_out"
+
+
+def _dnas_fbnet_candidates(strategy: str) -> tuple[dict, list[tuple[str, list[int], float | None]]]:
+    """(the search's table sha256, target and seed; (status, choices, search score) per candidate) from the kept
+    trial log (dnas, which writes no trials.jsonl: its trials.csv and summary.json)."""
+    folder = DNAS_FBNET / strategy
+    if strategy == "dnas":
+        s = json.loads((folder / "summary.json").read_text())
+        head = {"table_sha256": s["table"]["sha256"], "target_ms": s["target_ms"], "seed": s["seed"]}
+        rows = list(csv.DictReader((folder / "trials.csv").open()))
+        return head, [(r["status"], [int(v) for v in r["choices"].split()],
+                       float(r["accuracy"]) if r["accuracy"] else None) for r in rows]
+    lines = (folder / "trials.jsonl").read_text().splitlines()
+    head = json.loads(lines[0])["header"]
+    trials = [json.loads(l) for l in lines[1:]]
+    return head, [(t["status"], t["choices"], t["metrics"].get("accuracy")) for t in trials]
+
+
+def test_dnas_fbnet_figures_from_the_kept_work_folder():
+    """Each strategy's pick (its best search score within the target), re-priced on the table file, and the
+    mean of its kept common-recipe trainings, against docs/search.md, README.md and the experiment's README."""
+    sha, = figures("docs/search.md", r"dnas_fbnet/` compares .*? at 0\.8 ms on today's default iPhone 11 ANE "
+                                     r"table \(sha256 `(\w{12})`\)")
+    quoted = dict(zip(("dnas", "evolution", "rl", "random"), map(float, figures(
+        "docs/search.md", r"were dnas ([\d.]+), evolution ([\d.]+), rl ([\d.]+), random ([\d.]+), within about one"))))
+    low, high = map(float, figures("README.md", r"dnas_fbnet/`.*? common-recipe accuracies, ([\d.]+) to ([\d.]+) "
+                                                r"\(mean of 3 seeds\)"))
+    per_seed = figures("experiments/dnas_fbnet/README.md",
+                       r"Per seed \(0, 1, 2\): dnas ([\d.]+) / ([\d.]+) / ([\d.]+); evolution ([\d.]+) / ([\d.]+) / "
+                       r"([\d.]+); rl ([\d.]+) / ([\d.]+) / ([\d.]+); random ([\d.]+) / ([\d.]+) / ([\d.]+) ")
+    table_file = TABLES / TODAY_ANE
+    assert hashlib.sha256(table_file.read_bytes()).hexdigest().startswith(sha)
+    table, space = load_table(table_file), load_space("fbnet")
+    finals = [json.loads(f.read_text()) for f in sorted((DNAS_FBNET / "final").glob("*.json"))]
+    means, sds = {}, {}
+    for strategy in quoted:
+        head, cands = _dnas_fbnet_candidates(strategy)
+        assert head["table_sha256"] == hashlib.sha256(table_file.read_bytes()).hexdigest()
+        assert (head["target_ms"], head["seed"]) == (0.8, 0)
+        for status, choices, _ in cands:          # over the target <=> priced above 0.8 ms on the table file
+            over = price_net(space.decode(choices), table).total_ms > head["target_ms"]
+            assert status == ("INFEASIBLE" if over else "OK"), (strategy, choices)
+        score, choices = max((c[2], c[1]) for c in cands if c[0] == "OK")
+        accs = {f["seed"]: f["accuracy"] for f in finals if f["choices"] == choices and f["epochs"] == 4}
+        assert sorted(accs) == [0, 1, 2], f"{strategy}: the kept trainings of its pick"
+        means[strategy], sds[strategy] = statistics.mean(accs.values()), statistics.stdev(accs.values())
+        assert round(means[strategy], 4) == quoted[strategy], strategy
+        i = list(quoted).index(strategy)
+        assert [round(accs[k], 3) for k in (0, 1, 2)] == [float(v) for v in per_seed[3 * i:3 * i + 3]], strategy
+    assert (round(min(means.values()), 4), round(max(means.values()), 4)) == (low, high)
+    # "within about one seed-to-seed standard deviation of each other"
+    assert max(means.values()) - min(means.values()) <= max(sds.values())
