@@ -6,6 +6,7 @@ been checked under this package's name)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -29,6 +30,20 @@ def package(bundle, tmp_path):  # noqa: F811
 
 def test_the_package_itself_checks(package, capsys):
     assert main(["check", str(package)]) == 0
+
+
+def test_check_leaves_the_package_untouched(package, capsys):
+    """A read-only command: coremltools' ModelPackage rewrote Manifest.json on open (same bytes, a new
+    modification time), so ``nas check`` changed the user's package. Every file's bytes and mtime are kept now
+    (mtimes set an hour back, so a rewrite within the same second would still show)."""
+    files = sorted(f for f in package.rglob("*") if f.is_file())
+    for f in files:
+        st = f.stat()
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns - 3600 * 10**9))
+    before = {f: (f.read_bytes(), f.stat().st_mtime_ns) for f in files}
+    assert main(["check", str(package)]) == 0
+    assert sorted(f for f in package.rglob("*") if f.is_file()) == files
+    assert {f: (f.read_bytes(), f.stat().st_mtime_ns) for f in files} == before
 
 
 @pytest.mark.parametrize("path", ['"../../../../etc/passwd"', '"/etc/passwd"', '"../../Manifest.json"'])

@@ -105,16 +105,13 @@ def load_spec(path: str | Path):
     """The protobuf spec of a saved package, without compiling it (works on Linux)."""
     import coremltools as ct
 
-    from nas.mlpackage import spec_file
+    from nas.mlpackage import read_spec
     p = Path(path)
     if not p.exists():
         raise NasError(f"{p}: no such package")
-    if p.is_dir():
-        try:
-            spec_file(p)                # its spec inside the package, not wherever Manifest.json points
-        except ValueError as e:
-            raise NasError(f"{p}: not a loadable Core ML package ({e})") from None
     try:
+        if p.is_dir():      # read-only, and its spec inside the package, not wherever Manifest.json points:
+            return read_spec(p)     # coremltools' ModelPackage rewrites Manifest.json when it opens a package
         return ct.models.MLModel(str(p), skip_model_load=True).get_spec()
     except Exception as e:  # coremltools raises plain Exceptions for bad packages
         raise NasError(f"{p}: not a loadable Core ML package ({e})") from None
