@@ -197,6 +197,8 @@ def test_binary_labels_file(tmp_path, capsys, monkeypatch):
     ("cat\ndog\n", "--labels {f}: 2 labels for 1000 classes (network mobilenet_v2)"),    # was: named the network only
     ("cat\n\ndog\ncat\n", "--labels {f}: line 4: label 'cat' repeats line 1 (labels must be unique)"),
     ("\n  \n", "--labels {f}: no labels (one per line)"),
+    ("cat\nd\x1b[2Jog\n", "--labels {f}: line 2: label 'd\\x1b[2Jog' holds a control character (U+001B at character 2)"),
+    ("cat\n\u202egod\n", "--labels {f}: line 2: label '\\u202egod' holds a control character (U+202E at character 1)"),
 ])
 def test_labels_that_do_not_fit_name_the_file(tmp_path, capsys, monkeypatch, text, why):
     from nas.export import package

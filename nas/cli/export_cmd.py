@@ -8,6 +8,7 @@ from pathlib import Path
 from nas.cli.arch_cmd import add_net_source, load_arch, net_from_args
 from nas.bounds import seed
 from nas.errors import NasError
+from nas.text import control_char
 from nas.export import ExportOptions, export_package
 from nas.export.ane import ane_report
 from nas.export.checks import check_counts
@@ -58,6 +59,9 @@ def read_labels(path: str) -> tuple[str, ...]:
     seen: dict[str, int] = {}
     for n, line in enumerate(lines, start=1):
         label = line.strip()
+        where = control_char(label)     # an app shows the label: an escape or a bidi override shows another text
+        if where:
+            raise NasError(f"--labels {path}: line {n}: label {label[:60]!r} holds a control character ({where})")
         if label in seen:
             raise NasError(f"--labels {path}: line {n}: label {label[:60]!r} repeats line {seen[label]} (labels "
                            f"must be unique)")
