@@ -4,7 +4,8 @@ A name, URI, label or note that holds a control character means something else t
 a person: ``gs://b`` with a trailing newline is another URI, an escape sequence in a table's provenance runs in
 the terminal of whoever prints it (``tables show``), a bidirectional override makes text read in another order
 than it is stored. The YAML loader (``nas.safeyaml``), the results importer, the table checks and the Ray flags
-refuse such text with ``control_char``'s place of the first one. Rank 0 (with ``nas.errors``): it imports
+refuse such text with ``control_char``'s place of the first one; ``shown`` cuts a long value down for the message
+that quotes it. Rank 0 (with ``nas.errors``): it imports
 nothing, so every layer can use it.
 """
 
@@ -26,3 +27,9 @@ def control_char(text: str, allow: str = "") -> str | None:
         if m.group() not in allow:
             return f"U+{ord(m.group()):04X} at character {m.start() + 1}"
     return None
+
+
+def shown(value, limit: int = 40, head: int = 20) -> str:
+    """``repr(value)`` for a message, cut to its first ``head`` characters (and the length) beyond ``limit``."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:head]}... ({len(text)} characters)"

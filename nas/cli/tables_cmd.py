@@ -69,12 +69,11 @@ def _name_problem(out: str, device: str, unit: str) -> str | None:
     """Why ``--out`` is named for another device or unit: tables are found by their name (``DEVICE-UNIT.yaml``,
     ``DEVICE-UNIT.*.yaml``, nas.latency.store), and a table under another's name is refused wherever it is looked
     up. A name of no device and unit (``t.yaml``) is the user's business."""
-    from nas.hardware.devices import DEVICES
-    from nas.latency.table import UNITS
-    stem = Path(out).name.split(".")[0]
-    dev, _, named_unit = stem.partition("-")
-    if (dev in DEVICES or dev == "local") and named_unit in UNITS and (dev, named_unit) != (device, unit):
-        rest = Path(out).name[len(stem):]
+    from nas.latency.store import named_for
+    named = named_for(out)
+    if named is not None and named != (device, unit):
+        name = Path(out).name
+        (dev, named_unit), rest = named, name[len(name.split(".")[0]):]
         return (f"--out {out}: the name says device {dev} unit {named_unit}, the results are {device}/{unit}; "
                 f"tables are found by their file name, so this one would be refused wherever it is looked up "
                 f"(name it {device}-{unit}{rest})")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from nas.text import control_char
+from nas.text import control_char, shown as _show
 from nas.errors import SpecError
 from nas.fsutil import is_finite_number
 
@@ -22,11 +22,6 @@ SIZE_KEYS = ("macs", "params", "layers", "input_side")     # nas.latency.trust.S
 # here, below nas.profiling, so that a table's ``protocol.clock`` is checked on load, naming the file, and the
 # staleness check and ``tables validate`` never meet a clock they cannot time with.
 CLOCK_NAMES = ("thread", "wall")
-
-
-def _show(v: Any) -> str:
-    text = repr(v)
-    return text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
 
 
 def _share(v) -> bool:

@@ -64,6 +64,16 @@ def candidates(device: str, unit: str) -> list[Path]:
     return out
 
 
+def named_for(path: str | os.PathLike) -> tuple[str, str] | None:
+    """The device and unit that ``candidates`` finds a file of this name for (``DEVICE-UNIT.yaml``,
+    ``DEVICE-UNIT.*.yaml``), where DEVICE is a registered device (or ``local``) and UNIT a table's unit; None for
+    any other name."""
+    from nas.hardware.devices import DEVICES
+    from nas.latency.table import UNITS
+    device, _, unit = Path(path).name.split(".")[0].partition("-")
+    return (device, unit) if (device in DEVICES or device == "local") and unit in UNITS else None
+
+
 RANK = {"measured": 0, "predicted": 1, "simulated": 2}  # a simulated table never beats a predicted one
 
 

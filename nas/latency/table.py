@@ -53,7 +53,7 @@ from nas import safeyaml
 from nas.fsutil import write_atomic
 from nas.compress import FP16
 from nas.latency.provcheck import check_provenance
-from nas.text import control_char
+from nas.text import control_char, shown as _show
 from nas.latency.regime import DEFAULT_RUNTIME, LOCAL_RUNTIMES, runtime_problem, weights_problem
 from nas.latency.units import describe
 
@@ -184,11 +184,6 @@ def _finite(v: int | float) -> bool:
         return math.isfinite(float(v))
     except OverflowError:           # an int too large for a float (a 400-digit number)
         return False
-
-
-def _show(v: Any) -> str:
-    text = repr(v)
-    return text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
 
 
 def _stat(raw: Any, file: str, where: str) -> Stat:

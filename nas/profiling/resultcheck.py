@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from nas.text import control_char
+from nas.text import control_char, shown
 from nas.latency.table import MAX_N
 
 RUNTIMES = ("Core ML", "simulated")      # what the harness writes (ios_profiler: main.swift, Simulation.swift)
@@ -39,8 +39,7 @@ def _walk(value, where: str = ""):
 
 
 def _show(v) -> str:
-    text = repr(v)
-    return text if len(text) <= 60 else f"{text[:40]}... ({len(text)} characters)"
+    return shown(v, 60, 40)
 
 
 def row_problem(row: dict) -> str | None:

@@ -46,6 +46,7 @@ class Prepared:
     initial: list[tuple[int, ...]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     multi: object | None = None            # nas.search.multi.MultiPricer when several pairs are searched at once
+    export_tables: dict | None = None      # best.mlpackage's tables per unit (find_tables); None: an unknown device
 
 
 def prepare(cfg: SearchConfig) -> Prepared:
@@ -84,8 +85,7 @@ def prepare(cfg: SearchConfig) -> Prepared:
                        f"takes {fastest:.3f} ms on {table.source_name} ({table.summary()}); raise --target-ms to "
                        f"at least {fastest:.3f}")
     slowest = pricer.slowest_ms()
-    if cfg.export:
-        _check_export_tables(cfg)
+    export_tables = _export_tables(cfg) if cfg.export else None
     initial, notes = [], weights_notes(cfg, table, multi) + non_binding_notes(cfg, space, pricer, multi)
     from nas.profiling.staleness import quick_check  # a measured local table: re-time a few networks (seconds)
     stale = quick_check(table)
@@ -99,18 +99,20 @@ def prepare(cfg: SearchConfig) -> Prepared:
             notes.append(f"--seed-from {name}: space {space.name!r} cannot express it; not seeded")
         else:
             initial.append(choices)
-    return Prepared(cfg, space, table, table_info(table), pricer, fastest, slowest, estimator, initial, notes, multi)
+    return Prepared(cfg, space, table, table_info(table), pricer, fastest, slowest, estimator, initial, notes, multi,
+                    export_tables)
 
 
-def _check_export_tables(cfg: SearchConfig) -> None:
-    """The tables best.mlpackage's metadata will quote (every unit of the device), refused now if one is damaged:
-    found only after the search, such a table ended the run without summary.json. A device outside the registry
-    is quoted from the exporter's default device then (``nas.search.results``), said in the notes."""
+def _export_tables(cfg: SearchConfig) -> dict | None:
+    """The tables best.mlpackage's metadata will quote (every unit of the device), found -- and a damaged one
+    refused -- now: found only after the search, such a table ended the run without summary.json. None for a
+    device outside the registry with no table: quoted from the exporter's default device then
+    (``nas.search.results``), said in the notes."""
     from nas.export.metadata import UnknownDevice, find_tables
     try:
-        find_tables(cfg.device, cfg.compress)
+        return find_tables(cfg.device, cfg.compress)
     except UnknownDevice:
-        pass
+        return None
 
 
 def _check_train_resolution(cfg: SearchConfig, space: Space) -> None:

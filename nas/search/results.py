@@ -68,15 +68,13 @@ def baselines(prep: Prepared, estimator, notes: list[str]) -> list[report.Baseli
 def _export_best(prep: Prepared, net, path: Path, summary: dict) -> None:
     """best.mlpackage, its metadata quoting the searched device's tables: a device outside the registry,
     searched on its own --table, is quoted from its tables in NAS_TABLES_DIR; one with none anywhere gets the
-    exporter's default device, said in the notes. The tables are found once, here, and handed to the export."""
+    exporter's default device, said in the notes. The tables were found once, in prepare (a damaged one refused
+    before the search), and are handed to the export."""
     from nas.export import ExportOptions, export_package
-    from nas.export.metadata import UnknownDevice, find_tables
     cfg = prep.config
-    device = cfg.device
-    try:
-        tables = find_tables(device, cfg.compress)   # a damaged table was refused in prepare (export_tables_check)
-    except UnknownDevice:
-        device, tables = ExportOptions().device, None
+    device, tables = cfg.device, prep.export_tables
+    if tables is None:
+        device = ExportOptions().device
         summary["notes"].append(f"best.mlpackage's metadata quotes {device}'s latency tables: {cfg.device!r} is "
                                 f"not a known device")
     result = export_package(net, path, options=ExportOptions(device=device, compress=cfg.compress), tables=tables)
