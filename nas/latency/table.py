@@ -216,7 +216,9 @@ def _stat(raw: Any, file: str, where: str) -> Stat:
     return Stat(n=n, extra=extra, **values)
 
 
-def table_from_dict(data: Any, file: str) -> LatencyTable:
+def table_from_dict(data: Any, file: str, *, text_checked: bool = False) -> LatencyTable:
+    """A checked table from its data; ``text_checked``: its text came through ``nas.safeyaml``, which refuses
+    control characters already (a table built in code has its provenance text walked here instead)."""
     if not isinstance(data, dict):
         raise TableError("a latency table is a mapping", file=file)
     if data.get("schema") != SCHEMA:
@@ -244,7 +246,7 @@ def table_from_dict(data: Any, file: str) -> LatencyTable:
     if not isinstance(data["provenance"], dict):
         raise TableError("provenance must be a mapping", file=file, field="provenance")
     try:
-        check_provenance(data["provenance"], file)
+        check_provenance(data["provenance"], file, text=not text_checked)
     except SpecError as e:
         raise TableError(e.reason, file=file, field=e.field) from None
     entries_raw = data["entries"] or {}
@@ -307,7 +309,7 @@ def load_table(path: str | os.PathLike, *, device: str | None = None, unit: str 
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise TableError(f"malformed table{where}: {getattr(e, 'problem', e)}", file=file) from None
-    table = table_from_dict(data, file)
+    table = table_from_dict(data, file, text_checked=True)     # _parse: safeyaml, or the fast reader's numbers
     if not allow_mismatch:
         if device is not None and table.device != device:
             raise TableError(f"table is for device {table.device!r}, not {device!r} (pass "
